@@ -1,0 +1,81 @@
+"""Append-only audit log writes, and reading the last persisted state of every unit."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from inventory.errors import RecordsUnavailable
+from inventory.live import Change
+from inventory.model import UnitState
+from inventory.records import AuditEntry, Program, Unit
+
+RETRIES = 3
+
+
+def entry_for(change: Change, state: UnitState, hold_id: str | None = None) -> AuditEntry:
+    detail = {"expected_discharges": state.expected_discharges}
+    return AuditEntry(
+        seq=state.seq, unit_id=state.id, op=change.op, at=change.at, actor=change.by,
+        source=change.source, available=state.available, held=state.held,
+        waitlist=state.waitlist, capacity=state.capacity, hold_id=hold_id,
+        note=change.note or None, detail=detail,
+    )
+
+
+async def record(sessions: async_sessionmaker, entries: Sequence[AuditEntry]) -> None:
+    """Insert `entries` in one transaction, retrying briefly when the database is busy;
+    raises RecordsUnavailable if it cannot, so the caller does not acknowledge."""
+    for attempt in range(RETRIES):
+        try:
+            async with sessions() as session, session.begin():
+                session.add_all(entries)
+            return
+        except (OperationalError, DBAPIError, OSError) as error:
+            if attempt == RETRIES - 1:
+                raise RecordsUnavailable(f"the change could not be recorded: {error}") from error
+            await asyncio.sleep(0.05 * 2**attempt)
+            entries = [_copy(e) for e in entries]
+
+
+def _copy(entry: AuditEntry) -> AuditEntry:
+    columns = AuditEntry.__table__.columns.keys()
+    return AuditEntry(**{c: getattr(entry, c) for c in columns if c != "id"})
+
+
+async def persisted_states(sessions: async_sessionmaker) -> tuple[list[UnitState], int]:
+    """Every unit's last recorded state, and the highest recorded seq."""
+    latest = (
+        select(AuditEntry.unit_id, func.max(AuditEntry.seq).label("seq"))
+        .group_by(AuditEntry.unit_id).subquery()
+    )
+    query = (
+        select(Unit, Program.organization_id, AuditEntry)
+        .join(Program, Program.id == Unit.program_id)
+        .outerjoin(latest, latest.c.unit_id == Unit.id)
+        .outerjoin(AuditEntry, AuditEntry.seq == latest.c.seq)
+    )
+    async with sessions() as session:
+        rows = (await session.execute(query)).all()
+        max_seq = (await session.execute(select(func.max(AuditEntry.seq)))).scalar() or 0
+    states = []
+    for unit, org_id, entry in rows:
+        states.append(UnitState(
+            id=unit.id, program_id=unit.program_id, organization_id=org_id,
+            available=entry.available if entry else 0,
+            held=entry.held if entry else 0,
+            waitlist=entry.waitlist if entry else 0,
+            capacity=entry.capacity if entry else unit.capacity,
+            updated_at=entry.at if entry else None,
+            updated_by=entry.actor if entry else "",
+            source=entry.source if entry else "",
+            seq=entry.seq if entry else 0,
+            note=(entry.note or "") if entry else "",
+            expected_discharges=(entry.detail or {}).get("expected_discharges", [])
+            if entry else [],
+        ))
+    return states, max_seq

@@ -1,0 +1,99 @@
+"""Changing availability: the live store decides, the audit log records, then we acknowledge.
+
+Order matters for "nothing acknowledged is lost": a change is applied in Redis (atomically,
+taking its seq), then written to the SQL audit log, and only then acknowledged. If SQL fails
+the caller gets an error, never a success for a change the records do not hold.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from inventory import audit
+from inventory.actors import Actor
+from inventory.errors import LiveStateUnavailable
+from inventory.live import Change, LiveStore
+from inventory.model import UnitState
+
+log = logging.getLogger(__name__)
+Clock = Callable[[], datetime]
+REBUILD_WAIT_SECONDS = 30.0
+
+
+class Inventory:
+    """Availability operations shared by the REST API, the provider websocket and feeds."""
+
+    def __init__(self, live: LiveStore, sessions: async_sessionmaker, clock: Clock,
+                 seq_rebuild_gap: int) -> None:
+        self.live = live
+        self.sessions = sessions
+        self.clock = clock
+        self.seq_rebuild_gap = seq_rebuild_gap
+
+    async def set_availability(
+        self, unit_id: str, actor: Actor, source: str, *, available: int,
+        capacity: int | None = None, waitlist: int | None = None,
+        expected_discharges: list[dict[str, Any]] | None = None, note: str = "",
+    ) -> UnitState:
+        return await self.apply(Change(
+            op="set", unit_id=unit_id, at=self.clock(), by=actor.name, source=source,
+            only_organization=actor.writable_organization(), available=available,
+            capacity=capacity, waitlist=waitlist, expected_discharges=expected_discharges,
+            note=note,
+        ))
+
+    async def attest(self, unit_id: str, actor: Actor, source: str, note: str = "") -> UnitState:
+        """"No change": the counts stand, and the freshness clock restarts."""
+        return await self.apply(Change(
+            op="attest", unit_id=unit_id, at=self.clock(), by=actor.name, source=source,
+            only_organization=actor.writable_organization(), note=note,
+        ))
+
+    async def apply(self, change: Change) -> UnitState:
+        """Apply in Redis, record in SQL, return the new state (the acknowledgement)."""
+        try:
+            state = await self.live.apply(change)
+        except LiveStateUnavailable:
+            if not await self.live.ping() or await self.live.epoch():
+                raise
+            await self.ensure_ready()
+            state = await self.live.apply(change)
+        await audit.record(self.sessions, [audit.entry_for(change, state)])
+        return state
+
+    async def ensure_ready(self) -> str:
+        """The current epoch, rebuilding the live state from SQL first if Redis is empty."""
+        epoch = await self.live.epoch()
+        return epoch or await self.rebuild()
+
+    async def rebuild(self) -> str:
+        """Load every unit's last recorded state into Redis, once across the cluster."""
+        token = await self.live.try_lock("rebuild", REBUILD_WAIT_SECONDS)
+        if token is None:
+            return await self._wait_for_rebuild()
+        try:
+            epoch = await self.live.epoch()
+            if epoch:
+                return epoch
+            states, max_seq = await audit.persisted_states(self.sessions)
+            floor = max_seq + self.seq_rebuild_gap if max_seq else 0
+            floor = max(floor, await self.live.current_seq())
+            epoch = await self.live.restore(states, floor)
+            log.warning("live state rebuilt from SQL: %d units, seq %d", len(states), floor)
+            return epoch
+        finally:
+            await self.live.unlock("rebuild", token)
+
+    async def _wait_for_rebuild(self) -> str:
+        for _ in range(int(REBUILD_WAIT_SECONDS * 10)):
+            await asyncio.sleep(0.1)
+            epoch = await self.live.epoch()
+            if epoch:
+                return epoch
+        raise LiveStateUnavailable("live availability is being rebuilt; try again in a moment")

@@ -1,0 +1,80 @@
+"""Settings: `config.yaml` holds the documented defaults, `BEDFINDER_*` variables override them."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+REPO_CONFIG = Path(__file__).resolve().parents[1] / "config.yaml"
+
+
+def config_path() -> Path:
+    """`BEDFINDER_CONFIG`, else `./config.yaml`, else the one shipped beside the packages."""
+    explicit = os.environ.get("BEDFINDER_CONFIG")
+    if explicit:
+        return Path(explicit)
+    local = Path("config.yaml")
+    return local if local.is_file() else REPO_CONFIG
+
+
+class LevelOfCare(BaseModel):
+    name: str
+    kind: str = "bed"
+    asam: list[str] = Field(default_factory=list)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BEDFINDER_", extra="ignore")
+
+    data_dir: Path = Path(".bedfinder")
+    redis_url: str | None = None
+    database_url: str | None = None
+
+    public_read: bool = False
+    redis_prefix: str = "bf{main}:"
+    stream_max_events: int = 100_000
+    seq_rebuild_gap: int = 1_000_000
+    subscriber_queue: int = 2000
+    heartbeat_seconds: float = 15.0
+    max_body_bytes: int = 262_144
+    hold_minutes: int = 120
+    hold_max_minutes: int = 480
+    default_cadence_minutes: int = 240
+    token_cache_seconds: float = 5.0
+    levels_of_care: dict[str, LevelOfCare] = Field(default_factory=dict)
+    pathways: dict[str, list[str]] = Field(default_factory=dict)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        yaml_source = YamlConfigSettingsSource(settings_cls, yaml_file=config_path())
+        return (init_settings, env_settings, yaml_source)
+
+    def sqlalchemy_url(self) -> str:
+        """The configured database, or SQLite in the data folder."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'bedfinder.db').resolve()}"
+
+    def level_names(self) -> dict[str, str]:
+        return {key: level.name for key, level in self.levels_of_care.items()}
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings for this process; keyword overrides win over environment and file."""
+    return Settings(**overrides)

@@ -1,0 +1,35 @@
+"""Domain exceptions; `web/errors.py` maps each to one HTTP status in one place."""
+
+from __future__ import annotations
+
+
+class InventoryError(Exception):
+    """Base: `str(error)` is a sentence a person can act on."""
+
+
+class NotFound(InventoryError):
+    pass
+
+
+class Invalid(InventoryError):
+    """The request is well-formed but breaks a rule (e.g. a negative count)."""
+
+
+class Conflict(InventoryError):
+    """The change would break the availability invariant as things stand now."""
+
+
+class NoCapacity(Conflict):
+    pass
+
+
+class NotYourUnit(InventoryError):
+    """A provider tried to change a unit of another organization."""
+
+
+class LiveStateUnavailable(InventoryError):
+    """Redis is down or being rebuilt: refuse rather than accept what cannot be kept."""
+
+
+class RecordsUnavailable(InventoryError):
+    """The SQL database did not take the write: the change was not acknowledged."""

@@ -1,0 +1,90 @@
+"""Pure rules of live availability: a unit's state, its status and its freshness.
+
+`available` means beds (or slots) someone could be admitted to now: not held for a client on
+the way and not promised to people on the program's waitlist. `held` counts active holds.
+The invariant is `available >= 0`, `held >= 0` and `available + held <= capacity`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from inventory.errors import Invalid, NoCapacity
+
+OPEN, FULL, WAITLIST, CLOSED = "open", "full", "waitlist", "closed"
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    available: int
+    held: int
+    capacity: int
+    waitlist: int = 0
+
+
+def check_counts(counts: Counts) -> None:
+    """Raise unless `counts` keeps the availability invariant; the message says what to fix."""
+    for name in ("available", "held", "capacity", "waitlist"):
+        if getattr(counts, name) < 0:
+            raise Invalid(f"{name} must be 0 or more, got {getattr(counts, name)}")
+    if counts.available + counts.held > counts.capacity:
+        raise NoCapacity(conflict_message(counts.available, counts.held, counts.capacity))
+
+
+def conflict_message(available: int, held: int, capacity: int) -> str:
+    if held:
+        return (
+            f"available {available} plus {held} held bed(s) is more than the capacity of "
+            f"{capacity}; at most {max(capacity - held, 0)} can be available while the holds last"
+        )
+    return f"available {available} is more than the capacity of {capacity}"
+
+
+def status_of(available: int, waitlist: int, capacity: int) -> str:
+    """Status in words, so screens never rely on colour alone."""
+    if capacity == 0:
+        return CLOSED
+    if available > 0:
+        return OPEN
+    return WAITLIST if waitlist > 0 else FULL
+
+
+def is_stale(updated_at: datetime | None, cadence_minutes: int, now: datetime) -> bool:
+    """A count is stale once it is older than the update cadence its program promised."""
+    if updated_at is None:
+        return True
+    return now - updated_at > timedelta(minutes=cadence_minutes)
+
+
+@dataclass(slots=True)
+class UnitState:
+    """The live state of one unit as kept in Redis."""
+
+    id: str
+    program_id: str
+    organization_id: str
+    available: int
+    held: int
+    waitlist: int
+    capacity: int
+    updated_at: datetime | None
+    updated_by: str
+    source: str
+    seq: int
+    note: str = ""
+    expected_discharges: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        return status_of(self.available, self.waitlist, self.capacity)
+
+    def view(self, cadence_minutes: int, now: datetime) -> dict[str, Any]:
+        """The public shape of a unit's live state (API and websocket)."""
+        data = asdict(self)
+        del data["organization_id"]
+        data["updated_at"] = self.updated_at.isoformat() if self.updated_at else None
+        data["status"] = self.status
+        data["stale"] = is_stale(self.updated_at, cadence_minutes, now)
+        return data

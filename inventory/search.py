@@ -1,0 +1,135 @@
+"""Finding programs by need: exact eligibility, distance, live availability and freshness.
+
+A pure function of the directory, the live states and `now`, so it is fast (no I/O) and
+testable with hypothesis.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from inventory.directory import ProgramInfo, UnitInfo
+from inventory.model import UnitState, is_stale
+
+EARTH_RADIUS_KM = 6371.0088
+SORTS = ("relevance", "distance", "available", "updated")
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """A client's needs; None means 'no requirement'."""
+
+    level_of_care: tuple[str, ...] = ()
+    gender: str | None = None
+    age: int | None = None
+    payer: str | None = None
+    language: str | None = None
+    mat: str | None = None  # none | buprenorphine | methadone | naltrexone
+    wheelchair: bool | None = None
+    pets: bool | None = None
+    co_occurring: bool | None = None
+    involuntary: bool | None = None
+    secure: bool | None = None
+    near: tuple[float, float] | None = None
+    within_km: float | None = None
+    available_only: bool = False
+    fresh_only: bool = False
+    q: str | None = None
+    sort: str = "relevance"
+
+
+@dataclass(slots=True)
+class Result:
+    program: ProgramInfo
+    units: list[tuple[UnitInfo, UnitState | None]]
+    distance_km: float | None
+    available: int
+    waitlist: int
+    stale: bool
+    updated_at: datetime | None
+    unit_stale: dict[str, bool] = field(default_factory=dict)
+
+
+def distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Great-circle distance by the haversine formula."""
+    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
+    h = (math.sin((lat2 - lat1) / 2) ** 2
+         + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2)
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
+
+
+def eligible(p: ProgramInfo, f: Filters) -> bool:
+    """Hard constraints: a program that cannot take this client is never returned."""
+    if f.level_of_care and p.level_of_care not in f.level_of_care:
+        return False
+    if f.gender and f.gender not in p.genders:
+        return False
+    if f.age is not None and not p.age_min <= f.age <= p.age_max:
+        return False
+    if f.payer and f.payer not in p.payers:
+        return False
+    if f.language and f.language not in p.languages:
+        return False
+    if f.mat and f.mat != "none" and f.mat not in p.mat:
+        return False
+    for need in ("wheelchair", "pets", "co_occurring", "involuntary", "secure"):
+        wanted = getattr(f, need)
+        if wanted is not None and getattr(p, need) != wanted:
+            return False
+    if f.q and not all(word in p.search_text for word in f.q.lower().split()):
+        return False
+    return True
+
+
+def search(programs: list[ProgramInfo], states: dict[str, UnitState], f: Filters,
+           now: datetime, default_cadence: int) -> list[Result]:
+    """Programs meeting every need in `f`, sorted as asked; stale counts rank lower."""
+    results = []
+    for p in programs:
+        if not eligible(p, f):
+            continue
+        result = _result(p, states, f, now, default_cadence)
+        if f.within_km is not None and (result.distance_km is None
+                                        or result.distance_km > f.within_km):
+            continue
+        if f.available_only and result.available <= 0:
+            continue
+        if f.fresh_only and result.stale:
+            continue
+        results.append(result)
+    results.sort(key=_sort_key(f.sort))
+    return results
+
+
+def _result(p: ProgramInfo, states: dict[str, UnitState], f: Filters, now: datetime,
+            default_cadence: int) -> Result:
+    cadence = p.cadence_minutes or default_cadence
+    units = [(u, states.get(u.id)) for u in p.units]
+    live = [s for _, s in units if s is not None]
+    unit_stale = {s.id: is_stale(s.updated_at, cadence, now) for s in live}
+    fresh = [s for s in live if not unit_stale[s.id]]
+    distance = None
+    if f.near and p.latitude is not None and p.longitude is not None:
+        distance = round(distance_km(f.near, (p.latitude, p.longitude)), 2)
+    stamps = [s.updated_at for s in live if s.updated_at]
+    return Result(
+        program=p, units=units, distance_km=distance,
+        available=sum(s.available for s in live), waitlist=sum(s.waitlist for s in live),
+        stale=not live or len(fresh) < len(live), updated_at=max(stamps) if stamps else None,
+        unit_stale=unit_stale,
+    )
+
+
+def _sort_key(sort: str):  # type: ignore[no-untyped-def]
+    far = float("inf")
+    if sort == "distance":
+        return lambda r: (r.distance_km if r.distance_km is not None else far, r.program.name)
+    if sort == "available":
+        return lambda r: (-r.available, r.stale, r.program.name)
+    if sort == "updated":
+        return lambda r: (-(r.updated_at.timestamp() if r.updated_at else 0), r.program.name)
+    return lambda r: (r.stale, r.available <= 0,
+                      r.distance_km if r.distance_km is not None else far, -r.available,
+                      r.program.name)

@@ -1,0 +1,74 @@
+"""API tokens: random secrets shown once, stored only as SHA-256, each bound to a role."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from inventory.actors import PROVIDER, ROLES, Actor
+from inventory.errors import Invalid, NotFound
+from inventory.records import Organization, Token, new_id
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def create_token(sessions: async_sessionmaker, role: str, now: datetime,
+                       organization_id: str | None = None, label: str = "") -> tuple[str, Token]:
+    """A new token and its record; the plaintext exists only in the return value."""
+    if role not in ROLES:
+        raise Invalid(f"role must be one of {', '.join(ROLES)}, got {role!r}")
+    if (role == PROVIDER) != (organization_id is not None):
+        raise Invalid("a provider token needs --org, and only a provider token takes one")
+    plaintext = "bf_" + secrets.token_urlsafe(32)
+    row = Token(id=new_id("tok"), token_hash=digest(plaintext), role=role,
+                organization_id=organization_id, label=label or role, created_at=now)
+    async with sessions() as session, session.begin():
+        if organization_id and await session.get(Organization, organization_id) is None:
+            raise NotFound(f"organization {organization_id!r} does not exist")
+        session.add(row)
+    return plaintext, row
+
+
+async def revoke_token(sessions: async_sessionmaker, token_id: str, now: datetime) -> None:
+    async with sessions() as session, session.begin():
+        row = await session.get(Token, token_id)
+        if row is None:
+            raise NotFound(f"token {token_id!r} does not exist")
+        row.revoked_at = now
+
+
+class TokenVerifier:
+    """Looks tokens up by hash, caching answers briefly so a busy provider costs no SQL."""
+
+    def __init__(self, sessions: async_sessionmaker, cache_seconds: float) -> None:
+        self.sessions = sessions
+        self.cache_seconds = cache_seconds
+        self._cache: dict[str, tuple[float, Actor | None]] = {}
+
+    async def actor(self, token: str) -> Actor | None:
+        key = digest(token)
+        hit = self._cache.get(key)
+        if hit and hit[0] > time.monotonic():
+            return hit[1]
+        async with self.sessions() as session:
+            row = (await session.execute(
+                select(Token).where(Token.token_hash == key))).scalar_one_or_none()
+        actor = None
+        if row is not None and row.revoked_at is None and hmac.compare_digest(row.token_hash, key):
+            actor = Actor(token_id=row.id, role=row.role, organization_id=row.organization_id,
+                          label=row.label)
+        if len(self._cache) > 10_000:
+            self._cache.clear()
+        self._cache[key] = (time.monotonic() + self.cache_seconds, actor)
+        return actor
+
+    def forget(self) -> None:
+        self._cache.clear()

@@ -1,0 +1,1 @@
+"""The FastAPI app: REST routes, websocket hub, pages and the `bedfinder` command."""

@@ -1,0 +1,35 @@
+"""The event log over HTTP, for clients that poll instead of holding a websocket."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+
+from inventory.actors import Actor
+from inventory.live import Event
+from web.api.deps import services
+from web.auth import reader
+from web.services import Services
+from web.views import event_messages
+from web.schemas import EventsOut
+
+router = APIRouter(prefix="/api/v1", tags=["events"])
+
+
+@router.get("/events", response_model=EventsOut)
+async def events(svc: Annotated[Services, Depends(services)],
+                 _: Annotated[Actor, Depends(reader)],
+                 after: Annotated[int, Query(ge=0)] = 0,
+                 limit: Annotated[int, Query(ge=1, le=1000)] = 500) -> dict[str, Any]:
+    """Changes with seq greater than `after`, oldest first."""
+    found = await svc.live.events_after(after, limit)
+    seq = await svc.live.current_seq()
+    if found is None:
+        return {"seq": seq, "snapshot_required": True, "events": []}
+    return {"seq": seq, "snapshot_required": False, "events": await encode(svc, found)}
+
+
+async def encode(svc: Services, events: list[Event]) -> list[dict[str, Any]]:
+    programs = await svc.directory.programs()
+    return event_messages(events, programs, svc.settings.default_cadence_minutes, svc.clock())

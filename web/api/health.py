@@ -1,0 +1,39 @@
+"""Liveness and readiness for load balancers and orchestrators."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import ORJSONResponse
+from sqlalchemy import text
+
+from web.api.deps import services
+from web.services import Services
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    """The process is up."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+async def readyz(svc: Annotated[Services, Depends(services)]) -> Any:
+    """Ready when Redis answers with a built live state and SQL answers; 503 otherwise."""
+    checks = {"redis": await svc.live.ping(), "live_state": False, "sql": False}
+    if checks["redis"]:
+        try:
+            checks["live_state"] = await svc.live.epoch() is not None
+        except Exception:
+            checks["live_state"] = False
+    try:
+        async with svc.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        checks["sql"] = True
+    except Exception:
+        checks["sql"] = False
+    ready = all(checks.values())
+    return ORJSONResponse({"ready": ready, **checks}, status_code=200 if ready else 503)

@@ -1,0 +1,180 @@
+"""Programs: search with live availability inline, and the admin's directory writes."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query
+
+from inventory.actors import Actor
+from inventory.search import SORTS, Filters, Result, search
+from web.api.deps import services
+from web.auth import ANONYMOUS, admin_only, reader
+from web.schemas import (
+    OrganizationIn,
+    OrganizationPatch,
+    ProgramIn,
+    ProgramList,
+    ProgramOut,
+    ProgramPatch,
+    UnitIn,
+    UnitLive,
+    UnitPatch,
+)
+from web.services import Services
+from web.views import program_view, public_program_view, unit_view
+
+router = APIRouter(prefix="/api/v1", tags=["programs"])
+Svc = Annotated[Services, Depends(services)]
+
+
+def parse_near(near: str | None) -> tuple[float, float] | None:
+    if near is None:
+        return None
+    try:
+        lat, lon = (float(x) for x in near.split(","))
+    except ValueError:
+        raise HTTPException(422, f"near must be 'lat,lon' in degrees, got {near!r}") from None
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise HTTPException(422, f"near {near!r} is not a point on Earth")
+    return lat, lon
+
+
+def check_levels(svc: Services, levels: list[str]) -> None:
+    unknown = [lv for lv in levels if lv not in svc.settings.levels_of_care]
+    if unknown:
+        raise HTTPException(422, f"unknown level_of_care {', '.join(unknown)}; known: "
+                                 f"{', '.join(svc.settings.levels_of_care)}")
+
+
+def shown(view: dict[str, Any], actor: Actor) -> dict[str, Any]:
+    return public_program_view(view) if actor is ANONYMOUS else view
+
+
+@router.get("/programs", response_model=ProgramList, summary="Search programs by need")
+async def list_programs(
+    svc: Svc,
+    actor: Annotated[Actor, Depends(reader)],
+    level_of_care: Annotated[list[str], Query()] = [],  # noqa: B006
+    gender: Annotated[str | None, Query(pattern="^(female|male|nonbinary)$")] = None,
+    age: Annotated[int | None, Query(ge=0, le=130)] = None,
+    payer: Annotated[str | None, Query(max_length=40)] = None,
+    language: Annotated[str | None, Query(max_length=16)] = None,
+    mat: Annotated[str | None,
+                   Query(pattern="^(none|buprenorphine|methadone|naltrexone)$")] = None,
+    wheelchair: bool | None = None,
+    pets: bool | None = None,
+    co_occurring: bool | None = None,
+    involuntary: bool | None = None,
+    secure: bool | None = None,
+    near: Annotated[str | None, Query(description="lat,lon", max_length=60)] = None,
+    within_km: Annotated[float | None, Query(gt=0, le=20_000)] = None,
+    available_only: bool = False,
+    fresh_only: bool = False,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    sort: Annotated[str, Query(pattern="^(" + "|".join(SORTS) + ")$")] = "relevance",
+) -> dict[str, Any]:
+    """Programs meeting every need, each with its units' live counts. `available` counts beds
+    someone could be admitted to now (not held, not promised to the waitlist)."""
+    check_levels(svc, level_of_care)
+    point = parse_near(near)
+    if within_km is not None and point is None:
+        raise HTTPException(422, "within_km needs near=lat,lon")
+    filters = Filters(
+        level_of_care=tuple(level_of_care), gender=gender, age=age, payer=payer,
+        language=language, mat=mat, wheelchair=wheelchair, pets=pets,
+        co_occurring=co_occurring, involuntary=involuntary, secure=secure, near=point,
+        within_km=within_km, available_only=available_only, fresh_only=fresh_only, q=q,
+        sort=sort,
+    )
+    results = await _search(svc, filters)
+    now = svc.clock()
+    cadence = svc.settings.default_cadence_minutes
+    views = [shown(program_view(r, now, cadence), actor) for r in results]
+    return {"count": len(views), "seq": await svc.live.current_seq(), "programs": views}
+
+
+async def _search(svc: Services, filters: Filters) -> list[Result]:
+    programs = await svc.directory.programs()
+    states = await svc.live.units(u.id for p in programs.values() for u in p.units)
+    return search(list(programs.values()), states, filters, svc.clock(),
+                  svc.settings.default_cadence_minutes)
+
+
+@router.get("/programs/{program_id}", response_model=ProgramOut)
+async def get_program(program_id: str, svc: Svc,
+                      actor: Annotated[Actor, Depends(reader)]) -> dict[str, Any]:
+    info = await svc.directory.program(program_id)
+    states = await svc.live.units(u.id for u in info.units)
+    result = search([info], states, Filters(), svc.clock(),
+                    svc.settings.default_cadence_minutes)[0]
+    return shown(program_view(result, svc.clock(), svc.settings.default_cadence_minutes), actor)
+
+
+@router.get("/units/{unit_id}", response_model=UnitLive, tags=["units"])
+async def get_unit(unit_id: str, svc: Svc, actor: Annotated[Actor, Depends(reader)]
+                   ) -> dict[str, Any]:
+    program = await svc.directory.program_of_unit(unit_id)
+    state = (await svc.live.units([unit_id]))[unit_id]
+    info = next(u for u in program.units if u.id == unit_id)
+    return unit_view(info, state, svc.cadence(program.cadence_minutes), svc.clock())
+
+
+# Admin writes ------------------------------------------------------------------------
+
+
+@router.post("/organizations", status_code=201, tags=["admin"])
+async def create_organization(body: OrganizationIn, svc: Svc,
+                              _: Annotated[Actor, Depends(admin_only)]) -> dict[str, str]:
+    org = await svc.directory.create_organization(body.name, body.id)
+    return {"id": org.id, "name": org.name}
+
+
+@router.patch("/organizations/{org_id}", tags=["admin"])
+async def update_organization(org_id: str, body: OrganizationPatch, svc: Svc,
+                              _: Annotated[Actor, Depends(admin_only)]) -> dict[str, str]:
+    org = await svc.directory.update_organization(org_id, body.name)
+    return {"id": org.id, "name": org.name}
+
+
+@router.post("/programs", status_code=201, response_model=ProgramOut, tags=["admin"])
+async def create_program(body: ProgramIn, svc: Svc,
+                         _: Annotated[Actor, Depends(admin_only)]) -> dict[str, Any]:
+    check_levels(svc, [body.level_of_care])
+    values = body.model_dump(exclude={"id"})
+    info = await svc.directory.create_program(values, body.id)
+    result = search([info], {}, Filters(), svc.clock(), svc.settings.default_cadence_minutes)[0]
+    return program_view(result, svc.clock(), svc.settings.default_cadence_minutes)
+
+
+@router.patch("/programs/{program_id}", response_model=ProgramOut, tags=["admin"])
+async def update_program(program_id: str, body: ProgramPatch, svc: Svc,
+                         actor: Annotated[Actor, Depends(admin_only)]) -> dict[str, Any]:
+    values = body.model_dump(exclude_unset=True)
+    if "level_of_care" in values:
+        check_levels(svc, [values["level_of_care"]])
+    current = await svc.directory.program(program_id)
+    low = values.get("age_min", current.age_min)
+    high = values.get("age_max", current.age_max)
+    if low > high:
+        raise HTTPException(422, f"age_min {low} is above age_max {high}")
+    await svc.directory.update_program(program_id, values)
+    return await get_program(program_id, svc, actor)
+
+
+@router.post("/programs/{program_id}/units", status_code=201, response_model=UnitLive,
+             tags=["admin"])
+async def create_unit(program_id: str, body: UnitIn, svc: Svc,
+                      actor: Annotated[Actor, Depends(admin_only)]) -> dict[str, Any]:
+    state = await svc.directory.create_unit(
+        program_id, actor, label=body.label, kind=body.kind, capacity=body.capacity,
+        available=body.available, waitlist=body.waitlist, unit_id=body.id)
+    return await get_unit(state.id, svc, actor)
+
+
+@router.patch("/units/{unit_id}", response_model=UnitLive, tags=["admin"])
+async def update_unit(unit_id: str, body: UnitPatch, svc: Svc,
+                      actor: Annotated[Actor, Depends(admin_only)]) -> dict[str, Any]:
+    await svc.directory.program_of_unit(unit_id)
+    await svc.directory.update_unit(unit_id, actor, **body.model_dump(exclude_unset=True))
+    return await get_unit(unit_id, svc, actor)

@@ -1,0 +1,113 @@
+"""The FastAPI application: its lifespan builds every client and background task."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from redis.asyncio import Redis
+
+from inventory.availability import Inventory
+from inventory.config import Settings, load_settings
+from inventory.database import create_engine, session_factory
+from inventory.directory import Directory
+from inventory.live import LiveStore
+from inventory.tokens import TokenVerifier
+from web import errors, ws
+from web.api import events, health, programs, units
+from web.embedded_redis import EmbeddedRedis
+from web.hub import Hub
+from web.limits import BodySizeLimit
+from web.services import Services, utcnow
+
+log = logging.getLogger(__name__)
+WATCH_SECONDS = 1.0
+
+
+async def watch_live_state(svc: Services) -> None:
+    """Notice Redis coming back empty (restart, FLUSHDB) and rebuild it from SQL; tell the
+    hub when the state it streams was replaced."""
+    known = None
+    while True:
+        try:
+            epoch = await svc.live.epoch()
+            if epoch is None:
+                epoch = await svc.inventory.rebuild()
+            if known is not None and epoch != known:
+                svc.hub.reset()
+            known = epoch
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # Redis or SQL down: readiness says so; keep watching
+            log.warning("live state check failed: %s", error)
+        await asyncio.sleep(WATCH_SECONDS)
+
+
+async def build_services(settings: Settings, redis_url: str) -> Services:
+    redis = Redis.from_url(redis_url, decode_responses=True, health_check_interval=10)
+    engine = create_engine(settings.sqlalchemy_url())
+    sessions = session_factory(engine)
+    live = LiveStore(redis, settings.redis_prefix, settings.stream_max_events)
+    inventory = Inventory(live, sessions, utcnow, settings.seq_rebuild_gap)
+    directory = Directory(sessions, inventory, redis, settings.redis_prefix, utcnow)
+    tokens = TokenVerifier(sessions, settings.token_cache_seconds)
+    svc: Services
+
+    async def encode(batch):  # type: ignore[no-untyped-def]
+        return await events.encode(svc, batch)
+
+    hub = Hub(live, encode, settings.subscriber_queue, settings.heartbeat_seconds)
+    svc = Services(settings=settings, redis=redis, engine=engine, sessions=sessions,
+                   live=live, inventory=inventory, directory=directory, tokens=tokens, hub=hub)
+    return svc
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    embedded = None
+    redis_url = settings.redis_url
+    if not redis_url:
+        embedded = EmbeddedRedis(settings.data_dir)
+        redis_url = embedded.start()
+    svc = await build_services(settings, redis_url)
+    app.state.services = svc
+    with contextlib.suppress(Exception):
+        await svc.inventory.ensure_ready()
+    tasks = [asyncio.create_task(svc.hub.run()), asyncio.create_task(svc.hub.heartbeats()),
+             asyncio.create_task(watch_live_state(svc))]
+    try:
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await svc.redis.aclose()
+        await svc.engine.dispose()
+        if embedded is not None:
+            embedded.stop()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or load_settings()
+    app = FastAPI(
+        title="Bedfinder",
+        version="0.1.0",
+        summary="Real-time beds and treatment slots across a behavioral-health system of care",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    errors.install(app)
+    for router in (health.router, programs.router, units.router, events.router, ws.router):
+        app.include_router(router)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    return app
+
+
+def app_factory() -> FastAPI:
+    """For `uvicorn --factory web.app:app_factory`: settings from file and environment."""
+    return create_app()

@@ -1,0 +1,166 @@
+"""Request and response bodies of the REST API (what OpenAPI at /docs shows)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Gender = Literal["female", "male", "nonbinary"]
+Mat = Literal["buprenorphine", "methadone", "naltrexone"]
+Kind = Literal["bed", "slot"]
+Count = Field(ge=0, le=100_000)
+Id = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+
+
+class Strict(BaseModel):
+    """Inputs: exact JSON types and no unknown fields, so a typo is an error, not a no-op."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+
+class OrganizationIn(Strict):
+    id: str | None = Id
+    name: str = Field(min_length=1, max_length=200)
+
+
+class OrganizationPatch(Strict):
+    name: str = Field(min_length=1, max_length=200)
+
+
+class ProgramPatch(Strict):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=4000)
+    level_of_care: str | None = Field(default=None, max_length=64)
+    asam_level: str | None = Field(default=None, max_length=16)
+    area: str | None = Field(default=None, max_length=100)
+    address: str | None = Field(default=None, max_length=300)
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+    phone: str | None = Field(default=None, max_length=40)
+    genders: list[Gender] | None = None
+    age_min: int | None = Field(default=None, ge=0, le=130)
+    age_max: int | None = Field(default=None, ge=0, le=130)
+    payers: list[str] | None = Field(default=None, max_length=20)
+    languages: list[str] | None = Field(default=None, max_length=40)
+    mat: list[Mat] | None = None
+    wheelchair: bool | None = None
+    pets: bool | None = None
+    co_occurring: bool | None = None
+    involuntary: bool | None = None
+    secure: bool | None = None
+    cadence_minutes: int | None = Field(default=None, ge=1, le=10_080)
+
+    @model_validator(mode="after")
+    def ages_in_order(self) -> ProgramPatch:
+        if self.age_min is not None and self.age_max is not None and self.age_min > self.age_max:
+            raise ValueError(f"age_min {self.age_min} is above age_max {self.age_max}")
+        return self
+
+
+class ProgramIn(ProgramPatch):
+    id: str | None = Id
+    organization_id: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=200)
+    level_of_care: str = Field(max_length=64)
+    genders: list[Gender] = ["female", "male", "nonbinary"]
+    age_min: int = Field(default=18, ge=0, le=130)
+    age_max: int = Field(default=120, ge=0, le=130)
+    description: str = Field(default="", max_length=4000)
+    payers: list[str] = Field(default_factory=list, max_length=20)
+    languages: list[str] = Field(default_factory=lambda: ["en"], max_length=40)
+    mat: list[Mat] = Field(default_factory=list)
+    wheelchair: bool = False
+    pets: bool = False
+    co_occurring: bool = False
+    involuntary: bool = False
+    secure: bool = False
+
+
+class UnitIn(Strict):
+    id: str | None = Id
+    label: str = Field(min_length=1, max_length=200)
+    kind: Kind = "bed"
+    capacity: int = Count
+    available: int = Field(default=0, ge=0, le=100_000)
+    waitlist: int = Field(default=0, ge=0, le=100_000)
+
+
+class UnitPatch(Strict):
+    label: str | None = Field(default=None, min_length=1, max_length=200)
+    kind: Kind | None = None
+    capacity: int | None = Field(default=None, ge=0, le=100_000)
+
+
+class ExpectedDischarge(Strict):
+    at: datetime
+    count: int = Field(ge=1, le=1000)
+
+
+class AvailabilityIn(Strict):
+    """`available`: beds someone could be admitted to now, not counting beds held for
+    clients on the way (`held`) or promised to people on the waitlist."""
+
+    available: int = Count
+    capacity: int | None = Field(default=None, ge=0, le=100_000)
+    waitlist: int | None = Field(default=None, ge=0, le=100_000)
+    expected_discharges: list[ExpectedDischarge] | None = Field(default=None, max_length=50)
+    note: str = Field(default="", max_length=500)
+
+
+class AttestIn(Strict):
+    note: str = Field(default="", max_length=500)
+
+
+class UnitLive(BaseModel):
+    id: str
+    program_id: str
+    label: str | None = None
+    kind: str | None = None
+    available: int
+    held: int
+    waitlist: int
+    capacity: int
+    status: str
+    updated_at: str | None
+    updated_by: str
+    source: str
+    stale: bool
+    seq: int
+    note: str
+    expected_discharges: list[dict]
+
+
+class ProgramOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    organization_id: str
+    name: str
+    level_of_care: str
+    available: int
+    waitlist: int
+    stale: bool
+    distance_km: float | None = None
+    units: list[UnitLive]
+
+
+class ProgramList(BaseModel):
+    count: int
+    seq: int
+    programs: list[ProgramOut]
+
+
+class EventOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    seq: int
+
+
+class EventsOut(BaseModel):
+    seq: int
+    snapshot_required: bool = Field(description="true when events after `after` are no longer "
+                                     "kept: fetch /api/v1/programs instead")
+    events: list[EventOut]

@@ -1,0 +1,70 @@
+"""The JSON shapes of programs, units and events, shared by REST and websockets."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from inventory.directory import ProgramInfo, UnitInfo
+from inventory.live import Event
+from inventory.model import UnitState
+from inventory.search import Result
+
+
+def unit_view(info: UnitInfo | None, state: UnitState, cadence: int, now: datetime
+              ) -> dict[str, Any]:
+    data = state.view(cadence, now)
+    if info is not None:
+        data["label"], data["kind"] = info.label, info.kind
+    return data
+
+
+def program_view(result: Result, now: datetime, default_cadence: int) -> dict[str, Any]:
+    p = result.program
+    cadence = p.cadence_minutes or default_cadence
+    units = [unit_view(u, s, cadence, now) for u, s in result.units if s is not None]
+    return {
+        **p.record(),
+        "available": result.available,
+        "waitlist": result.waitlist,
+        "stale": result.stale,
+        "updated_at": result.updated_at.isoformat() if result.updated_at else None,
+        "distance_km": result.distance_km,
+        "units": units,
+    }
+
+
+def public_program_view(view: dict[str, Any]) -> dict[str, Any]:
+    """What an anonymous wall display may see: counts and program names only."""
+    keep = ("id", "organization_id", "name", "level_of_care", "area", "available",
+            "waitlist", "stale", "updated_at", "distance_km")
+    unit_keep = ("id", "program_id", "label", "kind", "available", "held", "waitlist",
+                 "capacity", "status", "updated_at", "stale", "seq")
+    out = {k: view.get(k) for k in keep}
+    out["units"] = [{k: u.get(k) for k in unit_keep} for u in view["units"]]
+    return out
+
+
+def event_message(event: Event, program: ProgramInfo | None, cadence: int, now: datetime
+                  ) -> dict[str, Any]:
+    info = None
+    if program is not None:
+        info = next((u for u in program.units if u.id == event.unit.id), None)
+    message: dict[str, Any] = {
+        "type": "unit", "seq": event.seq, "op": event.op,
+        "unit": unit_view(info, event.unit, cadence, now),
+    }
+    if event.hold_id:
+        message["hold_id"] = event.hold_id
+    return message
+
+
+def event_messages(events: list[Event], programs: dict[str, ProgramInfo], default_cadence: int,
+                   now: datetime) -> list[dict[str, Any]]:
+    """Messages for a batch of events, looking each unit's program up once."""
+    out = []
+    for event in events:
+        program = programs.get(event.unit.program_id)
+        cadence = (program.cadence_minutes if program else None) or default_cadence
+        out.append(event_message(event, program, cadence, now))
+    return out

@@ -1,0 +1,181 @@
+"""Websockets: `/ws/inventory` streams every change; `/ws/provider` takes providers' writes.
+
+A subscriber first gets what it missed since `?after=SEQ` (or a snapshot when that is no
+longer kept), then one message per change. It is registered with the hub before the backlog
+is read, and messages at or below the last seq sent are skipped, so nothing falls between.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from inventory.actors import ADMIN, PROVIDER, Actor
+from inventory.errors import InventoryError
+from inventory.live import Event
+from web.auth import actor_for
+from web.hub import Subscriber
+from web.services import Services
+from web.api.events import encode
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+TOO_SLOW, REBUILT, POLICY = 1013, 1012, 1008
+MAX_MESSAGE = 16_384
+
+
+def token_of(ws: WebSocket) -> str | None:
+    auth = ws.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip()
+    return ws.query_params.get("token")
+
+
+async def snapshot_message(svc: Services) -> tuple[int, str]:
+    seq, states = await svc.live.snapshot()
+    messages = await encode(svc, [Event(s.seq, "snapshot", s, "") for s in states])
+    units = [m["unit"] for m in messages]
+    return seq, orjson.dumps({"type": "snapshot", "seq": seq, "units": units,
+                              "at": svc.clock().isoformat()}).decode()
+
+
+async def send_backlog(ws: WebSocket, svc: Services, after: int | None) -> int:
+    """Send what the client missed; return the last seq it now has."""
+    if after is not None:
+        last = after
+        while True:
+            events = await svc.live.events_after(last, 1000)
+            if events is None:
+                break
+            for event, message in zip(events, await encode(svc, events)):
+                await ws.send_text(orjson.dumps(message).decode())
+                last = event.seq
+            if len(events) < 1000:
+                return last
+    seq, data = await snapshot_message(svc)
+    await ws.send_text(data)
+    return seq
+
+
+async def pump(ws: WebSocket, subscriber: Subscriber, last: int) -> None:
+    while True:
+        seq, data = await subscriber.queue.get()
+        if seq is not None:
+            if seq <= last:
+                continue
+            last = seq
+        await ws.send_text(data)
+
+
+async def drain_incoming(ws: WebSocket) -> None:
+    """Read (and ignore) what a subscriber sends, so a close is noticed at once."""
+    while True:
+        message = await ws.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+
+
+@router.websocket("/ws/inventory")
+async def inventory_feed(ws: WebSocket) -> None:
+    svc: Services = ws.app.state.services
+    token = token_of(ws)
+    actor = await actor_for(ws, token)
+    if actor is None and (token or not svc.settings.public_read):
+        await ws.close(POLICY, "a valid token is required (Authorization header or ?token=)")
+        return
+    after_raw = ws.query_params.get("after")
+    try:
+        after = int(after_raw) if after_raw not in (None, "") else None
+        if after is not None and after < 0:
+            raise ValueError
+    except ValueError:
+        await ws.close(POLICY, "after must be a whole number 0 or more")
+        return
+    await ws.accept()
+    subscriber = svc.hub.subscribe()
+    tasks: list[asyncio.Task[Any]] = []
+    try:
+        last = await send_backlog(ws, svc, after)
+        tasks = [asyncio.create_task(pump(ws, subscriber, last)),
+                 asyncio.create_task(drain_incoming(ws)),
+                 asyncio.create_task(subscriber.dropped.wait())]
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        if tasks[2] in done:
+            with contextlib.suppress(Exception):
+                await ws.close(TOO_SLOW, "fell behind or state rebuilt: reconnect with ?after=")
+    except (WebSocketDisconnect, RuntimeError):
+        pass
+    finally:
+        svc.hub.unsubscribe(subscriber)
+        for task in tasks:
+            task.cancel()
+
+
+class ProviderOp(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    op: str = Field(pattern="^(set|attest)$")
+    unit_id: str = Field(min_length=1, max_length=64)
+    ref: str | int | None = None
+    available: int | None = Field(default=None, ge=0, le=100_000)
+    capacity: int | None = Field(default=None, ge=0, le=100_000)
+    waitlist: int | None = Field(default=None, ge=0, le=100_000)
+    note: str = Field(default="", max_length=500)
+
+
+def error_reply(ref: Any, error: str) -> str:
+    return orjson.dumps({"type": "error", "ref": ref, "error": error}).decode()
+
+
+async def provider_op(svc: Services, actor: Actor, raw: str) -> str:
+    """Apply one provider message; the reply is an ack with the seq, or an error."""
+    if len(raw) > MAX_MESSAGE:
+        return error_reply(None, f"message larger than {MAX_MESSAGE} bytes")
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return error_reply(None, "message is not JSON")
+    ref = data.get("ref") if isinstance(data, dict) else None
+    try:
+        op = ProviderOp.model_validate(data)
+    except ValidationError as error:
+        detail = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'message'}: {e['msg']}"
+                           for e in error.errors())
+        return error_reply(ref if isinstance(ref, str | int) else None, detail)
+    try:
+        if op.op == "set":
+            if op.available is None:
+                return error_reply(op.ref, "available: required for op set")
+            state = await svc.inventory.set_availability(
+                op.unit_id, actor, "ws", available=op.available, capacity=op.capacity,
+                waitlist=op.waitlist, note=op.note)
+        else:
+            state = await svc.inventory.attest(op.unit_id, actor, "ws", note=op.note)
+    except InventoryError as error:
+        return error_reply(op.ref, str(error))
+    return orjson.dumps({"type": "ack", "ref": op.ref, "seq": state.seq}).decode()
+
+
+@router.websocket("/ws/provider")
+async def provider_feed(ws: WebSocket) -> None:
+    svc: Services = ws.app.state.services
+    actor = await actor_for(ws, token_of(ws))
+    if actor is None or actor.role not in (PROVIDER, ADMIN):
+        await ws.close(POLICY, "a provider or admin token is required")
+        return
+    await ws.accept()
+    try:
+        while True:
+            message = await ws.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            raw = message.get("text") or (message.get("bytes") or b"").decode("utf-8", "replace")
+            await ws.send_text(await provider_op(svc, actor, raw))
+    except (WebSocketDisconnect, RuntimeError):
+        return
