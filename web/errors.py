@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
-from fastapi.responses import ORJSONResponse
+from fastapi.responses import JSONResponse
 
 from inventory import errors
 
@@ -26,10 +26,10 @@ def status_for(error: errors.InventoryError) -> int:
 
 
 def install(app: FastAPI) -> None:
-    async def domain_error(_request: Request, error: Exception) -> ORJSONResponse:
+    async def domain_error(_request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, errors.InventoryError)
         status = status_for(error)
         headers = {"Retry-After": "1"} if status == 503 else None
-        return ORJSONResponse({"detail": str(error)}, status_code=status, headers=headers)
+        return JSONResponse({"detail": str(error)}, status_code=status, headers=headers)
 
     app.add_exception_handler(errors.InventoryError, domain_error)

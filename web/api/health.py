@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
-from fastapi.responses import ORJSONResponse
+from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from web.api.deps import services
@@ -36,4 +36,4 @@ async def readyz(svc: Annotated[Services, Depends(services)]) -> Any:
     except Exception:
         checks["sql"] = False
     ready = all(checks.values())
-    return ORJSONResponse({"ready": ready, **checks}, status_code=200 if ready else 503)
+    return JSONResponse({"ready": ready, **checks}, status_code=200 if ready else 503)
