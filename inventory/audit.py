@@ -10,9 +10,9 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from inventory.errors import RecordsUnavailable
-from inventory.live import Change
+from inventory.live import ActiveHold, Change
 from inventory.model import UnitState
-from inventory.records import AuditEntry, Program, Unit
+from inventory.records import AuditEntry, Base, Hold, Program, Unit
 
 RETRIES = 3
 
@@ -27,24 +27,20 @@ def entry_for(change: Change, state: UnitState, hold_id: str | None = None) -> A
     )
 
 
-async def record(sessions: async_sessionmaker, entries: Sequence[AuditEntry]) -> None:
-    """Insert `entries` in one transaction, retrying briefly when the database is busy;
-    raises RecordsUnavailable if it cannot, so the caller does not acknowledge."""
+async def record(sessions: async_sessionmaker, rows: Sequence[Base]) -> None:
+    """Insert `rows` (audit entries and what they belong to) in one transaction, retrying
+    briefly when the database is busy; raises RecordsUnavailable if it cannot, so the caller
+    does not acknowledge. (Rows of a rolled-back transaction are transient again, so the
+    retry adds the same objects.)"""
     for attempt in range(RETRIES):
         try:
             async with sessions() as session, session.begin():
-                session.add_all(entries)
+                session.add_all(rows)
             return
-        except (OperationalError, DBAPIError, OSError) as error:
+        except (OperationalError, DBAPIError, OSError, ConnectionError) as error:
             if attempt == RETRIES - 1:
                 raise RecordsUnavailable(f"the change could not be recorded: {error}") from error
             await asyncio.sleep(0.05 * 2**attempt)
-            entries = [_copy(e) for e in entries]
-
-
-def _copy(entry: AuditEntry) -> AuditEntry:
-    columns = AuditEntry.__table__.columns.keys()
-    return AuditEntry(**{c: getattr(entry, c) for c in columns if c != "id"})
 
 
 async def persisted_states(sessions: async_sessionmaker) -> tuple[list[UnitState], int]:
@@ -79,3 +75,9 @@ async def persisted_states(sessions: async_sessionmaker) -> tuple[list[UnitState
             if entry else [],
         ))
     return states, max_seq
+
+
+async def active_holds(sessions: async_sessionmaker) -> list[ActiveHold]:
+    async with sessions() as session:
+        rows = (await session.execute(select(Hold).where(Hold.status == "active"))).scalars()
+        return [ActiveHold(h.id, h.unit_id, h.expires_at) for h in rows]

@@ -84,7 +84,8 @@ class Inventory:
             states, max_seq = await audit.persisted_states(self.sessions)
             floor = max_seq + self.seq_rebuild_gap if max_seq else 0
             floor = max(floor, await self.live.current_seq())
-            epoch = await self.live.restore(states, floor)
+            holds = await audit.active_holds(self.sessions)
+            epoch = await self.live.restore(states, holds, floor)
             log.warning("live state rebuilt from SQL: %d units, seq %d", len(states), floor)
             return epoch
         finally:

@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = 262_144
     hold_minutes: int = 120
     hold_max_minutes: int = 480
+    hold_expiry_check_seconds: float = 1.0
+    purge_client_refs_days: int = 30
     default_cadence_minutes: int = 240
     token_cache_seconds: float = 5.0
     levels_of_care: dict[str, LevelOfCare] = Field(default_factory=dict)

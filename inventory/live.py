@@ -64,7 +64,16 @@ class Event:
     seq: int
     op: str
     unit: UnitState
-    hold_id: str
+    hold_id: str = ""
+    actor: str = ""
+    at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ActiveHold:
+    id: str
+    unit_id: str
+    expires_at: datetime
 
 
 def _blank(value: int | None) -> str | int:
@@ -97,7 +106,8 @@ def event_from_entry(entry_id: str, f: dict[str, str]) -> Event:
     seq = int(entry_id.split("-", 1)[0])
     unit = state_from_hash(f["unit"], {**f, "seq": str(seq), "updated_at": f["at"],
                                        "updated_by": f["by"]})
-    return Event(seq=seq, op=f["op"], unit=unit, hold_id=f.get("hold", ""))
+    return Event(seq=seq, op=f["op"], unit=unit, hold_id=f.get("hold", ""),
+                 actor=f.get("actor", ""), at=_iso(f.get("event_at")))
 
 
 def lua_error(error: ResponseError, unit_id: str) -> Exception:
@@ -113,6 +123,15 @@ def lua_error(error: ResponseError, unit_id: str) -> Exception:
         return Invalid("counts must be 0 or more")
     if word == "EXISTS":
         return Conflict(f"unit {unit_id!r} already exists")
+    if word == "NOBED":
+        held, waitlist = (int(x) for x in rest.split())
+        why = f"{held} held for clients on the way" + (f", {waitlist} on the waitlist"
+                                                         if waitlist else "")
+        return NoCapacity(f"no bed is free in unit {unit_id!r} right now ({why})")
+    if word == "NOHOLD":
+        return Conflict("this hold is no longer active (admitted, released or expired)")
+    if word == "NOTDUE":
+        return Conflict("this hold has not expired yet")
     if word == "CONFLICT":
         available, held, capacity = (int(x) for x in rest.split())
         return NoCapacity(conflict_message(available, held, capacity))
@@ -130,10 +149,56 @@ class LiveStore:
         self.stream_key = prefix + "events"
         self.ready_key = prefix + "ready"
         self.units_key = prefix + "units"
+        self.expiry_key = prefix + "hold_expiry"
         self._change = redis.register_script(lua("change"))
+        self._hold = redis.register_script(lua("hold"))
+        self._end_hold = redis.register_script(lua("end_hold"))
 
     def unit_key(self, unit_id: str) -> str:
         return f"{self.prefix}unit:{unit_id}"
+
+    def hold_keys(self, unit_id: str, hold_id: str) -> list[str]:
+        return [self.unit_key(unit_id), self.seq_key, self.stream_key, self.ready_key,
+                f"{self.prefix}unit_holds:{unit_id}", self.expiry_key,
+                f"{self.prefix}hold:{hold_id}"]
+
+    async def _run(self, script: Any, keys: list[str], args: list[Any], unit_id: str) -> Any:
+        try:
+            return await script(keys=keys, args=args)
+        except ResponseError as error:
+            raise lua_error(error, unit_id) from error
+        except RedisError as error:
+            raise LiveStateUnavailable(f"live store unreachable: {error}") from error
+
+    async def grant_hold(self, hold_id: str, unit_id: str, expires_at: datetime,
+                         at: datetime, actor: str) -> list[int]:
+        """Take one free bed for a hold; returns [seq, available, held, waitlist, capacity].
+        Raises NoCapacity when no bed is free."""
+        return await self._run(
+            self._hold, self.hold_keys(unit_id, hold_id),
+            [hold_id, int(expires_at.timestamp() * 1000), at.isoformat(), actor,
+             self.stream_max_events, unit_id], unit_id)
+
+    async def end_hold(self, hold_id: str, unit_id: str, op: str, at: datetime, actor: str
+                       ) -> list[int]:
+        """Admit, release or expire an active hold; returns the counts as `grant_hold`."""
+        return await self._run(
+            self._end_hold, self.hold_keys(unit_id, hold_id),
+            [hold_id, op, int(at.timestamp() * 1000), at.isoformat(), actor,
+             self.stream_max_events, unit_id], unit_id)
+
+    async def due_holds(self, now: datetime, limit: int = 500) -> list[tuple[str, str]]:
+        """(hold id, unit id) of active holds whose expiry has passed."""
+        ids = await self.redis.zrangebyscore(self.expiry_key, "-inf",
+                                             int(now.timestamp() * 1000), start=0, num=limit)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for hold_id in ids:
+                pipe.hget(f"{self.prefix}hold:{hold_id}", "unit")
+            units = await pipe.execute()
+        return [(h, u) for h, u in zip(ids, units) if u]
+
+    async def active_hold_ids(self, unit_id: str) -> set[str]:
+        return set(await self.redis.smembers(f"{self.prefix}unit_holds:{unit_id}"))
 
     async def apply(self, change: Change) -> UnitState:
         """Apply `change` atomically; raises a domain error and changes nothing if refused."""
@@ -141,20 +206,15 @@ class LiveStore:
             "" if change.expected_discharges is None
             else orjson.dumps(change.expected_discharges).decode()
         )
-        try:
-            seq, available, held, waitlist, capacity, discharges = await self._change(
-                keys=[self.unit_key(change.unit_id), self.seq_key, self.stream_key,
-                      self.ready_key, self.units_key],
-                args=[change.op, self.stream_max_events, change.at.isoformat(), change.by,
-                      change.source, change.only_organization or "",
-                      _blank(change.available), _blank(change.capacity),
-                      _blank(change.waitlist), new_discharges, change.note, change.program_id,
-                      change.organization_id, change.unit_id],
-            )
-        except ResponseError as error:
-            raise lua_error(error, change.unit_id) from error
-        except RedisError as error:
-            raise LiveStateUnavailable(f"live store unreachable: {error}") from error
+        seq, available, held, waitlist, capacity, discharges = await self._run(
+            self._change,
+            [self.unit_key(change.unit_id), self.seq_key, self.stream_key, self.ready_key,
+             self.units_key],
+            [change.op, self.stream_max_events, change.at.isoformat(), change.by,
+             change.source, change.only_organization or "", _blank(change.available),
+             _blank(change.capacity), _blank(change.waitlist), new_discharges, change.note,
+             change.program_id, change.organization_id, change.unit_id],
+            change.unit_id)
         return UnitState(
             id=change.unit_id, program_id=change.program_id, organization_id="",
             available=available, held=held, waitlist=waitlist, capacity=capacity,
@@ -226,15 +286,26 @@ class LiveStore:
                 pipe.delete(key)
                 await pipe.execute()
 
-    async def restore(self, states: list[UnitState], seq_floor: int) -> str:
-        """Load `states` as the live state and mark it ready, in one transaction."""
+    async def restore(self, states: list[UnitState], holds: list[ActiveHold],
+                      seq_floor: int) -> str:
+        """Load `states` and active `holds` as the live state and mark it ready, in one
+        transaction."""
         epoch = secrets.token_hex(8)
         keep = {s.id for s in states}
         gone = [u for u in await self.redis.smembers(self.units_key) if u not in keep]
+        old_holds = [k async for k in self.redis.scan_iter(match=f"{self.prefix}hold:*")]
+        old_sets = [k async for k in self.redis.scan_iter(match=f"{self.prefix}unit_holds:*")]
         async with self.redis.pipeline(transaction=True) as pipe:
             for unit_id in gone:
                 pipe.delete(self.unit_key(unit_id))
-            pipe.delete(self.units_key)
+            for key in (*old_holds, *old_sets, self.units_key, self.expiry_key):
+                pipe.delete(key)
+            for hold in holds:
+                expires = int(hold.expires_at.timestamp() * 1000)
+                pipe.sadd(f"{self.prefix}unit_holds:{hold.unit_id}", hold.id)
+                pipe.zadd(self.expiry_key, {hold.id: expires})
+                pipe.hset(f"{self.prefix}hold:{hold.id}",
+                          mapping={"unit": hold.unit_id, "expires": expires})
             for s in states:
                 pipe.hset(self.unit_key(s.id), mapping={
                     "available": s.available, "held": s.held, "waitlist": s.waitlist,

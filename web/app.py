@@ -15,13 +15,15 @@ from inventory.availability import Inventory
 from inventory.config import Settings, load_settings
 from inventory.database import create_engine, session_factory
 from inventory.directory import Directory
+from inventory.holds import Holds
 from inventory.live import LiveStore
 from inventory.tokens import TokenVerifier
 from web import errors, ws
-from web.api import events, health, programs, units
+from web.api import events, health, holds as holds_api, programs, units
 from web.embedded_redis import EmbeddedRedis
 from web.hub import Hub
 from web.limits import BodySizeLimit
+from web.scheduled import start_scheduler
 from web.services import Services, utcnow
 
 log = logging.getLogger(__name__)
@@ -61,8 +63,11 @@ async def build_services(settings: Settings, redis_url: str) -> Services:
         return await events.encode(svc, batch)
 
     hub = Hub(live, encode, settings.subscriber_queue, settings.heartbeat_seconds)
+    holds = Holds(live, sessions, directory, utcnow, settings.hold_minutes,
+                  settings.hold_max_minutes)
     svc = Services(settings=settings, redis=redis, engine=engine, sessions=sessions,
-                   live=live, inventory=inventory, directory=directory, tokens=tokens, hub=hub)
+                   live=live, inventory=inventory, directory=directory, tokens=tokens, hub=hub,
+                   holds=holds)
     return svc
 
 
@@ -80,9 +85,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await svc.inventory.ensure_ready()
     tasks = [asyncio.create_task(svc.hub.run()), asyncio.create_task(svc.hub.heartbeats()),
              asyncio.create_task(watch_live_state(svc))]
+    scheduler = start_scheduler(svc)
     try:
         yield
     finally:
+        scheduler.shutdown(wait=False)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -102,7 +109,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     errors.install(app)
-    for router in (health.router, programs.router, units.router, events.router, ws.router):
+    for router in (health.router, programs.router, units.router, holds_api.router,
+                   events.router, ws.router):
         app.include_router(router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from inventory.availability import Inventory
 from inventory.config import Settings
 from inventory.directory import Directory
+from inventory.holds import Holds
 from inventory.live import LiveStore
 from inventory.tokens import TokenVerifier
 from web.hub import Hub
@@ -32,6 +33,7 @@ class Services:
     directory: Directory
     tokens: TokenVerifier
     hub: Hub
+    holds: Holds
     clock: Callable[[], datetime] = utcnow
 
     def cadence(self, cadence_minutes: int | None) -> int:

@@ -51,5 +51,5 @@ redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], seq .. '-0',
            'op', op, 'unit', ARGV[14], 'program', cur[6],
            'available', available, 'held', held, 'waitlist', waitlist, 'capacity', capacity,
            'discharges', discharges, 'at', ARGV[3], 'by', ARGV[4], 'source', ARGV[5],
-           'note', ARGV[11], 'hold', '')
+           'note', ARGV[11], 'hold', '', 'actor', ARGV[4], 'event_at', ARGV[3])
 return {seq, available, held, waitlist, capacity, discharges}

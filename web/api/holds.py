@@ -1,0 +1,78 @@
+"""Holds: a navigator keeps a bed while the client is on the way."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, Field
+
+from inventory.actors import ADMIN, NAVIGATOR, PROVIDER, Actor
+from inventory.holds import HoldView
+from web.api.deps import services
+from web.auth import require
+from web.schemas import Strict
+from web.services import Services
+
+router = APIRouter(prefix="/api/v1/holds", tags=["holds"])
+Svc = Annotated[Services, Depends(services)]
+Staff = Annotated[Actor, Depends(require(ADMIN, NAVIGATOR, PROVIDER))]
+
+
+class HoldIn(Strict):
+    unit_id: str = Field(min_length=1, max_length=64)
+    client_ref: str = Field(min_length=1, max_length=64, description=(
+        "Your opaque reference for the client: never a name, birth date or record number."))
+    minutes: int | None = Field(default=None, ge=1, le=1440)
+
+
+class HoldOut(BaseModel):
+    id: str
+    unit_id: str
+    program_id: str
+    client_ref: str | None
+    status: str
+    created_by: str
+    created_at: datetime
+    expires_at: datetime
+    ended_at: datetime | None
+    seq: int | None
+
+
+def out(view: HoldView) -> dict[str, Any]:
+    return asdict(view)
+
+
+@router.post("", status_code=201, response_model=HoldOut,
+             responses={409: {"description": "No bed is free in this unit"}})
+async def place_hold(body: HoldIn, svc: Svc, actor: Staff) -> dict[str, Any]:
+    """Reserve one bed while the client is on the way; it returns by itself at `expires_at`."""
+    return out(await svc.holds.place(body.unit_id, body.client_ref, actor, body.minutes))
+
+
+@router.get("", response_model=list[HoldOut])
+async def list_holds(svc: Svc, actor: Staff,
+                     status: Annotated[str | None, Query(
+                         pattern="^(active|admitted|released|expired)$")] = None
+                     ) -> list[dict[str, Any]]:
+    """Your holds (navigators), your organization's (providers), or all (admins)."""
+    return [out(v) for v in await svc.holds.list_for(actor, status)]
+
+
+@router.get("/{hold_id}", response_model=HoldOut)
+async def get_hold(hold_id: str, svc: Svc, actor: Staff) -> dict[str, Any]:
+    return out(await svc.holds.get(hold_id))
+
+
+@router.post("/{hold_id}/admit", response_model=HoldOut)
+async def admit(hold_id: str, svc: Svc, actor: Staff) -> dict[str, Any]:
+    """The client arrived: the held bed becomes an admission."""
+    return out(await svc.holds.end(hold_id, "admit", actor))
+
+
+@router.post("/{hold_id}/release", response_model=HoldOut)
+async def release(hold_id: str, svc: Svc, actor: Staff) -> dict[str, Any]:
+    """The bed is not needed after all: it is free again."""
+    return out(await svc.holds.end(hold_id, "release", actor))

@@ -1,0 +1,49 @@
+"""Scheduled jobs (APScheduler), each run once per cluster under a Redis lock that expires
+by itself, so a process that dies mid-job never leaves it stuck."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from web.services import Services
+
+log = logging.getLogger(__name__)
+
+
+def once_per_cluster(svc: Services, name: str, lock_seconds: float,
+                     job: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
+    async def run() -> None:
+        token = await svc.live.try_lock(f"job:{name}", lock_seconds)
+        if token is None:
+            return
+        try:
+            await job()
+        except Exception:
+            log.exception("scheduled job %s failed", name)
+        finally:
+            await svc.live.unlock(f"job:{name}", token)
+
+    return run
+
+
+async def purge_client_refs(svc: Services) -> None:
+    cutoff = svc.clock() - timedelta(days=svc.settings.purge_client_refs_days)
+    await svc.holds.purge_client_refs(cutoff)
+
+
+def start_scheduler(svc: Services) -> AsyncIOScheduler:
+    scheduler = AsyncIOScheduler(job_defaults={"coalesce": True, "max_instances": 1,
+                                               "misfire_grace_time": 30})
+    jobs: list[tuple[str, float, Callable[[], Awaitable[object]]]] = [
+        ("expire_holds", svc.settings.hold_expiry_check_seconds, svc.holds.expire_due),
+        ("purge_client_refs", 3600, lambda: purge_client_refs(svc)),
+    ]
+    for name, seconds, job in jobs:
+        scheduler.add_job(once_per_cluster(svc, name, max(seconds * 5, 30), job), "interval",
+                          seconds=seconds, id=name)
+    scheduler.start()
+    return scheduler
