@@ -1,0 +1,59 @@
+"""Extra app processes for tests that need more than one (real uvicorn subprocesses)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from inventory.config import REPO_CONFIG, Settings
+
+
+def app_env(settings: Settings, data_dir: Path) -> dict[str, str]:
+    """Environment that points a new process at the same Redis, database and key prefix."""
+    env = dict(os.environ)
+    env.update({
+        "BEDFINDER_REDIS_URL": settings.redis_url or "",
+        "BEDFINDER_DATABASE_URL": settings.sqlalchemy_url(),
+        "BEDFINDER_REDIS_PREFIX": settings.redis_prefix,
+        "BEDFINDER_DATA_DIR": str(data_dir),
+        "BEDFINDER_CONFIG": str(REPO_CONFIG),
+        "BEDFINDER_TOKEN_CACHE_SECONDS": str(settings.token_cache_seconds),
+        "BEDFINDER_HEARTBEAT_SECONDS": str(settings.heartbeat_seconds),
+    })
+    return env
+
+
+@contextmanager
+def app_process(settings: Settings, data_dir: Path, port: int,
+                timeout: float = 30.0) -> Iterator[subprocess.Popen[bytes]]:
+    """Run `uvicorn web.app:app_factory` on `port` until the block ends (then kill it)."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "--factory", "web.app:app_factory",
+         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+        env=app_env(settings, data_dir), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"app process exited: {process.stderr.read().decode()[-2000:]}"
+                                   if process.stderr else "app process exited")
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"app process on port {port} not ready in {timeout} s")
+            time.sleep(0.1)
+        yield process
+    finally:
+        process.kill()
+        process.wait(10)
