@@ -206,7 +206,7 @@ class LiveStore:
             "" if change.expected_discharges is None
             else orjson.dumps(change.expected_discharges).decode()
         )
-        seq, available, held, waitlist, capacity, discharges = await self._run(
+        seq, available, held, waitlist, capacity, discharges, program, org = await self._run(
             self._change,
             [self.unit_key(change.unit_id), self.seq_key, self.stream_key, self.ready_key,
              self.units_key],
@@ -216,7 +216,7 @@ class LiveStore:
              change.program_id, change.organization_id, change.unit_id],
             change.unit_id)
         return UnitState(
-            id=change.unit_id, program_id=change.program_id, organization_id="",
+            id=change.unit_id, program_id=program, organization_id=org,
             available=available, held=held, waitlist=waitlist, capacity=capacity,
             updated_at=change.at, updated_by=change.by, source=change.source, seq=seq,
             note=change.note, expected_discharges=orjson.loads(discharges),

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 import orjson
 
 from inventory.live import Event, LiveStore
+from inventory.model import UnitState
 
 log = logging.getLogger(__name__)
 HEARTBEAT = None  # queue entries with no seq are always delivered
@@ -53,6 +54,12 @@ class Hub:
         self.last_id = "0-0"
         self.last_seq = 0
         self.resets = 0
+        # A mirror of every unit's live state, kept by the same reader: searches read it
+        # instead of Redis. `synced` is false until the first snapshot is loaded.
+        self.states: dict[str, UnitState] = {}
+        self.synced = False
+        self._resync = True
+        self._advanced = asyncio.Event()
 
     def subscribe(self) -> Subscriber:
         subscriber = Subscriber(self.queue_size)
@@ -69,20 +76,26 @@ class Hub:
             subscriber.offer(seq, data)
 
     def reset(self) -> None:
-        """The live state was rebuilt: cut everyone off so they resync with a snapshot."""
-        self.last_id = "0-0"
+        """The live state was rebuilt: cut everyone off so they resync with a snapshot,
+        and reload the mirror."""
         self.resets += 1
+        self.synced = False
+        self._resync = True
         for subscriber in tuple(self.subscribers):
             subscriber.dropped.set()
 
     async def run(self) -> None:
         """Follow the stream until cancelled, surviving Redis outages."""
-        self.last_id = await self._start_id()
-        self.last_seq = int(self.last_id.split("-", 1)[0])
         delay = 0.1
         while True:
             try:
+                if self._resync:
+                    await self._load_snapshot()
                 events = await self.live.read_new(self.last_id, block_ms=1000)
+                if events and events[0].seq != self.last_seq + 1:
+                    log.warning("stream gap after seq %d; reloading", self.last_seq)
+                    self._resync = True
+                    continue
                 messages = await self.encode(events) if events else []
                 delay = 0.1
             except asyncio.CancelledError:
@@ -93,19 +106,40 @@ class Hub:
                 delay = min(delay * 2, 2.0)
                 continue
             for event, message in zip(events, messages):
+                self.states[event.unit.id] = event.unit
                 self.last_id = f"{event.seq}-0"
                 self.last_seq = event.seq
                 self.publish(event.seq, message)
+            if events:
+                self._signal()
 
-    async def _start_id(self) -> str:
-        while True:
+    async def _load_snapshot(self) -> None:
+        if await self.live.epoch() is None:
+            raise RuntimeError("live state not built yet")
+        seq, states = await self.live.snapshot()
+        self.states = {s.id: s for s in states}
+        self.last_seq, self.last_id = seq, f"{seq}-0"
+        self._resync = False
+        self.synced = True
+        self._signal()
+
+    def _signal(self) -> None:
+        advanced, self._advanced = self._advanced, asyncio.Event()
+        advanced.set()
+
+    async def caught_up(self, seq: int, timeout: float) -> bool:
+        """Wait until the mirror reflects `seq`; False if it did not within `timeout`."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not (self.synced and self.last_seq >= seq):
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return False
             try:
-                return await self.live.last_stream_id()
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:
-                log.warning("event stream unreachable: %s", error)
-                await asyncio.sleep(0.5)
+                await asyncio.wait_for(self._advanced.wait(), remaining)
+            except TimeoutError:
+                return False
+        return True
 
     async def heartbeats(self) -> None:
         while True:

@@ -52,4 +52,4 @@ redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], seq .. '-0',
            'available', available, 'held', held, 'waitlist', waitlist, 'capacity', capacity,
            'discharges', discharges, 'at', ARGV[3], 'by', ARGV[4], 'source', ARGV[5],
            'note', ARGV[11], 'hold', '', 'actor', ARGV[4], 'event_at', ARGV[3])
-return {seq, available, held, waitlist, capacity, discharges}
+return {seq, available, held, waitlist, capacity, discharges, cur[6], cur[7]}

@@ -23,6 +23,7 @@ async def test_provider_sets_available_and_gets_new_state(server: Server) -> Non
     assert reply.status_code == 200, reply.text
     body = reply.json()
     assert (body["available"], body["waitlist"], body["capacity"]) == (5, 1, 10)
+    assert body["id"] == unit and body["program_id"] and body["label"] == "Beds"
     assert body["status"] == "open" and body["stale"] is False
     async with server.svc.sessions() as session:
         row = (await session.execute(select(AuditEntry).where(AuditEntry.seq == body["seq"]))

@@ -7,6 +7,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query
 
 from inventory.actors import Actor
+from inventory.directory import ProgramInfo
+from inventory.errors import NotFound
+from inventory.model import UnitState
 from inventory.search import SORTS, Filters, Result, search
 from web.api.deps import services
 from web.auth import ANONYMOUS, admin_only, reader
@@ -94,9 +97,19 @@ async def list_programs(
     return {"count": len(views), "seq": await svc.live.current_seq(), "programs": views}
 
 
+async def live_states(svc: Services, programs: dict[str, ProgramInfo]) -> dict[str, UnitState]:
+    """Every unit's live state as of now: the process's mirror once it has caught up with
+    the current seq (so a search sees every change acknowledged before it began), else
+    Redis itself."""
+    seq = await svc.live.current_seq()
+    if await svc.hub.caught_up(seq, timeout=0.25):
+        return svc.hub.states
+    return await svc.live.units(u.id for p in programs.values() for u in p.units)
+
+
 async def _search(svc: Services, filters: Filters) -> list[Result]:
     programs = await svc.directory.programs()
-    states = await svc.live.units(u.id for p in programs.values() for u in p.units)
+    states = await live_states(svc, programs)
     return search(list(programs.values()), states, filters, svc.clock(),
                   svc.settings.default_cadence_minutes)
 
@@ -114,9 +127,17 @@ async def get_program(program_id: str, svc: Svc,
 @router.get("/units/{unit_id}", response_model=UnitLive, tags=["units"])
 async def get_unit(unit_id: str, svc: Svc, actor: Annotated[Actor, Depends(reader)]
                    ) -> dict[str, Any]:
-    program = await svc.directory.program_of_unit(unit_id)
-    state = (await svc.live.units([unit_id]))[unit_id]
-    info = next(u for u in program.units if u.id == unit_id)
+    state = (await svc.live.units([unit_id])).get(unit_id)
+    if state is None:
+        raise NotFound(f"unit {unit_id!r} does not exist")
+    return await unit_response(svc, state)
+
+
+async def unit_response(svc: Services, state: UnitState) -> dict[str, Any]:
+    """The public view of exactly this state (not a later one: an acknowledgement must
+    carry its own change's seq and counts)."""
+    program = await svc.directory.program_of_unit(state.id)
+    info = next(u for u in program.units if u.id == state.id)
     return unit_view(info, state, svc.cadence(program.cadence_minutes), svc.clock())
 
 
@@ -169,7 +190,7 @@ async def create_unit(program_id: str, body: UnitIn, svc: Svc,
     state = await svc.directory.create_unit(
         program_id, actor, label=body.label, kind=body.kind, capacity=body.capacity,
         available=body.available, waitlist=body.waitlist, unit_id=body.id)
-    return await get_unit(state.id, svc, actor)
+    return await unit_response(svc, state)
 
 
 @router.patch("/units/{unit_id}", response_model=UnitLive, tags=["admin"])

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body, Depends
 
 from inventory.actors import Actor
 from web.api.deps import services
-from web.api.programs import get_unit
+from web.api.programs import unit_response
 from web.auth import writers
 from web.schemas import AttestIn, AvailabilityIn, UnitLive
 from web.services import Services
@@ -27,15 +27,15 @@ async def set_availability(unit_id: str, body: AvailabilityIn, svc: Svc, actor: 
     if body.expected_discharges is not None:
         discharges = [{"at": d.at.isoformat(), "count": d.count}
                       for d in body.expected_discharges]
-    await svc.inventory.set_availability(
+    state = await svc.inventory.set_availability(
         unit_id, actor, "api", available=body.available, capacity=body.capacity,
         waitlist=body.waitlist, expected_discharges=discharges, note=body.note)
-    return await get_unit(unit_id, svc, actor)
+    return await unit_response(svc, state)
 
 
 @router.post("/{unit_id}/attest", response_model=UnitLive)
 async def attest(unit_id: str, svc: Svc, actor: Writer,
                  body: Annotated[AttestIn | None, Body()] = None) -> dict[str, Any]:
     """"No change": confirms the current counts and restarts the freshness clock."""
-    await svc.inventory.attest(unit_id, actor, "api", note=body.note if body else "")
-    return await get_unit(unit_id, svc, actor)
+    state = await svc.inventory.attest(unit_id, actor, "api", note=body.note if body else "")
+    return await unit_response(svc, state)
