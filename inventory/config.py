@@ -50,6 +50,13 @@ class Settings(BaseSettings):
     hold_max_minutes: int = 480
     hold_expiry_check_seconds: float = 1.0
     purge_client_refs_days: int = 30
+    caseload_limit: int = 8
+    at_risk_hours: float = 24.0
+    lapse_grace_hours: float = 2.0
+    transition_watch_seconds: float = 2.0
+    referral_expiry_minutes: int = 240
+    decline_reasons: list[str] = Field(default_factory=lambda: [
+        "no_bed", "eligibility", "clinical_needs", "payer", "client_declined", "other"])
     default_cadence_minutes: int = 240
     token_cache_seconds: float = 5.0
     levels_of_care: dict[str, LevelOfCare] = Field(default_factory=dict)

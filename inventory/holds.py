@@ -6,6 +6,7 @@ available stays lower); `release` and expiry give the bed back (held - 1, availa
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -60,10 +61,13 @@ class Holds:
         self.clock = clock
         self.default_minutes = default_minutes
         self.max_minutes = max_minutes
+        # Called with every hold that ends (transitions follow their holds this way).
+        self.on_end: list[Callable[[HoldView], Awaitable[None]]] = []
 
     async def place(self, unit_id: str, client_ref: str, actor: Actor,
-                    minutes: int | None = None) -> HoldView:
-        """Reserve one bed; NoCapacity (409) when none is free. Never two holds on one bed."""
+                    minutes: int | None = None, on_behalf_of: str | None = None) -> HoldView:
+        """Reserve one bed; NoCapacity (409) when none is free. Never two holds on one bed.
+        `on_behalf_of` names the navigator's token when a provider places it for them."""
         if actor.role not in (NAVIGATOR, ADMIN, PROVIDER):
             raise NotYourUnit("only navigators, providers and admins place holds")
         check_client_ref(client_ref)
@@ -75,7 +79,7 @@ class Holds:
             raise NotYourUnit(f"unit {unit_id!r} belongs to another organization")
         now = self.clock()
         hold = Hold(id=new_id("hold"), unit_id=unit_id, client_ref=client_ref, status=ACTIVE,
-                    created_by=actor.token_id, created_at=now,
+                    created_by=on_behalf_of or actor.token_id, created_at=now,
                     expires_at=now + timedelta(minutes=minutes))
         counts = await self.live.grant_hold(hold.id, unit_id, hold.expires_at, now, actor.name)
         try:
@@ -117,7 +121,10 @@ class Holds:
             hold.status, hold.ended_at = ENDED[op], now
             session.add(_audit(op, hold, counts, now, actor_name))
         program = await self.directory.program_of_unit(unit_id)
-        return HoldView.of(hold, program.id, counts[0])
+        view = HoldView.of(hold, program.id, counts[0])
+        for listener in self.on_end:
+            await listener(view)
+        return view
 
     async def expire_due(self) -> int:
         """Give back every bed whose hold has passed its expiry; returns how many."""

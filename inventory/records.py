@@ -156,3 +156,44 @@ class Hold(Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
+
+
+class Transition(Base):
+    """A pending move out of a program, watched until the client lands somewhere safe."""
+
+    __tablename__ = "transitions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client_ref: Mapped[str | None] = mapped_column(String(64))
+    from_program_id: Mapped[str] = mapped_column(ForeignKey("programs.id"))
+    from_level: Mapped[str] = mapped_column(String(64))
+    discharge_at: Mapped[datetime] = mapped_column(index=True)
+    needs: Mapped[dict] = mapped_column(default=dict)
+    navigator: Mapped[str] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    hold_id: Mapped[str | None] = mapped_column(String(64))
+    to_level: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+
+
+class Referral(Base):
+    """One program asked to take a client; referrals sent together share a `group_id`."""
+
+    __tablename__ = "referrals"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    group_id: Mapped[str] = mapped_column(String(64), index=True)
+    client_ref: Mapped[str | None] = mapped_column(String(64))
+    program_id: Mapped[str] = mapped_column(ForeignKey("programs.id"), index=True)
+    navigator: Mapped[str] = mapped_column(String(64), index=True)
+    needs: Mapped[dict] = mapped_column(default=dict)
+    note: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    decline_reason: Mapped[str | None] = mapped_column(String(64))
+    hold_id: Mapped[str | None] = mapped_column(String(64))
+    transition_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    acknowledged_at: Mapped[datetime | None]
+    responded_at: Mapped[datetime | None]

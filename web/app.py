@@ -16,10 +16,14 @@ from inventory.config import Settings, load_settings
 from inventory.database import create_engine, session_factory
 from inventory.directory import Directory
 from inventory.holds import Holds
+from inventory.notify import Notifier
+from inventory.referrals import Referrals
+from inventory.transitions import Policy, Transitions
 from inventory.live import LiveStore
 from inventory.tokens import TokenVerifier
 from web import errors, ws
-from web.api import events, health, holds as holds_api, programs, units
+from web.api import events, health, placement, programs, units
+from web.api import holds as holds_api
 from web.embedded_redis import EmbeddedRedis
 from web.hub import Hub
 from web.limits import BodySizeLimit
@@ -65,9 +69,16 @@ async def build_services(settings: Settings, redis_url: str) -> Services:
     hub = Hub(live, encode, settings.subscriber_queue, settings.heartbeat_seconds)
     holds = Holds(live, sessions, directory, utcnow, settings.hold_minutes,
                   settings.hold_max_minutes)
+    transitions = Transitions(sessions, directory, utcnow, Policy(
+        settings.caseload_limit, settings.at_risk_hours, settings.lapse_grace_hours))
+    holds.on_end.append(transitions.hold_ended)
+    notifier = Notifier(redis, settings.redis_prefix)
+    referrals = Referrals(sessions, directory, holds, live, notifier, utcnow,
+                          settings.referral_expiry_minutes, settings.decline_reasons)
     svc = Services(settings=settings, redis=redis, engine=engine, sessions=sessions,
                    live=live, inventory=inventory, directory=directory, tokens=tokens, hub=hub,
-                   holds=holds)
+                   holds=holds, transitions=transitions, referrals=referrals,
+                   notifier=notifier)
     return svc
 
 
@@ -84,6 +95,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     with contextlib.suppress(Exception):
         await svc.inventory.ensure_ready()
     tasks = [asyncio.create_task(svc.hub.run()), asyncio.create_task(svc.hub.heartbeats()),
+             asyncio.create_task(svc.hub.notifications(svc.notifier.channel)),
              asyncio.create_task(watch_live_state(svc))]
     scheduler = start_scheduler(svc)
     try:
@@ -110,7 +122,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     errors.install(app)
     for router in (health.router, programs.router, units.router, holds_api.router,
-                   events.router, ws.router):
+                   placement.router, events.router, ws.router):
         app.include_router(router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

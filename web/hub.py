@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 
 import orjson
 
+from inventory.actors import Actor
 from inventory.live import Event, LiveStore
 from inventory.model import UnitState
 
@@ -25,11 +26,23 @@ class Subscriber:
     times the message size). When it is full the subscriber is cut off, never waited for:
     it reconnects with its last seq and loses nothing."""
 
-    __slots__ = ("queue", "dropped")
+    __slots__ = ("queue", "dropped", "actor")
 
-    def __init__(self, maxsize: int) -> None:
+    def __init__(self, maxsize: int, actor: Actor | None = None) -> None:
         self.queue: asyncio.Queue[tuple[int | None, str]] = asyncio.Queue(maxsize)
         self.dropped = asyncio.Event()
+        self.actor = actor
+
+    def is_in(self, to: dict[str, str | None]) -> bool:
+        """Whether this subscriber belongs to a notification's audience."""
+        actor = self.actor
+        if actor is None:
+            return False
+        if to.get("token_id"):
+            return actor.token_id == to["token_id"]
+        if to.get("organization_id"):
+            return actor.organization_id == to["organization_id"] or actor.role == "admin"
+        return bool(to.get("role")) and actor.role == to["role"]
 
     def offer(self, seq: int | None, data: str) -> None:
         if self.dropped.is_set():
@@ -61,8 +74,8 @@ class Hub:
         self._resync = True
         self._advanced = asyncio.Event()
 
-    def subscribe(self) -> Subscriber:
-        subscriber = Subscriber(self.queue_size)
+    def subscribe(self, actor: Actor | None = None) -> Subscriber:
+        subscriber = Subscriber(self.queue_size, actor)
         self.subscribers.add(subscriber)
         return subscriber
 
@@ -140,6 +153,26 @@ class Hub:
             except TimeoutError:
                 return False
         return True
+
+    async def notifications(self, channel: str) -> None:
+        """Deliver targeted messages (pub/sub) to the local subscribers they are for."""
+        while True:
+            try:
+                async with self.live.redis.pubsub() as pubsub:
+                    await pubsub.subscribe(channel)
+                    async for raw in pubsub.listen():
+                        if raw.get("type") != "message":
+                            continue
+                        envelope = orjson.loads(raw["data"])
+                        data = orjson.dumps(envelope["message"]).decode()
+                        for subscriber in tuple(self.subscribers):
+                            if subscriber.is_in(envelope["to"]):
+                                subscriber.offer(HEARTBEAT, data)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                log.warning("notification channel failed: %s", error)
+                await asyncio.sleep(1.0)
 
     async def heartbeats(self) -> None:
         while True:

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from inventory.watch import watch_transitions
 from web.services import Services
 
 log = logging.getLogger(__name__)
@@ -31,8 +32,19 @@ def once_per_cluster(svc: Services, name: str, lock_seconds: float,
 
 
 async def purge_client_refs(svc: Services) -> None:
+    """Forget client references some days after holds, transitions and referrals end."""
     cutoff = svc.clock() - timedelta(days=svc.settings.purge_client_refs_days)
     await svc.holds.purge_client_refs(cutoff)
+    await svc.transitions.purge_client_refs(cutoff)
+    await svc.referrals.purge_client_refs(cutoff)
+
+
+async def watch(svc: Services) -> None:
+    programs = await svc.directory.programs()
+    states = await svc.live_states(programs)
+    await watch_transitions(svc.transitions, programs, states, svc.settings.pathways,
+                            svc.notifier, svc.redis, svc.settings.redis_prefix, svc.clock(),
+                            svc.settings.default_cadence_minutes)
 
 
 def start_scheduler(svc: Services) -> AsyncIOScheduler:
@@ -41,6 +53,9 @@ def start_scheduler(svc: Services) -> AsyncIOScheduler:
     jobs: list[tuple[str, float, Callable[[], Awaitable[object]]]] = [
         ("expire_holds", svc.settings.hold_expiry_check_seconds, svc.holds.expire_due),
         ("purge_client_refs", 3600, lambda: purge_client_refs(svc)),
+        ("watch_transitions", svc.settings.transition_watch_seconds, lambda: watch(svc)),
+        ("lapse_transitions", 60, svc.transitions.lapse_overdue),
+        ("expire_referrals", 15, svc.referrals.expire_due),
     ]
     for name, seconds, job in jobs:
         scheduler.add_job(once_per_cluster(svc, name, max(seconds * 5, 30), job), "interval",

@@ -11,8 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from inventory.availability import Inventory
 from inventory.config import Settings
-from inventory.directory import Directory
+from inventory.directory import Directory, ProgramInfo
+from inventory.model import UnitState
 from inventory.holds import Holds
+from inventory.notify import Notifier
+from inventory.referrals import Referrals
+from inventory.transitions import Transitions
 from inventory.live import LiveStore
 from inventory.tokens import TokenVerifier
 from web.hub import Hub
@@ -34,7 +38,19 @@ class Services:
     tokens: TokenVerifier
     hub: Hub
     holds: Holds
+    transitions: Transitions
+    referrals: Referrals
+    notifier: Notifier
     clock: Callable[[], datetime] = utcnow
+
+    async def live_states(self, programs: dict[str, ProgramInfo]) -> dict[str, UnitState]:
+        """Every unit's live state as of now: this process's mirror once it has caught up
+        with the current seq (so a search sees every change acknowledged before it began),
+        else Redis itself."""
+        seq = await self.live.current_seq()
+        if await self.hub.caught_up(seq, timeout=0.25):
+            return self.hub.states
+        return await self.live.units(u.id for p in programs.values() for u in p.units)
 
     def cadence(self, cadence_minutes: int | None) -> int:
         return cadence_minutes or self.settings.default_cadence_minutes

@@ -98,7 +98,7 @@ async def inventory_feed(ws: WebSocket) -> None:
         await ws.close(POLICY, "after must be a whole number 0 or more")
         return
     await ws.accept()
-    subscriber = svc.hub.subscribe()
+    subscriber = svc.hub.subscribe(actor)
     tasks: list[asyncio.Task[Any]] = []
     try:
         last = await send_backlog(ws, svc, after)

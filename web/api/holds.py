@@ -26,6 +26,8 @@ class HoldIn(Strict):
     client_ref: str = Field(min_length=1, max_length=64, description=(
         "Your opaque reference for the client: never a name, birth date or record number."))
     minutes: int | None = Field(default=None, ge=1, le=1440)
+    transition_id: str | None = Field(default=None, max_length=64, description=(
+        "The transition this bed is for: it stops being at risk, and is placed on admit."))
 
 
 class HoldOut(BaseModel):
@@ -49,7 +51,12 @@ def out(view: HoldView) -> dict[str, Any]:
              responses={409: {"description": "No bed is free in this unit"}})
 async def place_hold(body: HoldIn, svc: Svc, actor: Staff) -> dict[str, Any]:
     """Reserve one bed while the client is on the way; it returns by itself at `expires_at`."""
-    return out(await svc.holds.place(body.unit_id, body.client_ref, actor, body.minutes))
+    if body.transition_id:
+        await svc.transitions.get(body.transition_id, actor)
+    hold = await svc.holds.place(body.unit_id, body.client_ref, actor, body.minutes)
+    if body.transition_id:
+        await svc.transitions.link_hold(body.transition_id, hold, actor)
+    return out(hold)
 
 
 @router.get("", response_model=list[HoldOut])

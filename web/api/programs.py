@@ -7,7 +7,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query
 
 from inventory.actors import Actor
-from inventory.directory import ProgramInfo
 from inventory.errors import NotFound
 from inventory.model import UnitState
 from inventory.search import SORTS, Filters, Result, search
@@ -97,19 +96,9 @@ async def list_programs(
     return {"count": len(views), "seq": await svc.live.current_seq(), "programs": views}
 
 
-async def live_states(svc: Services, programs: dict[str, ProgramInfo]) -> dict[str, UnitState]:
-    """Every unit's live state as of now: the process's mirror once it has caught up with
-    the current seq (so a search sees every change acknowledged before it began), else
-    Redis itself."""
-    seq = await svc.live.current_seq()
-    if await svc.hub.caught_up(seq, timeout=0.25):
-        return svc.hub.states
-    return await svc.live.units(u.id for p in programs.values() for u in p.units)
-
-
 async def _search(svc: Services, filters: Filters) -> list[Result]:
     programs = await svc.directory.programs()
-    states = await live_states(svc, programs)
+    states = await svc.live_states(programs)
     return search(list(programs.values()), states, filters, svc.clock(),
                   svc.settings.default_cadence_minutes)
 

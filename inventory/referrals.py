@@ -1,0 +1,205 @@
+"""Referrals: a navigator asks up to three programs at once; the first to accept places a
+hold and the others are withdrawn and told so. Every referral records when it was first
+acknowledged, because networks measure the share acknowledged within 30 minutes."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from inventory.actors import ADMIN, NAVIGATOR, PROVIDER, Actor
+from inventory.availability import Clock
+from inventory.directory import Directory
+from inventory.errors import Conflict, Invalid, NotFound, NotYourUnit
+from inventory.holds import Holds
+from inventory.live import LiveStore
+from inventory.notify import Audience, Notifier
+from inventory.privacy import check_client_ref, check_note
+from inventory.records import Referral, new_id
+
+PENDING, ACCEPTED, DECLINED, EXPIRED, WITHDRAWN = (
+    "pending", "accepted", "declined", "expired", "withdrawn")
+MAX_PROGRAMS = 3
+
+
+def view(r: Referral) -> dict[str, Any]:
+    return {"id": r.id, "group_id": r.group_id, "client_ref": r.client_ref,
+            "program_id": r.program_id, "navigator": r.navigator, "needs": r.needs,
+            "note": r.note, "status": r.status, "decline_reason": r.decline_reason,
+            "hold_id": r.hold_id, "transition_id": r.transition_id,
+            "created_at": r.created_at, "expires_at": r.expires_at,
+            "acknowledged_at": r.acknowledged_at, "responded_at": r.responded_at}
+
+
+class Referrals:
+    def __init__(self, sessions: async_sessionmaker, directory: Directory, holds: Holds,
+                 live: LiveStore, notifier: Notifier, clock: Clock, expiry_minutes: int,
+                 decline_reasons: list[str]) -> None:
+        self.sessions = sessions
+        self.directory = directory
+        self.holds = holds
+        self.live = live
+        self.notifier = notifier
+        self.clock = clock
+        self.expiry_minutes = expiry_minutes
+        self.decline_reasons = decline_reasons
+
+    async def send(self, actor: Actor, client_ref: str, program_ids: list[str],
+                   needs: dict[str, Any], note: str = "", transition_id: str | None = None
+                   ) -> list[dict[str, Any]]:
+        if actor.role not in (NAVIGATOR, ADMIN):
+            raise NotYourUnit("only navigators send referrals")
+        check_client_ref(client_ref)
+        check_note(note)
+        if not 1 <= len(set(program_ids)) == len(program_ids) <= MAX_PROGRAMS:
+            raise Invalid(f"send to 1 to {MAX_PROGRAMS} different programs at once")
+        programs = [await self.directory.program(pid) for pid in program_ids]
+        now, group = self.clock(), new_id("grp")
+        rows = [Referral(id=new_id("ref"), group_id=group, client_ref=client_ref,
+                         program_id=p.id, navigator=actor.token_id, needs=needs, note=note,
+                         status=PENDING, transition_id=transition_id, created_at=now,
+                         expires_at=now + timedelta(minutes=self.expiry_minutes))
+                 for p in programs]
+        async with self.sessions() as session, session.begin():
+            session.add_all(rows)
+        for row, program in zip(rows, programs):
+            await self._tell_provider(program.organization_id, row)
+        return [view(r) for r in rows]
+
+    async def list_for(self, actor: Actor, status: str | None = None) -> list[dict[str, Any]]:
+        query = select(Referral).order_by(Referral.created_at.desc()).limit(500)
+        if status:
+            query = query.where(Referral.status == status)
+        if actor.role == NAVIGATOR:
+            query = query.where(Referral.navigator == actor.token_id)
+        elif actor.role == PROVIDER:
+            mine = [p.id for p in (await self.directory.programs()).values()
+                    if p.organization_id == actor.organization_id]
+            query = query.where(Referral.program_id.in_(mine))
+        async with self.sessions() as session:
+            return [view(r) for r in (await session.execute(query)).scalars()]
+
+    async def _get_for_provider(self, referral_id: str, actor: Actor) -> Referral:
+        async with self.sessions() as session:
+            row = await session.get(Referral, referral_id)
+        if row is None:
+            raise NotFound(f"referral {referral_id!r} does not exist")
+        program = await self.directory.program(row.program_id)
+        if actor.role != ADMIN and (actor.role != PROVIDER
+                                    or actor.organization_id != program.organization_id):
+            raise NotYourUnit("only the receiving program's provider may answer a referral")
+        return row
+
+    async def acknowledge(self, referral_id: str, actor: Actor) -> dict[str, Any]:
+        row = await self._get_for_provider(referral_id, actor)
+        async with self.sessions() as session, session.begin():
+            await session.execute(update(Referral).where(
+                Referral.id == row.id, Referral.acknowledged_at.is_(None)).values(
+                acknowledged_at=self.clock()))
+            row = await session.get(Referral, row.id)
+        return view(row)  # type: ignore[arg-type]
+
+    async def accept(self, referral_id: str, unit_id: str, actor: Actor) -> dict[str, Any]:
+        """Place a hold on one of the program's units and withdraw the group's others."""
+        row = await self._get_for_provider(referral_id, actor)
+        program = await self.directory.program(row.program_id)
+        if unit_id not in {u.id for u in program.units}:
+            raise Invalid(f"unit {unit_id!r} is not a unit of program {program.id!r}")
+        token = await self.live.try_lock(f"referral:{row.group_id}", 15)
+        if token is None:
+            raise Conflict("another program is answering this referral right now; try again")
+        try:
+            async with self.sessions() as session:
+                group = (await session.execute(select(Referral).where(
+                    Referral.group_id == row.group_id))).scalars().all()
+            current = next(r for r in group if r.id == row.id)
+            if current.status != PENDING:
+                raise Conflict(f"this referral is already {current.status}")
+            hold = await self.holds.place(unit_id, row.client_ref or "purged", actor,
+                                          on_behalf_of=row.navigator)
+            now = self.clock()
+            async with self.sessions() as session, session.begin():
+                await session.execute(update(Referral).where(Referral.id == row.id).values(
+                    status=ACCEPTED, hold_id=hold.id, responded_at=now,
+                    acknowledged_at=current.acknowledged_at or now))
+                await session.execute(update(Referral).where(
+                    Referral.group_id == row.group_id, Referral.id != row.id,
+                    Referral.status == PENDING).values(status=WITHDRAWN, responded_at=now))
+        finally:
+            await self.live.unlock(f"referral:{row.group_id}", token)
+        for other in group:
+            if other.id != row.id and other.status == PENDING:
+                other.status = WITHDRAWN
+                program_of = await self.directory.program(other.program_id)
+                await self._tell_provider(program_of.organization_id, other)
+        accepted = await self._reload(row.id)
+        await self._tell_navigator(accepted)
+        return accepted
+
+    async def decline(self, referral_id: str, reason: str, actor: Actor) -> dict[str, Any]:
+        if reason not in self.decline_reasons:
+            raise Invalid(f"reason must be one of: {', '.join(self.decline_reasons)}")
+        row = await self._get_for_provider(referral_id, actor)
+        now = self.clock()
+        async with self.sessions() as session, session.begin():
+            result = await session.execute(update(Referral).where(
+                Referral.id == row.id, Referral.status == PENDING).values(
+                status=DECLINED, decline_reason=reason, responded_at=now,
+                acknowledged_at=row.acknowledged_at or now))
+        if not result.rowcount:
+            raise Conflict(f"this referral is already {row.status}")
+        declined = await self._reload(row.id)
+        await self._tell_navigator(declined)
+        return declined
+
+    async def withdraw(self, referral_id: str, actor: Actor) -> dict[str, Any]:
+        async with self.sessions() as session, session.begin():
+            row = await session.get(Referral, referral_id)
+            if row is None or (actor.role != ADMIN and row.navigator != actor.token_id):
+                raise NotFound(f"referral {referral_id!r} does not exist")
+            if row.status != PENDING:
+                raise Conflict(f"this referral is already {row.status}")
+            row.status, row.responded_at = WITHDRAWN, self.clock()
+        program = await self.directory.program(row.program_id)
+        await self._tell_provider(program.organization_id, row)
+        return view(row)
+
+    async def expire_due(self) -> int:
+        now = self.clock()
+        async with self.sessions() as session, session.begin():
+            due = (await session.execute(select(Referral).where(
+                Referral.status == PENDING, Referral.expires_at <= now))).scalars().all()
+            for row in due:
+                row.status = EXPIRED
+        for row in due:
+            await self._tell_navigator(view(row))
+        return len(due)
+
+    async def purge_client_refs(self, ended_before: datetime) -> int:
+        async with self.sessions() as session, session.begin():
+            result = await session.execute(
+                update(Referral).where(Referral.responded_at < ended_before,
+                                       Referral.client_ref.is_not(None))
+                .values(client_ref=None, note=""))
+        return result.rowcount or 0
+
+    async def _reload(self, referral_id: str) -> dict[str, Any]:
+        async with self.sessions() as session:
+            row = await session.get(Referral, referral_id)
+        assert row is not None
+        return view(row)
+
+    async def _tell_provider(self, organization_id: str, row: Referral) -> None:
+        await self.notifier.send(Audience(organization_id=organization_id),
+                                 {"type": "referral", "referral": _jsonable(view(row))})
+
+    async def _tell_navigator(self, referral: dict[str, Any]) -> None:
+        await self.notifier.send(Audience(token_id=referral["navigator"]),
+                                 {"type": "referral", "referral": _jsonable(referral)})
+
+
+def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in data.items()}

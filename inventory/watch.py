@@ -1,0 +1,50 @@
+"""Watching open transitions: when a bed opens that fits a client about to be discharged,
+their navigator is told at once (a `transition_match` message with the options)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from redis.asyncio import Redis
+
+from inventory.directory import ProgramInfo
+from inventory.matcher import rank, target_levels
+from inventory.model import UnitState
+from inventory.notify import Audience, Notifier
+from inventory.transitions import Transitions, needs_of
+
+REMEMBER_SECONDS = 7 * 24 * 3600
+
+
+async def watch_transitions(transitions: Transitions, programs: dict[str, ProgramInfo],
+                            states: dict[str, UnitState], pathways: dict[str, list[str]],
+                            notifier: Notifier, redis: Redis, prefix: str, now: datetime,
+                            default_cadence: int) -> int:
+    """Notify navigators of programs that newly have a bed for their open transitions;
+    returns how many messages went out. Remembers what each was told, so a program is
+    announced again only after it ran out and opened anew."""
+    sent = 0
+    catalogue = list(programs.values())
+    for t in await transitions.open_ones():
+        if t.hold_id is not None:
+            continue
+        levels = target_levels(t.from_level, pathways, list(pathways))
+        options = [o for o in rank(catalogue, states, needs_of(t.needs), levels,
+                                   max(t.discharge_at, now), now, default_cadence, limit=5)
+                   if o.available_now > 0]
+        key = f"{prefix}watch:{t.id}"
+        told = set(await redis.smembers(key))
+        fresh = [o for o in options if o.program.id not in told]
+        async with redis.pipeline(transaction=True) as pipe:
+            pipe.delete(key)
+            if options:
+                pipe.sadd(key, *[o.program.id for o in options])
+                pipe.expire(key, REMEMBER_SECONDS)
+            await pipe.execute()
+        if fresh:
+            await notifier.send(Audience(token_id=t.navigator), {
+                "type": "transition_match", "transition_id": t.id,
+                "discharge_at": t.discharge_at.isoformat(),
+                "options": [o.as_dict() for o in fresh]})
+            sent += 1
+    return sent
