@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Strict as StrictMode
 
 Gender = Literal["female", "male", "nonbinary"]
 Mat = Literal["buprenorphine", "methadone", "naltrexone"]
 Kind = Literal["bed", "slot"]
 Count = Field(ge=0, le=100_000)
+# JSON has no date type: timestamps arrive as ISO 8601 strings even in strict models.
+Timestamp = Annotated[datetime, StrictMode(False)]
 Id = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
 
 
@@ -94,7 +97,7 @@ class UnitPatch(Strict):
 
 
 class ExpectedDischarge(Strict):
-    at: datetime
+    at: Timestamp
     count: int = Field(ge=1, le=1000)
 
 

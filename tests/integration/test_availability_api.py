@@ -87,6 +87,19 @@ async def test_bad_input_gets_a_4xx_that_says_why_and_changes_nothing(server: Se
     assert await server.svc.live.events_after(seq_before) == []
 
 
+async def test_expected_discharges_are_kept_with_the_counts(server: Server) -> None:
+    org = await server.org()
+    unit = await server.unit(await server.program(org), capacity=10, available=2)
+    async with server.client(await server.token("provider", org)) as client:
+        reply = await client.put(f"/api/v1/units/{unit}/availability", json={
+            "available": 2, "expected_discharges": [{"at": "2026-11-25T10:00:00Z", "count": 1}]})
+        assert reply.status_code == 200, reply.text
+        attested = await client.post(f"/api/v1/units/{unit}/attest")
+    expected = [{"at": "2026-11-25T10:00:00+00:00", "count": 1}]
+    assert reply.json()["expected_discharges"] == expected
+    assert attested.json()["expected_discharges"] == expected
+
+
 async def test_provider_cannot_write_another_organizations_unit(server: Server) -> None:
     mine, theirs = await server.org("Mine"), await server.org("Theirs")
     their_unit = await server.unit(await server.program(theirs), capacity=5, available=1)

@@ -13,7 +13,7 @@ from inventory.matcher import rank, target_levels
 from inventory.transitions import needs_of
 from web.api.deps import services
 from web.auth import require
-from web.schemas import Gender, Mat, Strict
+from web.schemas import Gender, Strict, Timestamp
 from web.services import Services
 
 router = APIRouter(prefix="/api/v1", tags=["placement"])
@@ -47,7 +47,7 @@ class NeedsIn(Strict):
 class MatchIn(Strict):
     from_level: str | None = Field(default=None, max_length=64)
     needs: NeedsIn = NeedsIn()
-    ready_at: datetime | None = None
+    ready_at: Timestamp | None = None
     limit: int = Field(default=10, ge=1, le=100)
 
 
@@ -101,7 +101,7 @@ async def match(body: MatchIn, svc: Svc, _: Staff) -> dict[str, Any]:
 class TransitionIn(Strict):
     client_ref: str = ClientRef
     from_program_id: str = Field(min_length=1, max_length=64)
-    discharge_at: datetime
+    discharge_at: Timestamp
     needs: NeedsIn = NeedsIn()
     navigator: str | None = Field(default=None, max_length=64, description=(
         "The assigned navigator's token id (admins assign; navigators get themselves)."))
