@@ -74,11 +74,11 @@ class ProgramInfo:
 
     def record(self) -> dict[str, Any]:
         """Directory fields as plain JSON-ready values."""
-        data = {f.name: getattr(self, f.name) for f in fields(self)
-                if f.name not in ("units", "search_text")}
-        for key in ("genders", "payers", "languages", "mat"):
-            data[key] = list(data[key])
-        return data
+        values = ((name, getattr(self, name)) for name in RECORD_FIELDS)
+        return {name: list(v) if isinstance(v, tuple) else v for name, v in values}
+
+
+RECORD_FIELDS = tuple(f.name for f in fields(ProgramInfo) if f.name not in ("units", "search_text"))
 
 
 def program_info(p: Program) -> ProgramInfo:
@@ -103,6 +103,7 @@ class Directory:
         self.version_key = prefix + "directory_version"
         self.clock = clock
         self._cache: dict[str, ProgramInfo] = {}
+        self._by_level: dict[str, list[ProgramInfo]] = {}
         self._cache_version: str | None = None
         self._unit_program: dict[str, str] = {}
         self._lock = asyncio.Lock()
@@ -117,6 +118,13 @@ class Directory:
                 if version != self._cache_version:
                     await self._reload(version)
         return self._cache
+
+    async def at_levels(self, levels: tuple[str, ...]) -> list[ProgramInfo]:
+        """Programs at any of `levels` (all programs when empty), from the level index."""
+        programs = await self.programs()
+        if not levels:
+            return list(programs.values())
+        return [p for level in dict.fromkeys(levels) for p in self._by_level.get(level, ())]
 
     async def program(self, program_id: str) -> ProgramInfo:
         info = (await self.programs()).get(program_id)
@@ -137,6 +145,10 @@ class Directory:
         async with self.sessions() as session:
             rows = (await session.execute(query)).scalars().all()
         self._cache = {p.id: program_info(p) for p in rows}
+        by_level: dict[str, list[ProgramInfo]] = {}
+        for info in self._cache.values():
+            by_level.setdefault(info.level_of_care, []).append(info)
+        self._by_level = by_level
         self._unit_program = {u.id: p.id for p in self._cache.values() for u in p.units}
         self._cache_version = version
 

@@ -77,15 +77,24 @@ def rank(programs: list[ProgramInfo], states: dict[str, UnitState], needs: Needs
                    payer=needs.payer, mat=needs.mat, wheelchair=needs.wheelchair,
                    pets=needs.pets, co_occurring=needs.co_occurring,
                    involuntary=needs.involuntary, secure=needs.secure)
-    options = [_score(p, states, needs, levels, ready_at, now, default_cadence)
-               for p in programs if eligible(p, hard)]
-    options.sort(key=lambda o: (-o.score, o.distance_km if o.distance_km is not None
-                                else float("inf"), o.program.name, o.program.id))
-    return options[:limit]
+    order = {level: i for i, level in enumerate(levels)}
+    scored = [_score(p, states, needs, order, ready_at, now, default_cadence, explain=False)
+              for p in programs if eligible(p, hard)]
+    scored.sort(key=_rank_key)
+    # Reasons are words for people: written only for the options that will be shown.
+    return [_score(o.program, states, needs, order, ready_at, now, default_cadence,
+                   explain=True) for o in scored[:limit]]
 
 
-def _score(p: ProgramInfo, states: dict[str, UnitState], needs: Needs, levels: list[str],
-           ready_at: datetime, now: datetime, default_cadence: int) -> Option:
+def _rank_key(o: Option) -> tuple[float, float, str, str]:
+    far = o.distance_km if o.distance_km is not None else float("inf")
+    return (-o.score, far, o.program.name, o.program.id)
+
+
+def _score(p: ProgramInfo, states: dict[str, UnitState], needs: Needs,
+           order: dict[str, int], ready_at: datetime, now: datetime, default_cadence: int,
+           explain: bool) -> Option:
+    """The option's score; with `explain`, also the reasons (the same arithmetic)."""
     live = [s for u in p.units if (s := states.get(u.id)) is not None]
     cadence = p.cadence_minutes or default_cadence
     available = sum(s.available for s in live)
@@ -96,43 +105,55 @@ def _score(p: ProgramInfo, states: dict[str, UnitState], needs: Needs, levels: l
     option = Option(program=p, score=0.0, available_now=available,
                     expected_by_ready_at=expected, waitlist=waitlist, distance_km=None,
                     stale=bool(stale_units) or not live,
-                    best_unit_id=best.id if best and best.available > 0 else None,
-                    would_disqualify=requirements(p))
-    reasons, score = option.reasons, 0.0
-
-    step = len(levels) - levels.index(p.level_of_care)
-    score += step * PATHWAY_STEP
-    reasons.append(f"{p.level_of_care.replace('_', ' ')} is step {levels.index(p.level_of_care) + 1}"
-                   f" of {len(levels)} on the care pathway")
+                    best_unit_id=best.id if best and best.available > 0 else None)
+    position = order[p.level_of_care]
+    score = (len(order) - position) * PATHWAY_STEP
     if available > 0:
         score += NOW_BONUS + min(available, 5) * 2
-        reasons.append(f"{available} bed{'s' if available != 1 else ''} free now")
     elif expected > 0:
         score += SOON_BONUS + min(expected, 5)
-        reasons.append(f"none free now; {expected} expected by {ready_at:%a %H:%M} "
-                       f"(providers' expected discharges)")
-    else:
-        reasons.append("no bed free now and none expected by the ready time")
-    if waitlist:
-        score -= min(waitlist, 10) * WAITLIST_PENALTY
-        reasons.append(f"{waitlist} on the waitlist")
+    score -= min(waitlist, 10) * WAITLIST_PENALTY
+    km = None
     if needs.near and p.latitude is not None and p.longitude is not None:
         km = distance_km(needs.near, (p.latitude, p.longitude))
         option.distance_km = round(km, 2)
         score -= min(km, MAX_KM) * KM_PENALTY
-        reasons.append(f"{km:.1f} km away")
     if option.stale:
         score -= STALE_PENALTY
-        reasons.append(_stale_reason(stale_units, cadence, now))
-    if needs.language:
-        if needs.language in p.languages:
-            score += LANGUAGE_WEIGHT
-            reasons.append(f"staff speak {needs.language}")
-        else:
-            score -= LANGUAGE_WEIGHT
-            reasons.append(f"no staff listed as speaking {needs.language}")
+    speaks = needs.language in p.languages if needs.language else None
+    if speaks is not None:
+        score += LANGUAGE_WEIGHT if speaks else -LANGUAGE_WEIGHT
     option.score = round(score, 1)
+    if explain:
+        option.reasons = _reasons(p, option, position, len(order), ready_at, km, speaks,
+                                  needs.language, stale_units, cadence, now)
+        option.would_disqualify = requirements(p)
     return option
+
+
+def _reasons(p: ProgramInfo, o: Option, position: int, steps: int, ready_at: datetime,
+             km: float | None, speaks: bool | None, language: str | None,
+             stale_units: list[UnitState], cadence: int, now: datetime) -> list[str]:
+    reasons = [f"{p.level_of_care.replace('_', ' ')} is step {position + 1} of {steps} "
+               f"on the care pathway"]
+    if o.available_now > 0:
+        reasons.append(f"{o.available_now} bed{'s' if o.available_now != 1 else ''} free now")
+    elif o.expected_by_ready_at > 0:
+        reasons.append(f"none free now; {o.expected_by_ready_at} expected by "
+                       f"{ready_at:%a %H:%M} (providers' expected discharges)")
+    else:
+        reasons.append("no bed free now and none expected by the ready time")
+    if o.waitlist:
+        reasons.append(f"{o.waitlist} on the waitlist")
+    if km is not None:
+        reasons.append(f"{km:.1f} km away")
+    if o.stale:
+        reasons.append(_stale_reason(stale_units, cadence, now))
+    if speaks is True:
+        reasons.append(f"staff speak {language}")
+    elif speaks is False:
+        reasons.append(f"no staff listed as speaking {language}")
+    return reasons
 
 
 def _discharging(state: UnitState, ready_at: datetime) -> int:

@@ -7,7 +7,7 @@ The invariant is `available >= 0`, `held >= 0` and `available + held <= capacity
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -82,9 +82,11 @@ class UnitState:
 
     def view(self, cadence_minutes: int, now: datetime) -> dict[str, Any]:
         """The public shape of a unit's live state (API and websocket)."""
-        data = asdict(self)
-        del data["organization_id"]
-        data["updated_at"] = self.updated_at.isoformat() if self.updated_at else None
-        data["status"] = self.status
-        data["stale"] = is_stale(self.updated_at, cadence_minutes, now)
-        return data
+        return {
+            "id": self.id, "program_id": self.program_id, "available": self.available,
+            "held": self.held, "waitlist": self.waitlist, "capacity": self.capacity,
+            "updated_at": self.updated_at.isoformat() if self.updated_at else None,
+            "updated_by": self.updated_by, "source": self.source, "seq": self.seq,
+            "note": self.note, "expected_discharges": self.expected_discharges,
+            "status": self.status, "stale": is_stale(self.updated_at, cadence_minutes, now),
+        }

@@ -7,11 +7,12 @@ testable with hypothesis.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from inventory.directory import ProgramInfo, UnitInfo
-from inventory.model import UnitState, is_stale
+from inventory.model import UnitState
 
 EARTH_RADIUS_KM = 6371.0088
 SORTS = ("relevance", "distance", "available", "updated")
@@ -49,7 +50,6 @@ class Result:
     waitlist: int
     stale: bool
     updated_at: datetime | None
-    unit_stale: dict[str, bool] = field(default_factory=dict)
 
 
 def distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
@@ -74,26 +74,35 @@ def eligible(p: ProgramInfo, f: Filters) -> bool:
         return False
     if f.mat and f.mat != "none" and f.mat not in p.mat:
         return False
-    for need in ("wheelchair", "pets", "co_occurring", "involuntary", "secure"):
-        wanted = getattr(f, need)
-        if wanted is not None and getattr(p, need) != wanted:
-            return False
+    if f.wheelchair is not None and p.wheelchair != f.wheelchair:
+        return False
+    if f.pets is not None and p.pets != f.pets:
+        return False
+    if f.co_occurring is not None and p.co_occurring != f.co_occurring:
+        return False
+    if f.involuntary is not None and p.involuntary != f.involuntary:
+        return False
+    if f.secure is not None and p.secure != f.secure:
+        return False
     if f.q and not all(word in p.search_text for word in f.q.lower().split()):
         return False
     return True
 
 
-def search(programs: list[ProgramInfo], states: dict[str, UnitState], f: Filters,
+def search(programs: Iterable[ProgramInfo], states: dict[str, UnitState], f: Filters,
            now: datetime, default_cadence: int) -> list[Result]:
-    """Programs meeting every need in `f`, sorted as asked; stale counts rank lower."""
+    """Programs meeting every need in `f`, sorted as asked; stale counts rank lower.
+    This is the hot path of every search: keep the per-program work small."""
     results = []
     for p in programs:
         if not eligible(p, f):
             continue
-        result = _result(p, states, f, now, default_cadence)
-        if f.within_km is not None and (result.distance_km is None
-                                        or result.distance_km > f.within_km):
+        distance = None
+        if f.near and p.latitude is not None and p.longitude is not None:
+            distance = round(distance_km(f.near, (p.latitude, p.longitude)), 2)
+        if f.within_km is not None and (distance is None or distance > f.within_km):
             continue
+        result = _result(p, states, now, default_cadence, distance)
         if f.available_only and result.available <= 0:
             continue
         if f.fresh_only and result.stale:
@@ -103,23 +112,24 @@ def search(programs: list[ProgramInfo], states: dict[str, UnitState], f: Filters
     return results
 
 
-def _result(p: ProgramInfo, states: dict[str, UnitState], f: Filters, now: datetime,
-            default_cadence: int) -> Result:
-    cadence = p.cadence_minutes or default_cadence
-    units = [(u, states.get(u.id)) for u in p.units]
-    live = [s for _, s in units if s is not None]
-    unit_stale = {s.id: is_stale(s.updated_at, cadence, now) for s in live}
-    fresh = [s for s in live if not unit_stale[s.id]]
-    distance = None
-    if f.near and p.latitude is not None and p.longitude is not None:
-        distance = round(distance_km(f.near, (p.latitude, p.longitude)), 2)
-    stamps = [s.updated_at for s in live if s.updated_at]
-    return Result(
-        program=p, units=units, distance_km=distance,
-        available=sum(s.available for s in live), waitlist=sum(s.waitlist for s in live),
-        stale=not live or len(fresh) < len(live), updated_at=max(stamps) if stamps else None,
-        unit_stale=unit_stale,
-    )
+def _result(p: ProgramInfo, states: dict[str, UnitState], now: datetime,
+            default_cadence: int, distance: float | None) -> Result:
+    oldest_fresh = now - timedelta(minutes=p.cadence_minutes or default_cadence)
+    units, available, waitlist, stale, newest = [], 0, 0, not p.units, None
+    for u in p.units:
+        s = states.get(u.id)
+        units.append((u, s))
+        if s is None:
+            stale = True
+            continue
+        available += s.available
+        waitlist += s.waitlist
+        if s.updated_at is None or s.updated_at < oldest_fresh:
+            stale = True
+        if s.updated_at is not None and (newest is None or s.updated_at > newest):
+            newest = s.updated_at
+    return Result(program=p, units=units, distance_km=distance, available=available,
+                  waitlist=waitlist, stale=stale, updated_at=newest)
 
 
 def _sort_key(sort: str):  # type: ignore[no-untyped-def]

@@ -13,6 +13,9 @@ from inventory.watch import watch_transitions
 from web.services import Services
 
 log = logging.getLogger(__name__)
+# A job skipped because its previous run is still going is expected under load, not news.
+logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
+logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
 
 
 def once_per_cluster(svc: Services, name: str, lock_seconds: float,

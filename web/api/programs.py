@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+import orjson
+from fastapi import APIRouter, Depends, HTTPException, Query, Response
 
 from inventory.actors import Actor
 from inventory.errors import NotFound
@@ -75,7 +76,9 @@ async def list_programs(
     fresh_only: bool = False,
     q: Annotated[str | None, Query(max_length=200)] = None,
     sort: Annotated[str, Query(pattern="^(" + "|".join(SORTS) + ")$")] = "relevance",
-) -> dict[str, Any]:
+    limit: Annotated[int, Query(ge=1, le=2000, description="Most programs returned; "
+                                "`count` is the number that matched.")] = 100,
+) -> Response:
     """Programs meeting every need, each with its units' live counts. `available` counts beds
     someone could be admitted to now (not held, not promised to the waitlist)."""
     check_levels(svc, level_of_care)
@@ -92,14 +95,17 @@ async def list_programs(
     results = await _search(svc, filters)
     now = svc.clock()
     cadence = svc.settings.default_cadence_minutes
-    views = [shown(program_view(r, now, cadence), actor) for r in results]
-    return {"count": len(views), "seq": await svc.live.current_seq(), "programs": views}
+    views = [shown(program_view(r, now, cadence), actor) for r in results[:limit]]
+    # Serialized directly: validating hundreds of programs against the response model
+    # cost more than the search itself (see docs/benchmarks.md).
+    return Response(orjson.dumps({"count": len(results), "seq": svc.hub.last_seq,
+                                  "programs": views}), media_type="application/json")
 
 
 async def _search(svc: Services, filters: Filters) -> list[Result]:
-    programs = await svc.directory.programs()
-    states = await svc.live_states(programs)
-    return search(list(programs.values()), states, filters, svc.clock(),
+    candidates = await svc.directory.at_levels(filters.level_of_care)
+    states = await svc.live_states(await svc.directory.programs())
+    return search(candidates, states, filters, svc.clock(),
                   svc.settings.default_cadence_minutes)
 
 

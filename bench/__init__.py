@@ -1,0 +1,1 @@
+"""Benchmark scripts: each starts the real app, measures, and prints its numbers."""

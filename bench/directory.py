@@ -1,0 +1,80 @@
+"""A large synthetic directory written straight into SQL (programs, units, and one audit
+row per unit so the live state rebuilds with real counts), for benchmarks."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import insert
+
+from inventory.config import Settings
+from inventory.database import create_engine, migrate
+from inventory.records import AuditEntry, Organization, Program, Token, Unit
+from inventory.tokens import digest
+
+LEVELS = ["withdrawal_management", "residential_sud", "crisis_residential",
+          "psychiatric_inpatient", "crisis_stabilization", "sobering_center",
+          "recovery_residence", "shelter", "intensive_outpatient", "outpatient",
+          "opioid_treatment_program"]
+PAYERS = ["medi-cal", "medicare", "private", "uninsured", "county", "va"]
+LANGS = ["en", "es", "zh", "fil", "vi", "ru"]
+GENDERS = [["female", "male", "nonbinary"]] * 6 + [["female"], ["male"]]
+BENCH_TOKEN = "bf_benchmark-admin-token"
+
+
+async def build(settings: Settings, programs: int, units_per_program: int,
+                seed: int = 7) -> None:
+    """Fill an empty database with `programs` programs in the Bay Area."""
+    rng = random.Random(seed)
+    now = datetime.now(timezone.utc)
+    engine = create_engine(settings.sqlalchemy_url())
+    await migrate(engine)
+    orgs = [{"id": f"org-{i}", "name": f"Organization {i}", "created_at": now}
+            for i in range(max(programs // 20, 1))]
+    rows, units, audit = [], [], []
+    seq = 0
+    for i in range(programs):
+        low = rng.choice([0, 16, 18, 18, 18, 55])
+        rows.append({
+            "id": f"prg-{i}", "organization_id": orgs[i % len(orgs)]["id"],
+            "name": f"Program {i} {rng.choice(['House', 'Center', 'Place', 'Clinic'])}",
+            "description": "synthetic program for benchmarks",
+            "level_of_care": LEVELS[i % len(LEVELS)], "asam_level": None,
+            "area": f"Area {i % 40}", "address": None,
+            "latitude": 37.6 + rng.random() * 0.4, "longitude": -122.55 + rng.random() * 0.4,
+            "phone": None, "genders": rng.choice(GENDERS), "age_min": low,
+            "age_max": rng.choice([25, 64, 120]) if low < 55 else 120,
+            "payers": rng.sample(PAYERS, rng.randint(1, 4)),
+            "languages": ["en", *rng.sample(LANGS[1:], rng.randint(0, 2))],
+            "mat": rng.sample(["buprenorphine", "methadone", "naltrexone"], rng.randint(0, 3)),
+            "wheelchair": rng.random() < 0.6, "pets": rng.random() < 0.1,
+            "co_occurring": rng.random() < 0.5, "involuntary": False, "secure": False,
+            "cadence_minutes": rng.choice([60, 240, 1440]), "created_at": now,
+            "updated_at": now})
+        for j in range(units_per_program):
+            seq += 1
+            capacity = rng.randint(4, 40)
+            available = rng.choice([0, 0, 0, 1, 2, 3, rng.randint(0, capacity)])
+            uid = f"unit-{i}-{j}"
+            units.append({"id": uid, "program_id": f"prg-{i}", "label": f"Pool {j}",
+                          "kind": "bed", "capacity": capacity, "created_at": now})
+            audit.append({"seq": seq, "unit_id": uid, "op": "create", "actor": "bench",
+                          "at": now - timedelta(minutes=rng.randint(0, 600)),
+                          "source": "bench", "available": available, "held": 0,
+                          "waitlist": rng.choice([0, 0, 0, 2]), "capacity": capacity,
+                          "detail": {"expected_discharges": []}})
+    async with engine.begin() as conn:
+        await conn.execute(insert(Organization), orgs)
+        for table, data in ((Program, rows), (Unit, units), (AuditEntry, audit)):
+            for start in range(0, len(data), 2000):
+                await conn.execute(insert(table), data[start:start + 2000])
+        await conn.execute(insert(Token), [{
+            "id": "tok-bench", "token_hash": digest(BENCH_TOKEN), "role": "admin",
+            "organization_id": None, "label": "benchmark", "created_at": now}])
+    await engine.dispose()
+
+
+def build_sync(settings: Settings, programs: int, units_per_program: int) -> None:
+    asyncio.run(build(settings, programs, units_per_program))
