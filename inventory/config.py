@@ -59,6 +59,15 @@ class Settings(BaseSettings):
         "no_bed", "eligibility", "clinical_needs", "payer", "client_declined", "other"])
     default_cadence_minutes: int = 240
     token_cache_seconds: float = 5.0
+    # Websocket and page origins accepted (empty: same host only).
+    allowed_origins: list[str] = Field(default_factory=list)
+    # Polling feeds (feeds/): each {name, kind, url or path, interval_seconds, mapping}.
+    feeds: list[dict[str, Any]] = Field(default_factory=list)
+    # EDXL-HAVE hospital id -> {bed type -> unit id}.
+    edxl_hospitals: dict[str, dict[str, str]] = Field(default_factory=dict)
+    # Provider reminder webhook (freshness): {url, secret, max_failures}.
+    reminder_webhook: dict[str, Any] = Field(default_factory=dict)
+    freshness_check_seconds: float = 60.0
     levels_of_care: dict[str, LevelOfCare] = Field(default_factory=dict)
     pathways: dict[str, list[str]] = Field(default_factory=dict)
 

@@ -21,8 +21,8 @@ from inventory.referrals import Referrals
 from inventory.transitions import Policy, Transitions
 from inventory.live import LiveStore
 from inventory.tokens import TokenVerifier
-from web import errors, ws
-from web.api import events, health, placement, programs, units
+from web import errors, logs, pages, ws
+from web.api import events, feeds, health, placement, programs, units
 from web.api import holds as holds_api
 from web.embedded_redis import EmbeddedRedis
 from web.hub import Hub
@@ -113,6 +113,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
+    logs.install()
     app = FastAPI(
         title="Bedfinder",
         version="0.1.0",
@@ -122,7 +123,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     errors.install(app)
     for router in (health.router, programs.router, units.router, holds_api.router,
-                   placement.router, events.router, ws.router):
+                   placement.router, events.router, feeds.router, ws.router, pages.router):
         app.include_router(router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app
