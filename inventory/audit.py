@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.orm import aliased
 
 from inventory.errors import RecordsUnavailable
 from inventory.live import ActiveHold, Change
@@ -43,38 +44,50 @@ async def record(sessions: async_sessionmaker, rows: Sequence[Base]) -> None:
             await asyncio.sleep(0.05 * 2**attempt)
 
 
+# Ops that confirm a unit's counts, and so restart its freshness clock. Hold ops and
+# `stale` change counts or flags but not when the provider last spoke.
+FRESHENING = ("create", "set", "attest", "capacity")
+
+
 async def persisted_states(sessions: async_sessionmaker) -> tuple[list[UnitState], int]:
-    """Every unit's last recorded state, and the highest recorded seq."""
-    latest = (
-        select(AuditEntry.unit_id, func.max(AuditEntry.seq).label("seq"))
-        .group_by(AuditEntry.unit_id).subquery()
-    )
+    """Every unit's last recorded state, and the highest recorded seq. Counts come from the
+    unit's latest row; updated_at/by, source, note and expected discharges from its latest
+    provider update."""
+    latest = (select(AuditEntry.unit_id, func.max(AuditEntry.seq).label("seq"))
+              .group_by(AuditEntry.unit_id).subquery())
+    spoke = (select(AuditEntry.unit_id, func.max(AuditEntry.seq).label("seq"))
+             .where(AuditEntry.op.in_(FRESHENING)).group_by(AuditEntry.unit_id).subquery())
+    last, said = aliased(AuditEntry), aliased(AuditEntry)
     query = (
-        select(Unit, Program.organization_id, AuditEntry)
+        select(Unit, Program.organization_id, last, said)
         .join(Program, Program.id == Unit.program_id)
         .outerjoin(latest, latest.c.unit_id == Unit.id)
-        .outerjoin(AuditEntry, AuditEntry.seq == latest.c.seq)
+        .outerjoin(last, last.seq == latest.c.seq)
+        .outerjoin(spoke, spoke.c.unit_id == Unit.id)
+        .outerjoin(said, said.seq == spoke.c.seq)
     )
     async with sessions() as session:
         rows = (await session.execute(query)).all()
         max_seq = (await session.execute(select(func.max(AuditEntry.seq)))).scalar() or 0
-    states = []
-    for unit, org_id, entry in rows:
-        states.append(UnitState(
-            id=unit.id, program_id=unit.program_id, organization_id=org_id,
-            available=entry.available if entry else 0,
-            held=entry.held if entry else 0,
-            waitlist=entry.waitlist if entry else 0,
-            capacity=entry.capacity if entry else unit.capacity,
-            updated_at=entry.at if entry else None,
-            updated_by=entry.actor if entry else "",
-            source=entry.source if entry else "",
-            seq=entry.seq if entry else 0,
-            note=(entry.note or "") if entry else "",
-            expected_discharges=(entry.detail or {}).get("expected_discharges", [])
-            if entry else [],
-        ))
-    return states, max_seq
+    return [_state(unit, org_id, entry, update) for unit, org_id, entry, update in rows], max_seq
+
+
+def _state(unit: Unit, org_id: str, entry: AuditEntry | None, update: AuditEntry | None
+           ) -> UnitState:
+    return UnitState(
+        id=unit.id, program_id=unit.program_id, organization_id=org_id,
+        available=entry.available if entry else 0,
+        held=entry.held if entry else 0,
+        waitlist=entry.waitlist if entry else 0,
+        capacity=entry.capacity if entry else unit.capacity,
+        seq=entry.seq if entry else 0,
+        updated_at=update.at if update else None,
+        updated_by=update.actor if update else "",
+        source=update.source if update else "",
+        note=(update.note or "") if update else "",
+        expected_discharges=(update.detail or {}).get("expected_discharges", [])
+        if update else [],
+    )
 
 
 async def active_holds(sessions: async_sessionmaker) -> list[ActiveHold]:

@@ -42,7 +42,7 @@ def lua(name: str) -> str:
 class Change:
     """One requested change to a unit; `None` keeps the current value."""
 
-    op: str  # create | set | attest | capacity
+    op: str  # create | set | attest | capacity | stale
     unit_id: str
     at: datetime
     by: str
@@ -206,7 +206,8 @@ class LiveStore:
             "" if change.expected_discharges is None
             else orjson.dumps(change.expected_discharges).decode()
         )
-        seq, available, held, waitlist, capacity, discharges, program, org = await self._run(
+        (seq, available, held, waitlist, capacity, discharges, program, org, at, by, source,
+         note) = await self._run(
             self._change,
             [self.unit_key(change.unit_id), self.seq_key, self.stream_key, self.ready_key,
              self.units_key],
@@ -218,8 +219,8 @@ class LiveStore:
         return UnitState(
             id=change.unit_id, program_id=program, organization_id=org,
             available=available, held=held, waitlist=waitlist, capacity=capacity,
-            updated_at=change.at, updated_by=change.by, source=change.source, seq=seq,
-            note=change.note, expected_discharges=orjson.loads(discharges),
+            updated_at=_iso(at), updated_by=by, source=source, seq=seq, note=note,
+            expected_discharges=orjson.loads(discharges),
         )
 
     async def units(self, unit_ids: Iterable[str]) -> dict[str, UnitState]:

@@ -10,6 +10,7 @@ import typer
 import uvicorn
 from rich.console import Console
 
+from feeds import cli as feeds_cli
 from inventory.actors import ROLES
 from inventory.config import Settings, load_settings
 from inventory.database import create_engine, migrate, session_factory
@@ -21,6 +22,7 @@ app = typer.Typer(help="Bedfinder: real-time beds and treatment slots.", no_args
 db_app = typer.Typer(help="The SQL database.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(feeds_cli.app, name="import")
 app.add_typer(token_app, name="token")
 console = Console()
 

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from feeds.jobs import scheduled_jobs
 from inventory.watch import watch_transitions
 from web.services import Services
 
@@ -60,6 +61,7 @@ def start_scheduler(svc: Services) -> AsyncIOScheduler:
         ("lapse_transitions", 60, svc.transitions.lapse_overdue),
         ("expire_referrals", 15, svc.referrals.expire_due),
     ]
+    jobs += scheduled_jobs(svc)
     for name, seconds, job in jobs:
         scheduler.add_job(once_per_cluster(svc, name, max(seconds * 5, 30), job), "interval",
                           seconds=seconds, id=name)

@@ -8,7 +8,9 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+from inventory.actors import Actor
 from web.api.deps import services
+from web.auth import reader
 from web.services import Services
 
 router = APIRouter(tags=["health"])
@@ -18,6 +20,13 @@ router = APIRouter(tags=["health"])
 async def healthz() -> dict[str, str]:
     """The process is up."""
     return {"status": "ok"}
+
+
+@router.get("/api/v1/me", tags=["auth"])
+async def me(actor: Annotated[Actor, Depends(reader)]) -> dict[str, Any]:
+    """Who this token is: pages use it to show the right controls."""
+    return {"token_id": actor.token_id, "role": actor.role,
+            "organization_id": actor.organization_id, "label": actor.label}
 
 
 @router.get("/readyz")
