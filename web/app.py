@@ -21,8 +21,8 @@ from inventory.referrals import Referrals
 from inventory.transitions import Policy, Transitions
 from inventory.live import LiveStore
 from inventory.tokens import TokenVerifier
-from web import errors, logs, pages, ws
-from web.api import events, feeds, health, placement, programs, units
+from web import analytics, errors, logs, pages, ws
+from web.api import events, feeds, health, placement, programs, reports, units
 from web.api import holds as holds_api
 from web.embedded_redis import EmbeddedRedis
 from web.hub import Hub
@@ -44,7 +44,7 @@ async def watch_live_state(svc: Services) -> None:
             if epoch is None:
                 epoch = await svc.inventory.rebuild()
             if known is not None and epoch != known:
-                svc.hub.reset()
+                svc.hub.replaced(epoch)
             known = epoch
         except asyncio.CancelledError:
             raise
@@ -123,7 +123,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     errors.install(app)
     for router in (health.router, programs.router, units.router, holds_api.router,
-                   placement.router, events.router, feeds.router, ws.router, pages.router):
+                   placement.router, events.router, feeds.router, reports.router, ws.router,
+                   pages.router, analytics.router):
         app.include_router(router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

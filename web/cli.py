@@ -11,6 +11,7 @@ import uvicorn
 from rich.console import Console
 
 from feeds import cli as feeds_cli
+from web import report_cli
 from inventory.actors import ROLES
 from inventory.config import Settings, load_settings
 from inventory.database import create_engine, migrate, session_factory
@@ -24,6 +25,7 @@ token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(feeds_cli.app, name="import")
 app.add_typer(token_app, name="token")
+app.add_typer(report_cli.app, name="report")
 console = Console()
 
 Host = Annotated[str, typer.Option(help="Address to listen on.")]

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from redis.exceptions import RedisError
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeout
 
 from inventory import errors
+
+log = logging.getLogger(__name__)
 
 STATUS = {
     errors.NotFound: 404,
@@ -25,6 +32,11 @@ def status_for(error: errors.InventoryError) -> int:
     return 400
 
 
+def unavailable(what: str) -> JSONResponse:
+    return JSONResponse({"detail": f"{what} is unavailable; nothing was changed. Try again in "
+                                   f"a moment."}, status_code=503, headers={"Retry-After": "2"})
+
+
 def install(app: FastAPI) -> None:
     async def domain_error(_request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, errors.InventoryError)
@@ -32,4 +44,16 @@ def install(app: FastAPI) -> None:
         headers = {"Retry-After": "1"} if status == 503 else None
         return JSONResponse({"detail": str(error)}, status_code=status, headers=headers)
 
+    async def database_down(_request: Request, error: Exception) -> JSONResponse:
+        log.warning("database error: %s", error)
+        return unavailable("the database")
+
+    async def redis_down(_request: Request, error: Exception) -> JSONResponse:
+        log.warning("redis error: %s", error)
+        return unavailable("live availability (Redis)")
+
     app.add_exception_handler(errors.InventoryError, domain_error)
+    app.add_exception_handler(DBAPIError, database_down)
+    app.add_exception_handler(SQLAlchemyTimeout, database_down)
+    app.add_exception_handler(RedisError, redis_down)
+    app.add_exception_handler(ConnectionError, database_down)

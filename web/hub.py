@@ -71,6 +71,7 @@ class Hub:
         # instead of Redis. `synced` is false until the first snapshot is loaded.
         self.states: dict[str, UnitState] = {}
         self.synced = False
+        self.epoch: str | None = None  # the rebuild the mirror and last_seq belong to
         self._resync = True
         self._advanced = asyncio.Event()
 
@@ -87,6 +88,11 @@ class Hub:
         data = orjson.dumps(message).decode()
         for subscriber in tuple(self.subscribers):
             subscriber.offer(seq, data)
+
+    def replaced(self, epoch: str | None) -> None:
+        """The live state now comes from rebuild `epoch`: reset, unless already done."""
+        if epoch != self.epoch:
+            self.reset()
 
     def reset(self) -> None:
         """The live state was rebuilt: cut everyone off so they resync with a snapshot,
@@ -106,9 +112,12 @@ class Hub:
                     await self._load_snapshot()
                 events = await self.live.read_new(self.last_id, block_ms=1000)
                 if events and events[0].seq != self.last_seq + 1:
-                    log.warning("stream gap after seq %d; reloading", self.last_seq)
-                    self._resync = True
+                    # Only a rebuild makes seq jump: subscribers hold the old numbering.
+                    log.warning("stream gap after seq %d; resetting", self.last_seq)
+                    self.reset()
                     continue
+                if not events:  # idle: notice a rebuild before the next change shows it
+                    self.replaced(await self.live.epoch())
                 messages = await self.encode(events) if events else []
                 delay = 0.1
             except asyncio.CancelledError:
@@ -127,9 +136,11 @@ class Hub:
                 self._signal()
 
     async def _load_snapshot(self) -> None:
-        if await self.live.epoch() is None:
+        epoch = await self.live.epoch()
+        if epoch is None:
             raise RuntimeError("live state not built yet")
         seq, states = await self.live.snapshot()
+        self.epoch = epoch
         self.states = {s.id: s for s in states}
         self.last_seq, self.last_id = seq, f"{seq}-0"
         self._resync = False
@@ -139,6 +150,21 @@ class Hub:
     def _signal(self) -> None:
         advanced, self._advanced = self._advanced, asyncio.Event()
         advanced.set()
+
+    async def in_epoch(self, epoch: str | None, timeout: float) -> bool:
+        """Wait until the hub streams rebuild `epoch`, so a new subscriber is not cut off
+        by a reset it does not need; False if it did not within `timeout`."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not (self.synced and self.epoch == epoch):
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return False
+            try:
+                await asyncio.wait_for(self._advanced.wait(), remaining)
+            except TimeoutError:
+                return False
+        return True
 
     async def caught_up(self, seq: int, timeout: float) -> bool:
         """Wait until the mirror reflects `seq`; False if it did not within `timeout`."""

@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 router = APIRouter()
 TOO_SLOW, REBUILT, POLICY = 1013, 1012, 1008
 MAX_MESSAGE = 16_384
+EPOCH_WAIT_SECONDS = 3.0
+CLOSE_SECONDS = 2.0
 
 
 def token_of(ws: WebSocket) -> str | None:
@@ -98,6 +100,7 @@ async def inventory_feed(ws: WebSocket) -> None:
         await ws.close(POLICY, "after must be a whole number 0 or more")
         return
     await ws.accept()
+    await svc.hub.in_epoch(await svc.live.epoch(), EPOCH_WAIT_SECONDS)
     subscriber = svc.hub.subscribe(actor)
     tasks: list[asyncio.Task[Any]] = []
     try:
@@ -107,8 +110,13 @@ async def inventory_feed(ws: WebSocket) -> None:
                  asyncio.create_task(subscriber.dropped.wait())]
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         if tasks[2] in done:
+            # Let go at once; a client that reads nothing cannot block its own close.
+            svc.hub.unsubscribe(subscriber)
+            tasks[0].cancel()
             with contextlib.suppress(Exception):
-                await ws.close(TOO_SLOW, "fell behind or state rebuilt: reconnect with ?after=")
+                await asyncio.wait_for(
+                    ws.close(TOO_SLOW, "fell behind or state rebuilt: reconnect with ?after="),
+                    CLOSE_SECONDS)
     except (WebSocketDisconnect, RuntimeError):
         pass
     finally:

@@ -1,0 +1,43 @@
+"""Fault tests run real processes they start and kill themselves, never shared services."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from inventory.config import Settings, load_settings
+from inventory.tokens import create_token
+from tests.conftest import free_port
+from tests.processes import RedisServer
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    server = RedisServer(free_port(), tmp_path / "redis")
+    server.start()
+    yield server
+    server.kill()
+
+
+@pytest.fixture
+def fault_settings(tmp_path: Path, own_redis: RedisServer, database_url: str) -> Settings:
+    return load_settings(data_dir=tmp_path, redis_url=own_redis.url,
+                         database_url=database_url,
+                         redis_prefix=f"bf{{f{secrets.token_hex(4)}}}:",
+                         token_cache_seconds=0.0, heartbeat_seconds=1.0)
+
+
+async def admin_token(settings: Settings) -> str:
+    from inventory.database import create_engine, session_factory
+    from web.services import utcnow
+
+    engine = create_engine(settings.sqlalchemy_url())
+    try:
+        token, _ = await create_token(session_factory(engine), "admin", utcnow())
+        return token
+    finally:
+        await engine.dispose()
+

@@ -1,0 +1,154 @@
+"""Redis loses everything (FLUSHDB, a restart without persistence): the live state comes back
+from the SQL audit log with every acknowledged change, seqs keep increasing, subscribers are
+told to resync, and no write is acknowledged and then lost."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import orjson
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from tests.conftest import Server
+from tests.integration.live_helpers import (
+    audit_rows,
+    inventory_url,
+    provider_units,
+    recv_json,
+    wait_ready,
+    wipe_prefix,
+)
+
+UNITS = 30
+ROUNDS = 3
+
+
+async def put(client: Any, unit: str, available: int, note: str) -> tuple[int, dict[str, Any]]:
+    reply = await client.put(f"/api/v1/units/{unit}/availability",
+                             json={"available": available, "note": note})
+    return reply.status_code, reply.json()
+
+
+async def test_after_a_wipe_the_live_state_is_rebuilt_with_every_acknowledged_change(
+        server: Server) -> None:
+    _, provider, units = await provider_units(server, 5, capacity=50, available=0)
+    reader = await server.token("navigator")
+    expected: dict[str, int] = {}
+    async with server.client(provider) as client:
+        for i in range(20):
+            status, body = await put(client, units[i % 5], i, f"before-{i}")
+            assert status == 200, body
+            expected[units[i % 5]] = i
+    seq_before = await server.svc.live.current_seq()
+
+    async with connect(inventory_url(server, reader)) as ws:
+        snapshot = await recv_json(ws)
+        assert snapshot["seq"] == seq_before
+        last_seen = snapshot["seq"]
+
+        assert await wipe_prefix(server) > 0
+        assert await server.svc.live.epoch() is None
+
+        # Told to resync: the server closes the subscription (1012 service restart or
+        # 1013 try again later); whatever came before the close is in seq order.
+        try:
+            for _ in range(100):
+                message = await recv_json(ws, 5)
+                if message["type"] == "unit":
+                    assert message["seq"] > last_seen
+                    last_seen = message["seq"]
+            raise AssertionError("subscription not closed after the live state was rebuilt")
+        except ConnectionClosed as closed:
+            assert closed.rcvd is not None and closed.rcvd.code in (1012, 1013), closed
+
+    ready = await wait_ready(server, 10)
+    assert ready == {"ready": True, "redis": True, "live_state": True, "sql": True}
+    live = await server.svc.live.units(units)
+    assert {u: live[u].available for u in units} == expected
+    rebuilt_seq = await server.svc.live.current_seq()
+    assert rebuilt_seq > seq_before
+
+    async with server.client(provider) as client:
+        status, body = await put(client, units[0], 33, "after")
+    assert status == 200, body
+    assert body["seq"] > seq_before and body["seq"] == rebuilt_seq + 1
+    expected[units[0]] = 33
+
+    # Reconnecting with the last seq from before the wipe gives a snapshot of the truth.
+    async with connect(inventory_url(server, reader, after=last_seen)) as ws:
+        message = await recv_json(ws)
+    assert message["type"] == "snapshot"
+    assert message["seq"] >= body["seq"]
+    assert {u["id"]: u["available"] for u in message["units"]} == expected
+
+
+async def test_writes_racing_a_wipe_are_acknowledged_and_kept_or_refused_with_503(
+        server: Server) -> None:
+    """One write per unit in flight while the keys vanish: each is either acknowledged, and
+    then in the audit log and the rebuilt live state, or refused with 503. Nothing else."""
+    _, provider, units = await provider_units(server, UNITS, capacity=100, available=0)
+    expected = {u: 0 for u in units}
+    lost: list[str] = []
+    statuses: dict[int, int] = {}
+    async with server.client(provider) as client:
+        for round_ in range(ROUNDS):
+            seq_before = await server.svc.live.current_seq()
+
+            async def write(k: int, unit: str) -> tuple[str, int, int, dict[str, Any]]:
+                available = 10 * (round_ + 1) + k % 10
+                status, body = await put(client, unit, available, f"r{round_}-{k}")
+                return unit, available, status, body
+
+            writes = [asyncio.create_task(write(k, u)) for k, u in enumerate(units)]
+            await asyncio.sleep(0.01 * round_)  # wipe at a different moment each round
+            await wipe_prefix(server)
+            results = await asyncio.wait_for(asyncio.gather(*writes), 60)
+            await wait_ready(server, 10)
+
+            notes = {r.note: r for r in await audit_rows(server)}
+            for unit, available, status, body in results:
+                statuses[status] = statuses.get(status, 0) + 1
+                assert status in (200, 503), (status, body)
+                note = f"r{round_}-{units.index(unit)}"
+                if status == 200:
+                    assert note in notes, f"acknowledged {note} is not in the audit log"
+                    assert (notes[note].unit_id, notes[note].available) == (unit, available)
+                    expected[unit] = available
+                else:
+                    assert "rebuilt" in body["detail"] or "unreachable" in body["detail"], body
+                    assert note not in notes, f"refused {note} is in the audit log"
+            live = await server.svc.live.units(units)
+            lost += [f"round {round_}: {u} live {live[u].available} (seq {live[u].seq}), "
+                     f"acknowledged {expected[u]}"
+                     for u in units if live[u].available != expected[u]]
+            for u in units:  # resync the expectation so later rounds are judged on their own
+                expected[u] = live[u].available
+            assert await server.svc.live.current_seq() > seq_before
+    assert lost == [], f"rebuilt live state is not the last acknowledged change: {lost[:5]}"
+    assert statuses.get(200, 0) > 0
+
+
+async def test_seqs_after_a_rebuild_are_above_every_seq_issued_before(server: Server) -> None:
+    _, provider, units = await provider_units(server, 2, capacity=10, available=0)
+    reader = await server.token("display")
+    async with server.client(provider) as client:
+        for i in range(10):
+            status, body = await put(client, units[i % 2], i % 10, "")
+            assert status == 200
+    issued = [e.seq for e in await server.svc.live.events_after(0, 10_000) or []]
+    assert issued, "no events before the wipe"
+    await wipe_prefix(server)
+    await wait_ready(server, 10)
+    async with connect(inventory_url(server, reader)) as ws:
+        snapshot = await recv_json(ws)
+        async with server.client(provider) as client:
+            status, body = await put(client, units[1], 4, "")
+        assert status == 200
+        while True:
+            message = orjson.loads(await asyncio.wait_for(ws.recv(), 5))
+            if message["type"] == "unit":
+                break
+    assert snapshot["seq"] >= max(issued)
+    assert message["seq"] == body["seq"] > max(issued)
