@@ -36,3 +36,7 @@ class Notifier:
     async def send(self, audience: Audience, message: dict[str, Any]) -> None:
         await self.redis.publish(self.channel, orjson.dumps(
             {"to": audience.as_dict(), "message": message}))
+
+    async def revoked(self, token_id: str) -> None:
+        """Tell every process a token is revoked: forget it and close its websockets now."""
+        await self.redis.publish(self.channel, orjson.dumps({"revoked": token_id}))

@@ -70,5 +70,6 @@ class TokenVerifier:
         self._cache[key] = (time.monotonic() + self.cache_seconds, actor)
         return actor
 
-    def forget(self) -> None:
+    def forget(self, _token_id: str | None = None) -> None:
+        """Drop cached answers (all of them: revocations are rare, lookups are cheap)."""
         self._cache.clear()

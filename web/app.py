@@ -22,7 +22,7 @@ from inventory.transitions import Policy, Transitions
 from inventory.live import LiveStore
 from inventory.tokens import TokenVerifier
 from web import analytics, errors, logs, pages, ws
-from web.api import events, feeds, health, placement, programs, reports, units
+from web.api import events, feeds, health, placement, programs, reports, tokens, units
 from web.api import holds as holds_api
 from web.embedded_redis import EmbeddedRedis
 from web.hub import Hub
@@ -67,6 +67,7 @@ async def build_services(settings: Settings, redis_url: str) -> Services:
         return await events.encode(svc, batch)
 
     hub = Hub(live, encode, settings.subscriber_queue, settings.heartbeat_seconds)
+    hub.on_revoke.append(tokens.forget)
     holds = Holds(live, sessions, directory, utcnow, settings.hold_minutes,
                   settings.hold_max_minutes)
     transitions = Transitions(sessions, directory, utcnow, Policy(
@@ -123,7 +124,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     errors.install(app)
     for router in (health.router, programs.router, units.router, holds_api.router,
-                   placement.router, events.router, feeds.router, reports.router, ws.router,
+                   placement.router, events.router, feeds.router, reports.router, tokens.router,
+                   ws.router,
                    pages.router, analytics.router):
         app.include_router(router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

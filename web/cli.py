@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 import uvicorn
+from redis.asyncio import Redis
 from rich.console import Console
 
 from feeds import cli as feeds_cli
@@ -15,6 +16,7 @@ from web import report_cli
 from inventory.actors import ROLES
 from inventory.config import Settings, load_settings
 from inventory.database import create_engine, migrate, session_factory
+from inventory.notify import Notifier
 from inventory.tokens import create_token, revoke_token
 from web.embedded_redis import EmbeddedRedis
 from web.services import utcnow
@@ -131,13 +133,23 @@ def token_create(
 def token_revoke(token_id: str) -> None:
     """Revoke a token by its id (tok-...)."""
 
-    async def run() -> None:
+    async def run() -> bool:
         settings = load_settings()
         engine = create_engine(settings.sqlalchemy_url())
         try:
             await revoke_token(session_factory(engine), token_id, utcnow())
         finally:
             await engine.dispose()
+        if not settings.redis_url:
+            return False
+        redis = Redis.from_url(settings.redis_url)
+        try:
+            await Notifier(redis, settings.redis_prefix).revoked(token_id)
+        finally:
+            await redis.aclose()
+        return True
 
-    asyncio.run(run())
-    console.print(f"revoked {token_id}")
+    told = asyncio.run(run())
+    console.print(f"revoked {token_id}" + (
+        "; running processes were told" if told else
+        f"; running processes refuse it within token_cache_seconds"))

@@ -74,6 +74,28 @@ class Hub:
         self.epoch: str | None = None  # the rebuild the mirror and last_seq belong to
         self._resync = True
         self._advanced = asyncio.Event()
+        # Open websockets by token id, each an event set when that token is revoked.
+        self.sessions: dict[str, set[asyncio.Event]] = {}
+        self.on_revoke: list[Callable[[str], None]] = []
+
+    def session(self, token_id: str) -> asyncio.Event:
+        """An event set when `token_id` is revoked; release it with `end_session`."""
+        revoked = asyncio.Event()
+        self.sessions.setdefault(token_id, set()).add(revoked)
+        return revoked
+
+    def end_session(self, token_id: str, revoked: asyncio.Event) -> None:
+        events = self.sessions.get(token_id)
+        if events is not None:
+            events.discard(revoked)
+            if not events:
+                del self.sessions[token_id]
+
+    def revoke(self, token_id: str) -> None:
+        for listener in self.on_revoke:
+            listener(token_id)
+        for revoked in self.sessions.get(token_id, ()):
+            revoked.set()
 
     def subscribe(self, actor: Actor | None = None) -> Subscriber:
         subscriber = Subscriber(self.queue_size, actor)
@@ -190,6 +212,9 @@ class Hub:
                         if raw.get("type") != "message":
                             continue
                         envelope = orjson.loads(raw["data"])
+                        if "revoked" in envelope:
+                            self.revoke(envelope["revoked"])
+                            continue
                         data = orjson.dumps(envelope["message"]).decode()
                         for subscriber in tuple(self.subscribers):
                             if subscriber.is_in(envelope["to"]):

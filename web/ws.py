@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -83,13 +84,47 @@ async def drain_incoming(ws: WebSocket) -> None:
             return
 
 
+def origin_allowed(ws: WebSocket) -> bool:
+    """Browsers send Origin: only this host's own pages and the configured origins may open
+    a websocket with the browser's credentials. Other clients send none and are judged by
+    their token alone."""
+    origin = ws.headers.get("origin")
+    if origin is None:
+        return True
+    allowed = ws.app.state.services.settings.allowed_origins
+    host = ws.headers.get("host", "")
+    return origin in allowed or urlsplit(origin).netloc == host
+
+
+async def refuse(ws: WebSocket, reason: str) -> None:
+    await ws.close(POLICY, reason)
+
+
+async def until_revoked(svc: Services, actor: Actor | None) -> asyncio.Task[Any]:
+    """A task that finishes when `actor`'s token is revoked (never for anonymous readers)."""
+    if actor is None:
+        return asyncio.create_task(asyncio.Event().wait())
+    revoked = svc.hub.session(actor.token_id)
+
+    async def wait() -> None:
+        try:
+            await revoked.wait()
+        finally:
+            svc.hub.end_session(actor.token_id, revoked)
+
+    return asyncio.create_task(wait())
+
+
 @router.websocket("/ws/inventory")
 async def inventory_feed(ws: WebSocket) -> None:
     svc: Services = ws.app.state.services
+    if not origin_allowed(ws):
+        await refuse(ws, "origin not allowed")
+        return
     token = token_of(ws)
     actor = await actor_for(ws, token)
     if actor is None and (token or not svc.settings.public_read):
-        await ws.close(POLICY, "a valid token is required (Authorization header or ?token=)")
+        await refuse(ws, "a valid token is required (Authorization header or ?token=)")
         return
     after_raw = ws.query_params.get("after")
     try:
@@ -97,26 +132,26 @@ async def inventory_feed(ws: WebSocket) -> None:
         if after is not None and after < 0:
             raise ValueError
     except ValueError:
-        await ws.close(POLICY, "after must be a whole number 0 or more")
+        await refuse(ws, "after must be a whole number 0 or more")
         return
     await ws.accept()
     await svc.hub.in_epoch(await svc.live.epoch(), EPOCH_WAIT_SECONDS)
     subscriber = svc.hub.subscribe(actor)
-    tasks: list[asyncio.Task[Any]] = []
+    tasks: list[asyncio.Task[Any]] = [await until_revoked(svc, actor)]
     try:
         last = await send_backlog(ws, svc, after)
-        tasks = [asyncio.create_task(pump(ws, subscriber, last)),
-                 asyncio.create_task(drain_incoming(ws)),
-                 asyncio.create_task(subscriber.dropped.wait())]
+        tasks += [asyncio.create_task(pump(ws, subscriber, last)),
+                  asyncio.create_task(drain_incoming(ws)),
+                  asyncio.create_task(subscriber.dropped.wait())]
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        if tasks[2] in done:
+        if tasks[0] in done or tasks[3] in done:
             # Let go at once; a client that reads nothing cannot block its own close.
             svc.hub.unsubscribe(subscriber)
-            tasks[0].cancel()
+            tasks[1].cancel()
+            code, reason = ((POLICY, "token revoked") if tasks[0] in done else
+                            (TOO_SLOW, "fell behind or state rebuilt: reconnect with ?after="))
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(
-                    ws.close(TOO_SLOW, "fell behind or state rebuilt: reconnect with ?after="),
-                    CLOSE_SECONDS)
+                await asyncio.wait_for(ws.close(code, reason), CLOSE_SECONDS)
     except (WebSocketDisconnect, RuntimeError):
         pass
     finally:
@@ -173,17 +208,34 @@ async def provider_op(svc: Services, actor: Actor, raw: str) -> str:
 @router.websocket("/ws/provider")
 async def provider_feed(ws: WebSocket) -> None:
     svc: Services = ws.app.state.services
+    if not origin_allowed(ws):
+        await refuse(ws, "origin not allowed")
+        return
     actor = await actor_for(ws, token_of(ws))
     if actor is None or actor.role not in (PROVIDER, ADMIN):
-        await ws.close(POLICY, "a provider or admin token is required")
+        await refuse(ws, "a provider or admin token is required")
         return
     await ws.accept()
-    try:
+
+    async def answer() -> None:
         while True:
             message = await ws.receive()
             if message["type"] == "websocket.disconnect":
                 return
             raw = message.get("text") or (message.get("bytes") or b"").decode("utf-8", "replace")
             await ws.send_text(await provider_op(svc, actor, raw))
+
+    tasks = [await until_revoked(svc, actor), asyncio.create_task(answer())]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        if tasks[0] in done:
+            tasks[1].cancel()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(ws.close(POLICY, "token revoked"), CLOSE_SECONDS)
+        else:
+            tasks[1].result()
     except (WebSocketDisconnect, RuntimeError):
         return
+    finally:
+        for task in tasks:
+            task.cancel()
