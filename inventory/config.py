@@ -59,6 +59,9 @@ class Settings(BaseSettings):
         "no_bed", "eligibility", "clinical_needs", "payer", "client_declined", "other"])
     default_cadence_minutes: int = 240
     token_cache_seconds: float = 5.0
+    # Requests per token (per client address without one), cluster-wide; "" turns one off.
+    rate_limit_writes: str = "600/minute"
+    rate_limit_reads: str = "3000/minute"
     # Websocket and page origins accepted (empty: same host only).
     allowed_origins: list[str] = Field(default_factory=list)
     # Polling feeds (feeds/): each {name, kind, url or path, interval_seconds, mapping}.

@@ -26,6 +26,8 @@ def app_env(settings: Settings, data_dir: Path) -> dict[str, str]:
         "BEDFINDER_CONFIG": str(REPO_CONFIG),
         "BEDFINDER_TOKEN_CACHE_SECONDS": str(settings.token_cache_seconds),
         "BEDFINDER_HEARTBEAT_SECONDS": str(settings.heartbeat_seconds),
+        "BEDFINDER_RATE_LIMIT_WRITES": settings.rate_limit_writes,
+        "BEDFINDER_RATE_LIMIT_READS": settings.rate_limit_reads,
     })
     return env
 

@@ -27,6 +27,7 @@ from web.api import holds as holds_api
 from web.embedded_redis import EmbeddedRedis
 from web.hub import Hub
 from web.limits import BodySizeLimit
+from web.rate_limits import RateLimit, RateLimits
 from web.scheduled import start_scheduler
 from web.services import Services, utcnow
 
@@ -80,6 +81,9 @@ async def build_services(settings: Settings, redis_url: str) -> Services:
                    live=live, inventory=inventory, directory=directory, tokens=tokens, hub=hub,
                    holds=holds, transitions=transitions, referrals=referrals,
                    notifier=notifier)
+    if settings.rate_limit_writes or settings.rate_limit_reads:
+        svc.rate_limits = RateLimits(redis_url, settings.redis_prefix,
+                                     settings.rate_limit_writes, settings.rate_limit_reads)
     return svc
 
 
@@ -129,6 +133,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    pages.router, analytics.router):
         app.include_router(router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RateLimit)
     return app
 
 

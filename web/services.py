@@ -20,6 +20,7 @@ from inventory.transitions import Transitions
 from inventory.live import LiveStore
 from inventory.tokens import TokenVerifier
 from web.hub import Hub
+from web.rate_limits import RateLimits
 
 
 def utcnow() -> datetime:
@@ -41,6 +42,7 @@ class Services:
     transitions: Transitions
     referrals: Referrals
     notifier: Notifier
+    rate_limits: RateLimits | None = None
     clock: Callable[[], datetime] = utcnow
 
     async def live_states(self, programs: dict[str, ProgramInfo]) -> dict[str, UnitState]:

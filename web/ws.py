@@ -223,7 +223,10 @@ async def provider_feed(ws: WebSocket) -> None:
             if message["type"] == "websocket.disconnect":
                 return
             raw = message.get("text") or (message.get("bytes") or b"").decode("utf-8", "replace")
-            await ws.send_text(await provider_op(svc, actor, raw))
+            wait = (await svc.rate_limits.retry_after("ws:" + actor.token_id, True)
+                    if svc.rate_limits else None)
+            await ws.send_text(error_reply(None, f"too many updates; try again in {wait} s")
+                               if wait else await provider_op(svc, actor, raw))
 
     tasks = [await until_revoked(svc, actor), asyncio.create_task(answer())]
     try:
