@@ -19,15 +19,17 @@ from inventory.holds import Holds
 from inventory.notify import Notifier
 from inventory.referrals import Referrals
 from inventory.transitions import Policy, Transitions
-from inventory.live import LiveStore
+from inventory.live import Event, LiveStore
 from inventory.tokens import TokenVerifier
-from web import analytics, errors, logs, pages, ws
+from web import analytics, errors, logs, metrics, pages, ws
 from web.api import events, feeds, health, placement, programs, reports, tokens, units
 from web.api import holds as holds_api
 from web.embedded_redis import EmbeddedRedis
 from web.hub import Hub
 from web.limits import BodySizeLimit
+from web.metrics import RequestMetrics
 from web.rate_limits import RateLimit, RateLimits
+from web.request_context import RequestContext
 from web.scheduled import start_scheduler
 from web.services import Services, utcnow
 
@@ -81,6 +83,13 @@ async def build_services(settings: Settings, redis_url: str) -> Services:
                    live=live, inventory=inventory, directory=directory, tokens=tokens, hub=hub,
                    holds=holds, transitions=transitions, referrals=referrals,
                    notifier=notifier)
+
+    def count(event: Event) -> None:
+        svc.metrics.events.labels(event.op).inc()
+        if event.at is not None:
+            svc.metrics.observe_delivery(event.at.timestamp())
+
+    hub.on_event.append(count)
     if settings.rate_limit_writes or settings.rate_limit_reads:
         svc.rate_limits = RateLimits(redis_url, settings.redis_prefix,
                                      settings.rate_limit_writes, settings.rate_limit_reads)
@@ -129,11 +138,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     for router in (health.router, programs.router, units.router, holds_api.router,
                    placement.router, events.router, feeds.router, reports.router, tokens.router,
-                   ws.router,
+                   ws.router, metrics.router,
                    pages.router, analytics.router):
         app.include_router(router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RateLimit)
+    app.add_middleware(RequestMetrics)
+    app.add_middleware(RequestContext)
     return app
 
 

@@ -19,6 +19,7 @@ from inventory.database import create_engine, migrate, session_factory
 from inventory.notify import Notifier
 from inventory.tokens import create_token, revoke_token
 from web.embedded_redis import EmbeddedRedis
+from web.logs import json_config
 from web.services import utcnow
 
 app = typer.Typer(help="Bedfinder: real-time beds and treatment slots.", no_args_is_help=True)
@@ -29,6 +30,7 @@ app.add_typer(feeds_cli.app, name="import")
 app.add_typer(token_app, name="token")
 app.add_typer(report_cli.app, name="report")
 console = Console()
+GRACE_SECONDS = 10  # websockets are closed with 1012 (reconnect) and requests finish
 
 Host = Annotated[str, typer.Option(help="Address to listen on.")]
 Port = Annotated[int, typer.Option(help="Port to listen on.")]
@@ -69,7 +71,8 @@ def serve(host: Host = "127.0.0.1", port: Port = 8000,
     embedded = shared_redis(settings)
     try:
         uvicorn.run("web.app:app_factory", factory=True, host=host, port=port,
-                    workers=workers, log_level="info", ws_max_size=65_536)
+                    workers=workers, log_config=json_config(), access_log=False,
+                    ws_max_size=65_536, timeout_graceful_shutdown=GRACE_SECONDS)
     finally:
         if embedded:
             embedded.stop()

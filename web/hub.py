@@ -10,8 +10,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import orjson
+from websockets.exceptions import InvalidState
+from websockets.protocol import State
+from websockets.server import ServerProtocol
 
 from inventory.actors import Actor
 from inventory.live import Event, LiveStore
@@ -22,16 +26,21 @@ HEARTBEAT = None  # queue entries with no seq are always delivered
 
 
 class Subscriber:
-    """One websocket's outgoing queue, bounded at `maxsize` messages (memory bound: maxsize
-    times the message size). When it is full the subscriber is cut off, never waited for:
-    it reconnects with its last seq and loses nothing."""
+    """One websocket's outgoing messages, bounded. At first (while its backlog is sent) they
+    wait in a queue of at most `maxsize` messages; once that is empty, and if the server
+    lets us, the hub writes each frame straight to the connection (`DirectWriter`), with at
+    most `maxsize * SLOT_BYTES` bytes waiting in its write buffer. When either bound is
+    reached the subscriber is cut off, never waited for: it reconnects with its last seq
+    and loses nothing."""
 
-    __slots__ = ("queue", "dropped", "actor")
+    __slots__ = ("queue", "dropped", "actor", "writer", "last")
 
     def __init__(self, maxsize: int, actor: Actor | None = None) -> None:
         self.queue: asyncio.Queue[tuple[int | None, str]] = asyncio.Queue(maxsize)
         self.dropped = asyncio.Event()
         self.actor = actor
+        self.writer: DirectWriter | None = None
+        self.last = 0  # in direct mode, the last seq written
 
     def is_in(self, to: dict[str, str | None]) -> bool:
         """Whether this subscriber belongs to a notification's audience."""
@@ -44,13 +53,131 @@ class Subscriber:
             return actor.organization_id == to["organization_id"] or actor.role == "admin"
         return bool(to.get("role")) and actor.role == to["role"]
 
-    def offer(self, seq: int | None, data: str) -> None:
+    def offer(self, seq: int | None, data: str, frame: OutFrame | None = None) -> None:
         if self.dropped.is_set():
+            return
+        writer = self.writer
+        if writer is not None:
+            if seq is not None:
+                if seq <= self.last:
+                    return  # already in the backlog it was sent
+                self.last = seq
+            if not writer.write(frame or OutFrame(data)):
+                self.dropped.set()
             return
         try:
             self.queue.put_nowait((seq, data))
         except asyncio.QueueFull:
             self.dropped.set()
+
+    def go_direct(self, writer: DirectWriter, last: int) -> None:
+        """From now on the hub writes frames itself. Call only when the queue is empty, with
+        no await between that check and this call, so nothing is reordered or lost."""
+        self.last = last
+        self.writer = writer
+
+
+SLOT_BYTES = 512  # a typical message: the direct write buffer holds maxsize of them
+
+
+class OutFrame:
+    """A message encoded once for every subscriber: its UTF-8 bytes, and (made on first
+    use) the whole unmasked, uncompressed websocket text frame."""
+
+    __slots__ = ("raw", "_frame")
+
+    def __init__(self, data: str, raw: bytes | None = None) -> None:
+        self.raw = raw if raw is not None else data.encode()
+        self._frame: bytes | None = None
+
+    @property
+    def frame(self) -> bytes:
+        if self._frame is None:
+            n = len(self.raw)
+            if n < 126:
+                head = bytes((0x81, n))
+            elif n < 65536:
+                head = bytes((0x81, 126)) + n.to_bytes(2, "big")
+            else:
+                head = bytes((0x81, 127)) + n.to_bytes(8, "big")
+            self._frame = head + self.raw
+        return self._frame
+
+
+class DirectWriter:
+    """Writes text frames straight to one websocket's transport, skipping the ASGI send
+    path and a task wake-up per message (at 1,000 subscribers that path cost more than
+    everything else together; see docs/benchmarks.md). It works with uvicorn's
+    websockets-sansio protocol, found behind the ASGI `send`; `for_send` returns None for
+    any other server, which then uses the queue.
+
+    Frames are whole and written synchronously, so they never interleave with the server's
+    own (pings, close). Nothing is written once a close was sent or the peer is gone."""
+
+    __slots__ = ("protocol", "transport", "conn", "limit")
+
+    def __init__(self, protocol: Any, limit: int) -> None:
+        self.protocol = protocol
+        self.transport = protocol.transport
+        self.conn = protocol.conn
+        self.limit = limit
+
+    @classmethod
+    def for_send(cls, send: Any, limit: int) -> DirectWriter | None:
+        protocol = _server_protocol(send)
+        if protocol is None:
+            return None
+        return cls(protocol, limit)
+
+    def write(self, out: OutFrame) -> bool:
+        """False if the subscriber is too far behind (its buffer is full); True otherwise,
+        also when the connection is closing and the frame is simply not sent."""
+        protocol = self.protocol
+        if protocol.close_sent or protocol.disconnected or self.transport.is_closing():
+            return True
+        if self.transport.get_write_buffer_size() > self.limit:
+            return False
+        conn = self.conn
+        if conn.extensions:  # e.g. permessage-deflate: the frame is this connection's own
+            try:
+                conn.send_text(out.raw)
+            except InvalidState:
+                return True
+            self.transport.write(b"".join(conn.data_to_send()))
+        elif conn.state is State.OPEN:
+            self.transport.write(out.frame)
+        return True
+
+
+def _server_protocol(send: Any, depth: int = 8) -> Any | None:
+    """uvicorn's websockets-sansio protocol object behind an ASGI `send` (which middleware
+    and Starlette wrap in closures), or None."""
+    seen: set[int] = set()
+    todo = [(send, 0)]
+    while todo:
+        fn, level = todo.pop()
+        if id(fn) in seen or level > depth:
+            continue
+        seen.add(id(fn))
+        owner = getattr(fn, "__self__", None)
+        if owner is not None and _is_sansio(owner):
+            return owner
+        for cell in getattr(fn, "__closure__", None) or ():
+            try:
+                value = cell.cell_contents
+            except ValueError:
+                continue
+            if callable(value):
+                todo.append((value, level + 1))
+    return None
+
+
+def _is_sansio(owner: Any) -> bool:
+    conn = getattr(owner, "conn", None)
+    return (type(owner).__name__ == "WebSocketsSansIOProtocol"
+            and isinstance(conn, ServerProtocol)
+            and hasattr(owner, "transport") and hasattr(owner, "close_sent")
+            and hasattr(owner, "disconnected"))
 
 
 class Hub:
@@ -77,6 +204,7 @@ class Hub:
         # Open websockets by token id, each an event set when that token is revoked.
         self.sessions: dict[str, set[asyncio.Event]] = {}
         self.on_revoke: list[Callable[[str], None]] = []
+        self.on_event: list[Callable[[Event], None]] = []  # after each event is offered
 
     def session(self, token_id: str) -> asyncio.Event:
         """An event set when `token_id` is revoked; release it with `end_session`."""
@@ -107,9 +235,10 @@ class Hub:
 
     def publish(self, seq: int | None, message: dict) -> None:
         """Offer one message to everyone; it is serialized here, once."""
-        data = orjson.dumps(message).decode()
+        raw = orjson.dumps(message)
+        data, out = raw.decode(), OutFrame("", raw)
         for subscriber in tuple(self.subscribers):
-            subscriber.offer(seq, data)
+            subscriber.offer(seq, data, out)
 
     def replaced(self, epoch: str | None) -> None:
         """The live state now comes from rebuild `epoch`: reset, unless already done."""
@@ -154,6 +283,8 @@ class Hub:
                 self.last_id = f"{event.seq}-0"
                 self.last_seq = event.seq
                 self.publish(event.seq, message)
+                for listener in self.on_event:
+                    listener(event)
             if events:
                 self._signal()
 
@@ -215,10 +346,11 @@ class Hub:
                         if "revoked" in envelope:
                             self.revoke(envelope["revoked"])
                             continue
-                        data = orjson.dumps(envelope["message"]).decode()
+                        raw = orjson.dumps(envelope["message"])
+                        data, out = raw.decode(), OutFrame("", raw)
                         for subscriber in tuple(self.subscribers):
                             if subscriber.is_in(envelope["to"]):
-                                subscriber.offer(HEARTBEAT, data)
+                                subscriber.offer(HEARTBEAT, data, out)
             except asyncio.CancelledError:
                 raise
             except Exception as error:

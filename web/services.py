@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from redis.asyncio import Redis
@@ -20,6 +20,7 @@ from inventory.transitions import Transitions
 from inventory.live import LiveStore
 from inventory.tokens import TokenVerifier
 from web.hub import Hub
+from web.metrics import Metrics
 from web.rate_limits import RateLimits
 
 
@@ -43,6 +44,7 @@ class Services:
     referrals: Referrals
     notifier: Notifier
     rate_limits: RateLimits | None = None
+    metrics: Metrics = field(default_factory=Metrics)
     clock: Callable[[], datetime] = utcnow
 
     async def live_states(self, programs: dict[str, ProgramInfo]) -> dict[str, UnitState]:

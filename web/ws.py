@@ -21,7 +21,7 @@ from inventory.actors import ADMIN, PROVIDER, Actor
 from inventory.errors import InventoryError
 from inventory.live import Event
 from web.auth import actor_for
-from web.hub import Subscriber
+from web.hub import SLOT_BYTES, DirectWriter, Subscriber
 from web.services import Services
 from web.api.events import encode
 
@@ -67,7 +67,13 @@ async def send_backlog(ws: WebSocket, svc: Services, after: int | None) -> int:
 
 
 async def pump(ws: WebSocket, subscriber: Subscriber, last: int) -> None:
+    """Send what queued up during the backlog, in order; then, where the server allows it,
+    let the hub write each later frame straight to this connection (see DirectWriter)."""
+    writer = DirectWriter.for_send(ws._send, subscriber.queue.maxsize * SLOT_BYTES)
     while True:
+        if writer is not None and subscriber.queue.empty():
+            subscriber.go_direct(writer, last)  # no await since the check: nothing between
+            await asyncio.Event().wait()  # until cancelled when the connection ends
         seq, data = await subscriber.queue.get()
         if seq is not None:
             if seq <= last:
@@ -150,6 +156,8 @@ async def inventory_feed(ws: WebSocket) -> None:
             tasks[1].cancel()
             code, reason = ((POLICY, "token revoked") if tasks[0] in done else
                             (TOO_SLOW, "fell behind or state rebuilt: reconnect with ?after="))
+            if code == TOO_SLOW:
+                svc.metrics.dropped.inc()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(ws.close(code, reason), CLOSE_SECONDS)
     except (WebSocketDisconnect, RuntimeError):

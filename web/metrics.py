@@ -1,0 +1,113 @@
+"""Prometheus metrics at `/metrics`: one registry per app, so several apps in one process
+(tests) never collide. Each process reports its own; see docs/deployment.md for scraping."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from fastapi import APIRouter, Request, Response
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from inventory.model import is_stale
+
+if TYPE_CHECKING:
+    from web.services import Services
+
+router = APIRouter(include_in_schema=False)
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.requests = Counter("bedfinder_http_requests", "HTTP requests answered",
+                                ["method", "route", "status"], registry=r)
+        self.request_seconds = Histogram("bedfinder_http_request_seconds",
+                                         "Time to answer an HTTP request", ["method", "route"],
+                                         buckets=LATENCY_BUCKETS, registry=r)
+        self.events = Counter("bedfinder_stream_events",
+                              "Changes read from the event stream, by operation (updates, "
+                              "holds, admits, releases, expiries); every process sees all",
+                              ["op"], registry=r)
+        self.delivery_seconds = Histogram(
+            "bedfinder_delivery_seconds",
+            "From a change's commit in Redis to its hand-over to this process's subscribers",
+            buckets=LATENCY_BUCKETS, registry=r)
+        self.dropped = Counter("bedfinder_subscribers_dropped",
+                               "Subscribers cut off as too slow or by a rebuild", registry=r)
+        self.feed_failures = Counter("bedfinder_feed_failures", "Feed polls or pushes that failed",
+                                     ["feed"], registry=r)
+        self.connections = Gauge("bedfinder_websocket_connections",
+                                 "Open inventory websockets on this process", registry=r)
+        self.stale_units = Gauge("bedfinder_stale_units",
+                                 "Units whose count is older than their program's cadence",
+                                 registry=r)
+        self.seq = Gauge("bedfinder_seq", "Last seq this process has delivered", registry=r)
+
+    def observe_delivery(self, committed_at: float) -> None:
+        self.delivery_seconds.observe(max(0.0, time.time() - committed_at))
+
+
+async def refresh(svc: Services) -> None:
+    """Gauges read at scrape time from this process's mirror of the live state."""
+    metrics: Metrics = svc.metrics
+    metrics.connections.set(len(svc.hub.subscribers))
+    metrics.seq.set(svc.hub.last_seq)
+    now = svc.clock()
+    stale = 0
+    for program in (await svc.directory.programs()).values():
+        cadence = svc.cadence(program.cadence_minutes)
+        for unit in program.units:
+            state = svc.hub.states.get(unit.id)
+            stale += state is None or is_stale(state.updated_at, cadence, now)
+    metrics.stale_units.set(stale)
+
+
+@router.get("/metrics")
+async def metrics_endpoint(request: Request) -> Response:
+    svc: Services = request.app.state.services
+    await refresh(svc)
+    return Response(generate_latest(svc.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+class RequestMetrics:
+    """Counts and times requests by route template (never the raw path: ids would make
+    unbounded label sets)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+
+        async def record(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, record)
+        finally:
+            services = getattr(scope["app"].state, "services", None)
+            if services is not None:
+                route = scope.get("route")
+                path = getattr(route, "path", "unmatched")
+                method = scope["method"]
+                services.metrics.requests.labels(method, path, str(status)).inc()
+                services.metrics.request_seconds.labels(method, path).observe(
+                    time.perf_counter() - start)
