@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import TYPE_CHECKING
 
@@ -53,6 +54,8 @@ class Metrics:
                                  "Units whose count is older than their program's cadence",
                                  registry=r)
         self.seq = Gauge("bedfinder_seq", "Last seq this process has delivered", registry=r)
+        self.tasks = Gauge("bedfinder_asyncio_tasks", "Tasks alive in this process's event loop",
+                           registry=r)
 
     def observe_delivery(self, committed_at: float) -> None:
         self.delivery_seconds.observe(max(0.0, time.time() - committed_at))
@@ -63,6 +66,7 @@ async def refresh(svc: Services) -> None:
     metrics: Metrics = svc.metrics
     metrics.connections.set(len(svc.hub.subscribers))
     metrics.seq.set(svc.hub.last_seq)
+    metrics.tasks.set(len(asyncio.all_tasks()))
     now = svc.clock()
     stale = 0
     for program in (await svc.directory.programs()).values():

@@ -38,6 +38,7 @@ class Provider:
     acked_seqs: list[int] = field(default_factory=list)
     outcomes: Counter[str] = field(default_factory=Counter)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
+    pause: float = 0.003  # between updates
 
     async def run(self) -> None:
         headers = {"Authorization": f"Bearer {self.token}"}
@@ -65,7 +66,7 @@ class Provider:
                     assert reply.status_code == 503, reply.text
                     self.outcomes["refused 503"] += 1
                     await asyncio.sleep(0.02)
-                await asyncio.sleep(0.003)
+                await asyncio.sleep(self.pause)
         finally:
             for client in clients:
                 await client.aclose()

@@ -27,7 +27,8 @@ def fault_settings(tmp_path: Path, own_redis: RedisServer, database_url: str) ->
     return load_settings(data_dir=tmp_path, redis_url=own_redis.url,
                          database_url=database_url,
                          redis_prefix=f"bf{{f{secrets.token_hex(4)}}}:",
-                         token_cache_seconds=0.0, heartbeat_seconds=1.0)
+                         token_cache_seconds=0.0, heartbeat_seconds=1.0,
+                         rate_limit_writes="", rate_limit_reads="")
 
 
 async def admin_token(settings: Settings) -> str:
