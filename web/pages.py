@@ -1,7 +1,95 @@
-"""Server-rendered pages (Jinja2) and their static files: navigator, provider, display."""
+"""Server-rendered pages (Jinja2) and their static files: navigator, provider, display.
+
+The pages are shells: every count arrives from the REST API and the websocket, fetched by
+small ES modules under `static/` with the token the browser keeps for its session. No page
+carries inline script, inline style or inline handlers, so a strict Content-Security-Policy
+holds.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import json
+import re
+from pathlib import Path
+from typing import Any
 
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi.templating import Jinja2Templates
+
+HERE = Path(__file__).resolve().parent
+STATIC = HERE / "static"
 router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=HERE / "templates")
+
+DISPLAY_LANGUAGES = ("en", "es", "zh", "fil")
+HOST = re.compile(r"[A-Za-z0-9.\-]+(:\d{1,5})?|\[[0-9A-Fa-f:.]+\](:\d{1,5})?")
+MEDIA_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
+               ".svg": "image/svg+xml", ".png": "image/png", ".ico": "image/x-icon",
+               ".json": "application/json", ".html": "text/html; charset=utf-8",
+               ".woff2": "font/woff2", ".map": "application/json"}
+
+
+def security_headers(request: Request) -> dict[str, str]:
+    """A strict policy: scripts, styles and sockets from this host only; the token that may
+    arrive once in the address is never sent on as a referrer."""
+    host = request.headers.get("host", "")
+    sockets = f" ws://{host} wss://{host}" if HOST.fullmatch(host) else ""
+    policy = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+              f"connect-src 'self'{sockets}; font-src 'self'; media-src 'self'; "
+              "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+    return {"Content-Security-Policy": policy, "Referrer-Policy": "no-referrer",
+            "X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY",
+            "Cache-Control": "no-store"}
+
+
+def page_config(request: Request) -> str:
+    """What every page's script needs from the server, as JSON for a data attribute."""
+    settings = request.app.state.settings
+    return json.dumps({
+        "levels": settings.level_names(),
+        "pathways": settings.pathways,
+        "public_read": settings.public_read,
+        "hold_minutes": settings.hold_minutes,
+        "hold_max_minutes": settings.hold_max_minutes,
+        "decline_reasons": settings.decline_reasons,
+        "heartbeat_seconds": settings.heartbeat_seconds,
+    })
+
+
+def render(request: Request, template: str, **context: Any) -> Response:
+    return templates.TemplateResponse(
+        request, template, {"config": page_config(request), **context},
+        headers=security_headers(request))
+
+
+@router.get("/", response_class=HTMLResponse)
+async def navigator_page(request: Request) -> Response:
+    """Navigator: where can my client go now."""
+    return render(request, "navigator.html", page="navigator")
+
+
+@router.get("/provider", response_class=HTMLResponse)
+async def provider_page(request: Request) -> Response:
+    """Provider staff: what do I need to update."""
+    return render(request, "provider.html", page="provider")
+
+
+@router.get("/display", response_class=HTMLResponse)
+async def display_page(request: Request, lang: str | None = None) -> Response:
+    """Wall display: are there beds tonight. `?lang=` picks one language; `all` rotates."""
+    chosen = lang if lang in (*DISPLAY_LANGUAGES, "all") else "en"
+    html_lang = "en" if chosen == "all" else chosen
+    return render(request, "display.html", page="display", lang=html_lang)
+
+
+@router.get("/static/{path:path}")
+async def static_file(path: str) -> Response:
+    """The pages' modules, styles and images. Served by a route (not a mount) so the router
+    carries it when included; paths outside the folder are refused."""
+    target = (STATIC / path).resolve()
+    if not target.is_relative_to(STATIC) or not target.is_file():
+        raise HTTPException(404, f"no static file {path!r}")
+    media = MEDIA_TYPES.get(target.suffix.lower())
+    return FileResponse(target, media_type=media, headers={
+        "Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"})

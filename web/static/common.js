@@ -1,0 +1,305 @@
+// Shared by every page: the session's token, API calls, the live feed, small DOM helpers.
+// The token lives in sessionStorage (this tab only) and never goes into a page address.
+
+export const config = JSON.parse(document.body.dataset.config || "{}");
+const KEY = "bedfinder.token";
+
+/** A token given once in the address (?token= or #token=) is kept and removed from it. */
+export function takeTokenFromAddress() {
+  const url = new URL(location.href);
+  const hash = new URLSearchParams(url.hash.replace(/^#/, ""));
+  const given = url.searchParams.get("token") || hash.get("token");
+  if (!given) return;
+  sessionStorage.setItem(KEY, given.trim());
+  url.searchParams.delete("token");
+  hash.delete("token");
+  url.hash = hash.toString();
+  history.replaceState(null, "", url.pathname + url.search + url.hash);
+}
+
+export const getToken = () => sessionStorage.getItem(KEY);
+export const setToken = (t) => sessionStorage.setItem(KEY, t.trim());
+export const clearToken = () => sessionStorage.removeItem(KEY);
+
+export class ApiError extends Error {
+  constructor(message, status, body) {
+    super(message);
+    this.status = status;
+    this.body = body;
+  }
+}
+
+/** The server's error in words: FastAPI gives a string or a list of field errors. */
+export function detailText(body, status) {
+  const detail = body && body.detail;
+  if (typeof detail === "string") return detail;
+  if (Array.isArray(detail)) {
+    return detail.map((e) => {
+      const where = (e.loc || []).filter((x) => x !== "body" && x !== "query").join(".");
+      return where ? `${where}: ${e.msg}` : e.msg;
+    }).join("; ");
+  }
+  return `the server answered ${status}`;
+}
+
+export async function api(path, { method = "GET", json, form } = {}) {
+  const headers = { Accept: "application/json" };
+  const token = getToken();
+  if (token) headers.Authorization = `Bearer ${token}`;
+  let body;
+  if (json !== undefined) {
+    headers["Content-Type"] = "application/json";
+    body = JSON.stringify(json);
+  } else if (form) {
+    body = form;
+  }
+  let response;
+  try {
+    response = await fetch(path, { method, headers, body, cache: "no-store" });
+  } catch (error) {
+    throw new ApiError("cannot reach the server; check the connection and try again", 0, null);
+  }
+  const text = await response.text();
+  let data = null;
+  try { data = text ? JSON.parse(text) : null; } catch { data = text; }
+  if (!response.ok) throw new ApiError(detailText(data, response.status), response.status, data);
+  return data;
+}
+
+/** Build an element: el("p", {class: "x", text: "hi"}, child, ...). Text is never parsed as
+ * HTML, so names from the directory cannot inject markup. */
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === "text") node.textContent = value;
+    else if (key === "class") node.className = value;
+    else if (key === "dataset") Object.assign(node.dataset, value);
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value === true ? "" : value);
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+export const $ = (selector, root = document) => root.querySelector(selector);
+
+const AGO_EN = {
+  never: "never updated", now: "updated just now", min: (n) => `updated ${n} min ago`,
+  hour: (n) => `updated ${n} h ago`, day: (n) => `updated ${n} ${n === 1 ? "day" : "days"} ago`,
+};
+
+/** "updated 12 min ago": every count shows its age. */
+export function timeAgo(iso, words = AGO_EN, now = Date.now()) {
+  if (!iso) return words.never;
+  const minutes = Math.max(0, Math.floor((now - Date.parse(iso)) / 60000));
+  if (minutes < 1) return words.now;
+  if (minutes < 120) return words.min(minutes);
+  const hours = Math.floor(minutes / 60);
+  if (hours < 48) return words.hour(hours);
+  return words.day(Math.floor(hours / 24));
+}
+
+export function untilText(iso, now = Date.now()) {
+  const seconds = Math.max(0, Math.round((Date.parse(iso) - now) / 1000));
+  const m = Math.floor(seconds / 60);
+  const s = String(seconds % 60).padStart(2, "0");
+  return seconds <= 0 ? "expired" : `${m}:${s} left`;
+}
+
+/** "in 3 h 59 min": time left in words, for deadlines longer than a countdown suits. */
+export function inWords(iso, now = Date.now()) {
+  const minutes = Math.round((Date.parse(iso) - now) / 60000);
+  if (minutes <= 0) return "now";
+  if (minutes < 60) return `in ${minutes} min`;
+  const h = Math.floor(minutes / 60);
+  return minutes % 60 ? `in ${h} h ${minutes % 60} min` : `in ${h} h`;
+}
+
+export function levelName(key) {
+  return (config.levels && config.levels[key]) || key.replaceAll("_", " ");
+}
+
+export function statusWord(status) {
+  return { open: "Open", full: "Full", waitlist: "Waitlist", closed: "Closed" }[status] || status;
+}
+
+/** The connection badge: colour and words, never colour alone. */
+export function setConnection(state, text) {
+  const badge = $("#conn");
+  if (!badge) return;
+  badge.dataset.state = state;
+  $("#conn-text").textContent = text;
+}
+
+/** Briefly mark a changed element (class removed after the animation). */
+export function flash(node) {
+  node.classList.remove("changed");
+  void node.offsetWidth;
+  node.classList.add("changed");
+  setTimeout(() => node.classList.remove("changed"), 2500);
+}
+
+/**
+ * The live feed (/ws/inventory): a snapshot or the missed changes first, then one message per
+ * change. Reconnects with backoff and resumes from the last seq; a unit message older than one
+ * already applied for that unit is ignored, so a number never goes back in time.
+ */
+export class LiveFeed {
+  constructor({ onSnapshot = () => {}, onUnit = () => {}, onMessage = () => {},
+                onState = () => {} } = {}) {
+    Object.assign(this, { onSnapshot, onUnit, onMessage, onState });
+    this.lastSeq = null;
+    this.unitSeq = new Map();
+    this.attempts = 0;
+    this.socket = null;
+    this.stopped = false;
+    this.watchdog = null;
+    this.lastHeard = Date.now();
+  }
+
+  start() {
+    this.stopped = false;
+    this.connect();
+    const beat = (config.heartbeat_seconds || 15) * 1000;
+    this.watchdog = setInterval(() => {
+      if (this.socket && this.socket.readyState === WebSocket.OPEN
+          && Date.now() - this.lastHeard > beat * 3 + 2000) this.socket.close();
+    }, 1000);
+  }
+
+  stop() {
+    this.stopped = true;
+    clearInterval(this.watchdog);
+    if (this.socket) this.socket.close();
+  }
+
+  url() {
+    const params = new URLSearchParams();
+    const token = getToken();
+    if (token) params.set("token", token);
+    if (this.lastSeq !== null) params.set("after", String(this.lastSeq));
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    return `${scheme}://${location.host}/ws/inventory?${params}`;
+  }
+
+  connect() {
+    this.onState(this.attempts ? "reconnecting" : "connecting");
+    const socket = new WebSocket(this.url());
+    this.socket = socket;
+    socket.addEventListener("message", (event) => this.receive(event.data));
+    socket.addEventListener("close", (event) => {
+      if (this.socket !== socket || this.stopped) return;
+      if (event.code === 1008) {
+        this.onState("denied", event.reason);
+        return;
+      }
+      this.attempts += 1;
+      const delay = Math.min(15000, 400 * 2 ** Math.min(this.attempts, 6));
+      this.onState("reconnecting");
+      setTimeout(() => this.connect(), delay * (0.75 + Math.random() / 2));
+    });
+  }
+
+  fresher(unit) {
+    const known = this.unitSeq.get(unit.id);
+    if (known !== undefined && unit.seq < known) return false;
+    this.unitSeq.set(unit.id, unit.seq);
+    return true;
+  }
+
+  receive(raw) {
+    this.lastHeard = Date.now();
+    let message;
+    try { message = JSON.parse(raw); } catch { return; }
+    if (this.attempts || !this.live) {
+      this.attempts = 0;
+      this.live = true;
+      this.onState("live");
+    }
+    if (message.type === "snapshot") {
+      this.lastSeq = message.seq;
+      this.onSnapshot(message.units.filter((u) => this.fresher(u)), message);
+    } else if (message.type === "unit") {
+      this.lastSeq = Math.max(this.lastSeq || 0, message.seq);
+      if (this.fresher(message.unit)) this.onUnit(message.unit, message);
+    } else if (message.type !== "heartbeat") {
+      this.onMessage(message);
+    }
+  }
+}
+
+const STATE_WORDS = {
+  connecting: "Connecting…", live: "Live", reconnecting: "Reconnecting…",
+  denied: "Not allowed: sign in again",
+};
+
+export function connectionWords(state) {
+  return STATE_WORDS[state] || state;
+}
+
+/**
+ * Sign in once per tab. Resolves with the token's identity (GET /api/v1/me) when it has one of
+ * `roles`, or with the public identity when `anonymous` is allowed and public reading is on.
+ */
+export function signIn({ roles, anonymous = false }) {
+  takeTokenFromAddress();
+  const section = $("#signin");
+  const form = $("#signin-form");
+  const error = $("#signin-error");
+  const signout = $("#signout");
+  if (signout) {
+    signout.addEventListener("click", () => {
+      clearToken();
+      location.reload();
+    });
+  }
+  return new Promise((resolve) => {
+    const attempt = async () => {
+      let me;
+      try {
+        me = await api("/api/v1/me");
+      } catch (failure) {
+        if (getToken()) {
+          clearToken();
+          error.textContent = `Sign-in failed: ${failure.message}`;
+        }
+        section.hidden = false;
+        $("#signin-token").focus();
+        return;
+      }
+      if (me.role === "public" && !anonymous) {
+        section.hidden = false;
+        return;
+      }
+      if (me.role !== "public" && !roles.includes(me.role)) {
+        clearToken();
+        error.textContent = `This page needs a ${roles.join(" or ")} token; that one is a ${me.role} token.`;
+        section.hidden = false;
+        return;
+      }
+      section.hidden = true;
+      const who = $("#who");
+      if (who) who.textContent = me.role === "public" ? "Public view" : `Signed in: ${me.label || me.role}`;
+      if (signout && me.role !== "public") signout.hidden = false;
+      $("#app").hidden = false;
+      resolve(me);
+    };
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      error.textContent = "";
+      const value = $("#signin-token").value.trim();
+      if (!value) {
+        error.textContent = "Enter the access token you were given.";
+        return;
+      }
+      setToken(value);
+      $("#signin-token").value = "";
+      attempt();
+    });
+    attempt();
+  });
+}

@@ -1,0 +1,287 @@
+// Wall display: open beds by level of care, for a TV across a room. Counts and program names
+// only; nothing about any client. Updates arrive live; pages turn when they do not all fit.
+import { $, LiveFeed, api, config, el, flash, signIn, timeAgo } from "./common.js";
+import { WORDS } from "./display_words.js";
+
+const params = new URLSearchParams(location.search);
+const wanted = (name) => (params.get(name) || "").split(",").map((s) => s.trim()).filter(Boolean);
+const levelsWanted = wanted("levels");
+const areasWanted = wanted("area").map((a) => a.toLowerCase());
+const langParam = params.get("lang") || "en";
+const rotation = langParam === "all" ? ["en", "es", "zh", "fil"]
+  : [WORDS[langParam] ? langParam : "en"];
+const PAGE_SECONDS = Math.max(5, Number(params.get("seconds")) || 15);
+const LANG_SECONDS = 20;
+
+const programs = new Map(); // id -> {id, name, level_of_care, area, units: Map}
+const unitProgram = new Map();
+let lang = rotation[0];
+let pages = [[]];
+let pageIndex = 0;
+let connState = "connecting";
+let feed;
+let lastRefetch = 0;
+
+const w = () => WORDS[lang];
+
+function levelLabel(key) {
+  return (w().levels && w().levels[key]) || WORDS.en.levels[key] || config.levels[key] || key;
+}
+
+function summary(program) {
+  const units = [...program.units.values()];
+  const open = units.reduce((n, u) => n + u.available, 0);
+  const waitlist = units.reduce((n, u) => n + u.waitlist, 0);
+  const capacity = units.reduce((n, u) => n + u.capacity, 0);
+  const status = capacity === 0 ? "closed" : open > 0 ? "open" : waitlist > 0 ? "waitlist" : "full";
+  const stale = units.length === 0 || units.some((u) => u.stale);
+  const times = units.map((u) => u.updated_at).filter(Boolean).sort();
+  return { open, status, stale, updated: times.length ? times[times.length - 1] : null, units };
+}
+
+function keep(program) {
+  if (levelsWanted.length && !levelsWanted.includes(program.level_of_care)) return false;
+  return !areasWanted.length || areasWanted.includes((program.area || "").toLowerCase());
+}
+
+async function load() {
+  const query = new URLSearchParams({ limit: "2000" });
+  for (const level of levelsWanted) query.append("level_of_care", level);
+  const data = await api(`/api/v1/programs?${query}`);
+  for (const p of data.programs) {
+    if (!keep(p)) continue;
+    const known = programs.get(p.id);
+    const program = { id: p.id, name: p.name, level_of_care: p.level_of_care, area: p.area,
+                      units: known ? known.units : new Map() };
+    for (const unit of p.units) {
+      unitProgram.set(unit.id, p.id);
+      if (feed.fresher(unit)) program.units.set(unit.id, unit);
+    }
+    programs.set(p.id, program);
+  }
+}
+
+/** The items in reading order: a heading per level, then its programs, most beds first. */
+function items() {
+  const order = Object.keys(config.levels);
+  const groups = new Map();
+  for (const program of programs.values()) {
+    if (!groups.has(program.level_of_care)) groups.set(program.level_of_care, []);
+    groups.get(program.level_of_care).push(program);
+  }
+  const keys = [...groups.keys()].sort((a, b) => order.indexOf(a) - order.indexOf(b));
+  const out = [];
+  for (const key of keys) {
+    const list = groups.get(key);
+    list.sort((a, b) => summary(b).open - summary(a).open || a.name.localeCompare(b.name));
+    out.push({ kind: "level", key });
+    for (const program of list) out.push({ kind: "program", id: program.id, level: key });
+  }
+  return out;
+}
+
+function levelHeading(key, continued) {
+  const total = [...programs.values()].filter((p) => p.level_of_care === key)
+    .reduce((n, p) => n + summary(p).open, 0);
+  return el("h2", { class: "wall-level", dataset: { level: key } },
+    el("span", { class: "wall-level-name", text: levelLabel(key) + (continued ? ` ${w().continued}` : "") }),
+    el("span", { class: "wall-level-total", text: w().total(total) }));
+}
+
+function tile(program) {
+  const s = summary(program);
+  const node = el("article", {
+    class: `tile status-${s.status}${s.stale ? " stale" : ""}`,
+    dataset: { program: program.id }, "aria-label": program.name,
+  },
+    el("div", { class: "tile-text" },
+      el("h3", { class: "tile-name", text: program.name }),
+      el("p", { class: "tile-meta" },
+        el("span", { class: "pill", text: w().status[s.status] }),
+        el("span", { class: "tile-area", text: program.area || "" })),
+      el("p", { class: "tile-age" },
+        s.stale ? el("span", { class: "stale-label", text: w().stale }) : null,
+        el("span", { class: "age", dataset: { updated: s.updated || "" }, text: timeAgo(s.updated, w().ago) }))),
+    el("p", { class: "tile-count" },
+      el("span", { class: "count", text: String(s.open) }),
+      el("span", { class: "count-label", text: w().open_label(s.open) })));
+  return node;
+}
+
+function overflowing(grid) {
+  return grid.scrollWidth > grid.clientWidth + 2 || grid.scrollHeight > grid.clientHeight + 2;
+}
+
+function groupSection(key, continued) {
+  return el("section", { class: "wall-group", dataset: { level: key } }, levelHeading(key, continued));
+}
+
+/** Split the items into pages by laying them out and watching for overflow. A level's
+ * programs stay together in one column when they fit; a level too long for what is left
+ * continues on the next page under a "(continued)" heading. */
+function paginate() {
+  const grid = $("#wall-grid");
+  pages = [];
+  let current = [];
+  let section = null;
+  grid.replaceChildren();
+  for (const item of items()) {
+    if (item.kind === "level") {
+      section = groupSection(item.key, false);
+      grid.append(section);
+      current.push(item);
+      continue;
+    }
+    const node = tile(programs.get(item.id));
+    section.append(node);
+    if (section.getClientRects().length > 1 && section.querySelectorAll(".tile").length > 1) {
+      // The level ran into the next column: give that column its own heading.
+      node.remove();
+      section = groupSection(item.level, true);
+      grid.append(section);
+      section.append(node);
+      current.push({ kind: "level", key: item.level, continued: true });
+    }
+    if (overflowing(grid) && current.some((i) => i.kind === "program")) {
+      node.remove();
+      const level = section.dataset.level;
+      const alone = section.querySelectorAll(".tile").length === 0;
+      if (alone) current.pop(); // the heading moves to the next page with its programs
+      pages.push(current);
+      current = [{ kind: "level", key: level, continued: !alone }];
+      grid.replaceChildren();
+      section = groupSection(level, !alone);
+      grid.append(section);
+      section.append(node);
+    }
+    current.push(item);
+  }
+  pages.push(current);
+  if (pageIndex >= pages.length) pageIndex = 0;
+  render();
+}
+
+function render() {
+  const grid = $("#wall-grid");
+  const page = pages[pageIndex] || [];
+  const nodes = [];
+  let section = null;
+  for (const item of page) {
+    if (item.kind === "level") {
+      section = groupSection(item.key, item.continued);
+      nodes.push(section);
+    } else if (section && programs.has(item.id)) {
+      section.append(tile(programs.get(item.id)));
+    }
+  }
+  grid.replaceChildren(...nodes);
+  if (!programs.size) grid.append(el("p", { class: "wall-empty", text: w().none }));
+  $("#wall-page").textContent = pages.length > 1 ? w().page(pageIndex + 1, pages.length) : "";
+}
+
+function labels() {
+  document.documentElement.lang = lang;
+  document.title = `${w().title} · Bedfinder`;
+  $("#wall-title").textContent = w().title;
+  const parts = [levelsWanted.length ? levelsWanted.map(levelLabel).join(", ") : w().all_levels];
+  if (areasWanted.length) parts.push(wanted("area").join(", "));
+  $("#wall-sub").textContent = parts.join(" · ");
+  $("#ticker-title").textContent = w().ticker;
+  const empty = $("#ticker .ticker-empty");
+  if (empty) empty.textContent = w().no_changes;
+  else if (!$("#ticker").children.length) $("#ticker").append(el("li", { class: "ticker-empty", text: w().no_changes }));
+  showConnection(connState);
+}
+
+function showConnection(state) {
+  connState = state;
+  const badge = $("#conn");
+  badge.dataset.state = state;
+  $("#conn-text").textContent = w().conn[state] || state;
+}
+
+function tick() {
+  $("#wall-clock").textContent = new Date().toLocaleTimeString(lang === "fil" ? "fil-PH" : lang,
+    { hour: "2-digit", minute: "2-digit" });
+  for (const age of document.querySelectorAll(".tile .age")) {
+    age.textContent = timeAgo(age.dataset.updated || null, w().ago);
+  }
+}
+
+function ticker(program, before, after) {
+  const list = $("#ticker");
+  list.querySelector(".ticker-empty")?.remove();
+  const time = new Date().toLocaleTimeString(lang, { hour: "2-digit", minute: "2-digit" });
+  list.prepend(el("li", {}, el("span", { class: "ticker-time", text: time }), ` ${program.name}: `,
+    el("strong", { text: `${before} → ${after}` })));
+  while (list.children.length > 4) list.lastElementChild.remove();
+}
+
+function applyUnit(unit) {
+  const programId = unitProgram.get(unit.id) || unit.program_id;
+  const program = programs.get(programId);
+  if (!program) {
+    if (Date.now() - lastRefetch > 60000) {
+      lastRefetch = Date.now();
+      load().then(paginate).catch(() => {});
+    }
+    return;
+  }
+  const was = program.units.get(unit.id);
+  const before = summary(program).open;
+  program.units.set(unit.id, unit);
+  const after = summary(program).open;
+  if (before !== after) ticker(program, before, after);
+  const shown = document.querySelector(`.tile[data-program="${CSS.escape(program.id)}"]`);
+  if (shown) {
+    const fresh = tile(program);
+    shown.replaceWith(fresh);
+    if (!was || was.available !== unit.available || was.status !== unit.status) flash(fresh);
+  }
+  for (const heading of document.querySelectorAll(`.wall-level[data-level="${CSS.escape(program.level_of_care)}"]`)) {
+    const total = [...programs.values()].filter((p) => p.level_of_care === program.level_of_care)
+      .reduce((n, p) => n + summary(p).open, 0);
+    heading.querySelector(".wall-level-total").textContent = w().total(total);
+  }
+}
+
+async function main() {
+  await signIn({ roles: ["display", "admin", "navigator", "provider"], anonymous: true });
+  labels();
+  feed = new LiveFeed({
+    onState: showConnection,
+    onSnapshot: (units) => {
+      units.forEach(applyUnit);
+    },
+    onUnit: applyUnit,
+  });
+  try {
+    await load();
+    lastRefetch = Date.now();
+  } catch (error) {
+    $("#wall-grid").replaceChildren(el("p", { class: "error", text: error.message }));
+  }
+  paginate();
+  feed.start();
+  tick();
+  setInterval(tick, 15000);
+  setInterval(() => {
+    pageIndex = (pageIndex + 1) % Math.max(1, pages.length);
+    if (pageIndex === 0) paginate();
+    else render();
+  }, PAGE_SECONDS * 1000);
+  if (rotation.length > 1) {
+    let i = 0;
+    setInterval(() => {
+      i = (i + 1) % rotation.length;
+      lang = rotation[i];
+      labels();
+      render();
+      tick();
+    }, LANG_SECONDS * 1000);
+  }
+  window.addEventListener("resize", () => paginate());
+  setInterval(() => load().then(paginate).catch(() => {}), 300000);
+}
+
+main();

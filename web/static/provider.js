@@ -1,0 +1,356 @@
+// Provider: keep the organization's counts current with one tap, see holds and referrals.
+import {
+  $, LiveFeed, api, config, connectionWords, el, flash, inWords, levelName, setConnection, signIn,
+  statusWord, timeAgo, untilText,
+} from "./common.js";
+
+const units = new Map(); // unit id -> {unit, program, parts}
+const queues = new Map(); // unit id -> the promise of its last write (writes go in order)
+let me = null;
+let holds = [];
+const seenReferrals = new Set();
+
+function serial(unitId, job) {
+  const next = (queues.get(unitId) || Promise.resolve()).then(job, job);
+  queues.set(unitId, next.catch(() => {}));
+  return next;
+}
+
+function say(parts, text, ok) {
+  parts.msg.className = `msg ${ok ? "ok" : "bad"}`;
+  parts.msg.textContent = text;
+}
+
+function dischargeText(d) {
+  const when = new Date(d.at).toLocaleString([], { weekday: "short", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+  return `${d.count} expected to leave ${when}`;
+}
+
+function renderCounts(entry) {
+  const { unit, parts } = entry;
+  parts.card.className = `prov-unit status-${unit.status}`;
+  parts.status.textContent = statusWord(unit.status);
+  parts.status.className = `status ${unit.status}`;
+  parts.age.dataset.updated = unit.updated_at || "";
+  parts.age.textContent = timeAgo(unit.updated_at);
+  parts.stale.hidden = !unit.stale;
+  parts.counts.textContent = `${unit.held} held for clients on the way · ${unit.waitlist} on waitlist · capacity ${unit.capacity}`;
+  if (document.activeElement !== parts.input && !parts.input.dataset.dirty) parts.input.value = String(unit.available);
+  parts.input.max = String(Math.max(0, unit.capacity - unit.held));
+  parts.minus.disabled = unit.available <= 0;
+  parts.plus.disabled = unit.available + unit.held >= unit.capacity;
+  const list = unit.expected_discharges || [];
+  parts.dischargeSummary.textContent = `Expected discharges (${list.length})`;
+  parts.dischargeList.replaceChildren(...list.map((d, i) => el("li", {},
+    el("span", { text: dischargeText(d) }),
+    el("button", { type: "button", class: "secondary small", text: "Remove",
+                   "aria-label": `Remove: ${dischargeText(d)}`, onclick: () => removeDischarge(entry, i) }))));
+  todo();
+}
+
+function unitCard(program, unit) {
+  const id = unit.id;
+  const label = unit.label || "Beds";
+  const parts = {};
+  parts.input = el("input", { id: `avail-${id}`, type: "number", min: "0", inputmode: "numeric",
+                              oninput: () => { parts.input.dataset.dirty = "1"; } });
+  parts.minus = el("button", { type: "button", class: "step", text: "−", "aria-label": `One fewer open: ${label}`,
+                               onclick: () => step(id, -1) });
+  parts.plus = el("button", { type: "button", class: "step", text: "+", "aria-label": `One more open: ${label}`,
+                              onclick: () => step(id, +1) });
+  parts.status = el("span", { class: "status" });
+  parts.age = el("span", { class: "age" });
+  parts.stale = el("span", { class: "stale-badge", text: "Stale: please confirm", hidden: true });
+  parts.counts = el("p", { class: "prov-counts muted" });
+  parts.msg = el("p", { class: "msg", role: "status" });
+  parts.dischargeSummary = el("summary");
+  parts.dischargeList = el("ul", { class: "discharge-list" });
+  const whenId = `dis-at-${id}`;
+  const countId = `dis-count-${id}`;
+  const form = el("form", { class: "stepper", novalidate: true, onsubmit: (e) => { e.preventDefault(); setTo(id, Number(parts.input.value)); } },
+    el("label", { for: `avail-${id}`, text: `Open ${unit.kind === "slot" ? "slots" : "beds"} now` }),
+    parts.minus, parts.input, parts.plus,
+    el("button", { type: "submit", class: "primary save", text: "Save number" }));
+  const discharge = el("form", { class: "discharge-form", onsubmit: (e) => { e.preventDefault(); addDischarge(id, whenId, countId); } },
+    el("div", {}, el("label", { for: whenId, text: "When" }), el("input", { id: whenId, type: "datetime-local", required: true })),
+    el("div", {}, el("label", { for: countId, text: "How many" }), el("input", { id: countId, type: "number", min: "1", max: "1000", value: "1", required: true })),
+    el("button", { type: "submit", class: "secondary", text: "Add discharge" }));
+  parts.card = el("article", { class: "prov-unit", dataset: { unit: id }, "aria-labelledby": `title-${id}` },
+    el("div", { class: "prov-unit-head" },
+      el("h4", { id: `title-${id}`, text: label }),
+      el("span", {}, parts.status, " ", parts.age, " ", parts.stale)),
+    form, parts.counts,
+    el("button", { type: "button", class: "secondary attest", text: "✓ No change: these counts are right",
+                   "aria-label": `No change: confirm counts for ${label}`, onclick: () => attest(id) }),
+    parts.msg,
+    el("details", { class: "discharges" }, parts.dischargeSummary, parts.dischargeList, discharge));
+  const entry = { unit, program, parts };
+  units.set(id, entry);
+  renderCounts(entry);
+  return parts.card;
+}
+
+function programSection(program) {
+  return el("section", { class: "panel prov-program", "aria-labelledby": `prog-${program.id}` },
+    el("h3", { id: `prog-${program.id}`, text: program.name }),
+    el("p", { class: "muted", text: [levelName(program.level_of_care), program.area].filter(Boolean).join(" · ") }),
+    program.units.map((u) => unitCard(program, u)));
+}
+
+function todo() {
+  const stale = [...units.values()].filter((e) => e.unit.stale).length;
+  $("#todo").textContent = stale
+    ? `${stale} of ${units.size} counts need confirming: set the number or tap “No change”.`
+    : `All ${units.size} counts are current. Thank you.`;
+}
+
+async function write(id, request, done) {
+  const entry = units.get(id);
+  try {
+    const unit = await request();
+    apply(unit);
+    delete entry.parts.input.dataset.dirty;
+    say(entry.parts, done(unit), true);
+  } catch (failure) {
+    say(entry.parts, `Not saved: ${failure.message}`, false);
+    delete entry.parts.input.dataset.dirty;
+    renderCounts(entry);
+  }
+}
+
+function put(id, body) {
+  return api(`/api/v1/units/${encodeURIComponent(id)}/availability`, { method: "PUT", json: body });
+}
+
+function step(id, delta) {
+  const entry = units.get(id);
+  const target = Math.max(0, Number(entry.parts.input.value || entry.unit.available) + delta);
+  entry.parts.input.value = String(target);
+  entry.parts.input.dataset.dirty = "1";
+  return serial(id, () => write(id, () => put(id, { available: target }), (u) => `Saved: ${u.available} open.`));
+}
+
+function setTo(id, value) {
+  const entry = units.get(id);
+  if (!Number.isInteger(value) || value < 0) {
+    say(entry.parts, "Enter a whole number, 0 or more.", false);
+    return null;
+  }
+  return serial(id, () => write(id, () => put(id, { available: value }), (u) => `Saved: ${u.available} open.`));
+}
+
+function attest(id) {
+  return serial(id, () => write(id, () => api(`/api/v1/units/${encodeURIComponent(id)}/attest`, { method: "POST" }),
+    (u) => `Confirmed: ${u.available} open, no change.`));
+}
+
+function addDischarge(id, whenId, countId) {
+  const entry = units.get(id);
+  const when = $(`#${CSS.escape(whenId)}`).value;
+  const count = Number($(`#${CSS.escape(countId)}`).value);
+  if (!when) return say(entry.parts, "Choose when the discharge is expected.", false);
+  const list = [...(entry.unit.expected_discharges || []), { at: new Date(when).toISOString(), count }];
+  return serial(id, () => write(id, () => put(id, { available: entry.unit.available, expected_discharges: list }),
+    () => "Expected discharge added."));
+}
+
+function removeDischarge(entry, index) {
+  const id = entry.unit.id;
+  const list = (entry.unit.expected_discharges || []).filter((_, i) => i !== index);
+  return serial(id, () => write(id, () => put(id, { available: entry.unit.available, expected_discharges: list }),
+    () => "Expected discharge removed."));
+}
+
+function apply(unit) {
+  const entry = units.get(unit.id);
+  if (!entry) return false;
+  if (entry.unit.seq > unit.seq) return false;
+  const changed = entry.unit.available !== unit.available || entry.unit.held !== unit.held;
+  entry.unit = { ...entry.unit, ...unit };
+  renderCounts(entry);
+  if (changed) flash(entry.parts.card);
+  return true;
+}
+
+// Holds and referrals -------------------------------------------------------------------
+
+function unitName(unitId) {
+  const entry = units.get(unitId);
+  return entry ? `${entry.program.name} — ${entry.unit.label}` : unitId;
+}
+
+async function loadHolds() {
+  try { holds = await api("/api/v1/holds?status=active"); } catch { return; }
+  $("#holds-empty").hidden = holds.length > 0;
+  $("#holds").replaceChildren(...holds.map((h) => el("li", { dataset: { hold: h.id } },
+    el("strong", { text: `${unitName(h.unit_id)}` }),
+    el("span", {}, `Client ${h.client_ref || ""} · `, el("span", { class: "countdown", dataset: { expires: h.expires_at }, text: untilText(h.expires_at) })),
+    el("span", { class: "actions" },
+      el("button", { type: "button", class: "primary small", text: "Arrived: admit", "aria-label": `Arrived: admit ${h.client_ref}`, onclick: () => endHold(h, "admit") }),
+      el("button", { type: "button", class: "secondary small", text: "Release", "aria-label": `Release bed held for ${h.client_ref}`, onclick: () => endHold(h, "release") })))));
+}
+
+async function endHold(hold, action) {
+  const msg = $("#holds-msg");
+  try {
+    await api(`/api/v1/holds/${encodeURIComponent(hold.id)}/${action}`, { method: "POST" });
+    msg.className = "msg ok";
+    msg.textContent = action === "admit" ? "Admitted." : "Bed released.";
+  } catch (failure) {
+    msg.className = "msg bad";
+    msg.textContent = `Not done: ${failure.message}`;
+  }
+  loadHolds();
+}
+
+function needsText(needs) {
+  return Object.entries(needs || {}).filter(([k]) => k !== "location")
+    .map(([k, v]) => (v === true ? k.replaceAll("_", " ") : `${k.replaceAll("_", " ")}: ${v}`)).join(", ");
+}
+
+function referralItem(r) {
+  const program = [...units.values()].find((e) => e.program.id === r.program_id)?.program;
+  const unitSelect = `ref-unit-${r.id}`;
+  const reasonSelect = `ref-reason-${r.id}`;
+  const msg = el("p", { class: "msg", role: "status" });
+  const act = async (path, body, done) => {
+    try {
+      await api(`/api/v1/referrals/${encodeURIComponent(r.id)}/${path}`, { method: "POST", json: body });
+      msg.className = "msg ok";
+      msg.textContent = done;
+      setTimeout(() => { loadReferrals(); loadHolds(); }, 1200);
+    } catch (failure) {
+      msg.className = "msg bad";
+      msg.textContent = `Not done: ${failure.message}`;
+    }
+  };
+  const isNew = !seenReferrals.has(r.id);
+  if (isNew) {
+    seenReferrals.add(r.id);
+    if (!r.acknowledged_at) api(`/api/v1/referrals/${encodeURIComponent(r.id)}/acknowledge`, { method: "POST" }).catch(() => {});
+  }
+  return el("li", { class: isNew ? "new" : "", dataset: { referral: r.id } },
+    el("strong", { text: `Client ${r.client_ref || ""} → ${program ? program.name : r.program_id}` }),
+    el("span", { class: "muted", text: [needsText(r.needs), r.note, `answer ${inWords(r.expires_at)} (by ${new Date(r.expires_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })})`].filter(Boolean).join(" · ") }),
+    el("form", { class: "ref-actions", onsubmit: (e) => { e.preventDefault(); act("accept", { unit_id: $(`#${CSS.escape(unitSelect)}`).value }, "Accepted: a bed is held for this client."); } },
+      el("div", {}, el("label", { for: unitSelect, text: "Accept into" }),
+        el("select", { id: unitSelect }, (program ? program.units : []).map((u) => el("option", { value: u.id, text: `${u.label} (${units.get(u.id)?.unit.available ?? u.available} open)` })))),
+      el("button", { type: "submit", class: "primary", text: "Accept" })),
+    el("form", { class: "ref-actions", onsubmit: (e) => { e.preventDefault(); act("decline", { reason: $(`#${CSS.escape(reasonSelect)}`).value }, "Declined."); } },
+      el("div", {}, el("label", { for: reasonSelect, text: "Decline because" }),
+        el("select", { id: reasonSelect }, (config.decline_reasons || ["other"]).map((x) => el("option", { value: x, text: x.replaceAll("_", " ") })))),
+      el("button", { type: "submit", class: "danger", text: "Decline" })),
+    msg);
+}
+
+async function loadReferrals() {
+  let list;
+  try { list = await api("/api/v1/referrals?status=pending"); } catch { return; }
+  $("#referrals-empty").hidden = list.length > 0;
+  $("#referrals").closest("section").classList.toggle("quiet", list.length === 0);
+  $("#referrals").replaceChildren(...list.map(referralItem));
+}
+
+function cue(text) {
+  const banner = $("#flash");
+  banner.textContent = text;
+  banner.hidden = false;
+  flash(banner);
+  setTimeout(() => { banner.hidden = true; }, 15000);
+  try {
+    const audio = new AudioContext();
+    const tone = audio.createOscillator();
+    const gain = audio.createGain();
+    gain.gain.value = 0.08;
+    tone.frequency.value = 880;
+    tone.connect(gain).connect(audio.destination);
+    tone.start();
+    tone.stop(audio.currentTime + 0.25);
+  } catch { /* no sound: the banner is the cue */ }
+}
+
+function onMessage(message) {
+  if (message.type === "referral" && message.referral && message.referral.status === "pending") {
+    cue(`New referral for client ${message.referral.client_ref || ""}.`);
+  }
+  if (message.type === "referral") loadReferrals();
+}
+
+function onUnit(unit, message) {
+  apply(unit);
+  if (message && message.hold_id) holdEvent(message);
+}
+
+const ENDING = new Set(["admit", "release", "expire"]);
+let holdsTimer = null;
+
+/** A hold began or ended. The live state changes before the hold's record is written, so the
+ * list drops an ended hold at once and is reloaded from the records a moment later. */
+function holdEvent(message) {
+  if (ENDING.has(message.op) && holds.some((h) => h.id === message.hold_id)) {
+    holds = holds.filter((h) => h.id !== message.hold_id);
+    document.querySelector(`[data-hold="${CSS.escape(message.hold_id)}"]`)?.remove();
+    $("#holds-empty").hidden = holds.length > 0;
+  }
+  clearTimeout(holdsTimer);
+  holdsTimer = setTimeout(loadHolds, 800);
+}
+
+// Census upload ---------------------------------------------------------------------------
+
+async function upload(event) {
+  event.preventDefault();
+  const out = $("#census-result");
+  const file = $("#census-file").files[0];
+  if (!file) {
+    out.className = "msg bad";
+    out.textContent = "Choose a CSV file first.";
+    return;
+  }
+  const form = new FormData();
+  form.append("file", file);
+  out.className = "msg";
+  out.textContent = "Uploading…";
+  try {
+    const result = await api("/api/v1/census", { method: "POST", form });
+    out.className = "msg ok";
+    out.textContent = `Applied ${result.applied} row${result.applied === 1 ? "" : "s"}: the counts above are updated.`;
+    for (const unit of result.units || []) apply(unit);
+    $("#census-file").value = "";
+  } catch (failure) {
+    out.className = "msg bad";
+    const rows = failure.body && Array.isArray(failure.body.rows) ? failure.body.rows : [];
+    out.replaceChildren(`Nothing applied: ${failure.status === 404 ? "census upload is not available on this server" : failure.message}`);
+    if (rows.length) {
+      out.append(el("ul", { class: "census-report" }, rows.map((r) => el("li", {
+        text: `Row ${r.row}: ${(r.errors || []).join("; ")}` }))));
+    }
+  }
+}
+
+async function main() {
+  me = await signIn({ roles: ["provider", "admin"] });
+  const data = await api("/api/v1/programs?limit=2000");
+  const mine = data.programs.filter((p) => me.role === "admin" || p.organization_id === me.organization_id);
+  if (mine.length) $("#org-title").textContent = me.role === "admin" ? "Update beds (all organizations)" : mine[0].organization_name;
+  $("#programs").replaceChildren(...(mine.length ? mine.map(programSection)
+    : [el("p", { class: "panel", text: "Your organization has no programs yet. An administrator adds them." })]));
+  todo();
+  const feed = new LiveFeed({
+    onState: (state) => setConnection(state, connectionWords(state)),
+    onSnapshot: (list) => list.forEach((u) => apply(u)), onUnit, onMessage,
+  });
+  feed.start();
+  $("#census-form").addEventListener("submit", upload);
+  loadHolds();
+  loadReferrals();
+  setInterval(() => {
+    for (const node of document.querySelectorAll(".countdown")) node.textContent = untilText(node.dataset.expires);
+  }, 1000);
+  setInterval(() => {
+    for (const entry of units.values()) entry.parts.age.textContent = timeAgo(entry.unit.updated_at);
+  }, 30000);
+  setInterval(loadReferrals, 60000);
+}
+
+main();
