@@ -1,0 +1,264 @@
+"""A provider's daily census CSV: validate every row first, then apply all rows or none.
+
+Columns (header names, any order, case-insensitive): `program` (id or name, or
+`program_id`), `unit` (id or label, or `unit_id`; may be left out when the program has one
+unit), `available` (required), `capacity`, `waitlist`, `expected_discharges` (either a count,
+with the time in `discharge_at`, or `TIME=COUNT` pairs separated by `;`), `note`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, time, timezone
+from typing import Any
+
+from inventory.actors import Actor
+from inventory.availability import Inventory
+from inventory.directory import ProgramInfo, UnitInfo
+from inventory.errors import InventoryError
+from inventory.live import Change
+from inventory.model import UnitState
+
+ALIASES = {"program_id": "program", "program_name": "program", "unit_id": "unit",
+           "unit_label": "unit", "discharges": "expected_discharges"}
+MAX_ROWS = 5000
+MAX_COUNT = 100_000
+
+
+@dataclass
+class CensusRow:
+    line: int
+    unit_id: str
+    available: int
+    capacity: int | None
+    waitlist: int | None
+    discharges: list[dict[str, Any]] | None
+    note: str
+
+
+@dataclass
+class RowError:
+    line: int
+    errors: list[str]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"row": self.line, "errors": self.errors}
+
+
+@dataclass
+class Census:
+    rows: list[CensusRow] = field(default_factory=list)
+    problems: list[RowError] = field(default_factory=list)
+
+
+class CensusRejected(Exception):
+    """Some rows are wrong; nothing was applied. `problems` says which and why."""
+
+    def __init__(self, message: str, problems: list[RowError]) -> None:
+        super().__init__(message)
+        self.problems = problems
+
+
+def decode(data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise CensusRejected("the file is not UTF-8 text", [RowError(0, [str(error)])]) from error
+
+
+def read_rows(text: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    reader = csv.DictReader(io.StringIO(text))
+    try:
+        header = [ALIASES.get(h.strip().lower(), h.strip().lower())
+                  for h in reader.fieldnames or []]
+        reader.fieldnames = header
+        rows = [(reader.line_num, {k: _text(v) for k, v in row.items() if k})
+                for row in itertools.islice(reader, MAX_ROWS + 1)]
+    except csv.Error as error:
+        raise CensusRejected(f"the file is not readable CSV: {error}",
+                             [RowError(reader.line_num, [str(error)])]) from error
+    return header, rows
+
+
+def _text(value: str | list[str] | None) -> str:
+    """A cell; extra cells beyond the header (a list) are joined so they show up as wrong."""
+    if isinstance(value, list):
+        return ",".join(value)
+    return (value or "").strip()
+
+
+def validate(text: str, programs: dict[str, ProgramInfo], states: dict[str, UnitState],
+             organization_id: str | None, now: datetime) -> Census:
+    """Check every row against the directory and live counts; `organization_id` confines
+    the rows to that organization's units (None: any)."""
+    header, rows = read_rows(text)
+    census = Census()
+    if "available" not in header:
+        census.problems.append(RowError(1, ["the header has no 'available' column"]))
+        return census
+    if not rows:
+        census.problems.append(RowError(1, ["the file has no data rows"]))
+    if len(rows) > MAX_ROWS:
+        census.problems.append(RowError(1, [f"more than {MAX_ROWS} rows"]))
+        return census
+    visible = [p for p in programs.values()
+               if organization_id is None or p.organization_id == organization_id]
+    seen: dict[str, int] = {}
+    for line, row in rows:
+        errors: list[str] = []
+        parsed = _row(line, row, visible, states, now, errors)
+        if parsed and parsed.unit_id in seen:
+            errors.append(f"unit {parsed.unit_id} is also on row {seen[parsed.unit_id]}")
+        if errors:
+            census.problems.append(RowError(line, errors))
+        elif parsed:
+            seen[parsed.unit_id] = line
+            census.rows.append(parsed)
+    return census
+
+
+def _row(line: int, row: dict[str, str], programs: list[ProgramInfo],
+         states: dict[str, UnitState], now: datetime, errors: list[str]) -> CensusRow | None:
+    unit = _unit(row, programs, errors)
+    available = _count(row, "available", errors, required=True)
+    capacity = _count(row, "capacity", errors)
+    waitlist = _count(row, "waitlist", errors)
+    discharges = _discharges(row, now, errors)
+    if unit is None or available is None or errors:
+        return None
+    state = states.get(unit.id)
+    if state is None:
+        errors.append(f"unit {unit.id} has no live state yet")
+        return None
+    cap = capacity if capacity is not None else state.capacity
+    if available + state.held > cap:
+        held = f" plus {state.held} held" if state.held else ""
+        errors.append(f"available {available}{held} is more than the capacity of {cap}")
+        return None
+    return CensusRow(line, unit.id, available, capacity, waitlist, discharges,
+                     row.get("note", "")[:500])
+
+
+def _unit(row: dict[str, str], programs: list[ProgramInfo], errors: list[str]
+          ) -> UnitInfo | None:
+    program_key, unit_key = row.get("program", ""), row.get("unit", "")
+    candidates = [p for p in programs if program_key in (p.id,) or
+                  program_key.lower() == p.name.lower()] if program_key else programs
+    if program_key and not candidates:
+        errors.append(f"program {program_key!r} is not one of yours (no such id or name)")
+        return None
+    if program_key and len(candidates) > 1:
+        errors.append(f"program name {program_key!r} is ambiguous; use its id")
+        return None
+    units = [u for p in candidates for u in p.units
+             if not unit_key or unit_key == u.id or unit_key.lower() == u.label.lower()]
+    if not program_key and not unit_key:
+        errors.append("give the program or the unit (id or name)")
+    elif not units:
+        errors.append(f"unit {unit_key or '(any)'!r} is not one of yours" +
+                      (f" in program {program_key!r}" if program_key else ""))
+    elif len(units) > 1:
+        errors.append("several units match; name the unit (id or label)" if not unit_key
+                      else f"unit {unit_key!r} is ambiguous; give the program or the unit id")
+    else:
+        return units[0]
+    return None
+
+
+def _count(row: dict[str, str], name: str, errors: list[str], required: bool = False
+           ) -> int | None:
+    raw = row.get(name, "")
+    if raw == "":
+        if required:
+            errors.append(f"{name} is missing")
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        errors.append(f"{name} must be a whole number, got {raw!r}")
+        return None
+    if not 0 <= value <= MAX_COUNT:
+        errors.append(f"{name} must be between 0 and {MAX_COUNT}, got {value}")
+        return None
+    return value
+
+
+def _discharges(row: dict[str, str], now: datetime, errors: list[str]
+                ) -> list[dict[str, Any]] | None:
+    raw = row.get("expected_discharges", "")
+    if not raw:
+        return None
+    if raw.isascii() and raw.isdigit():
+        when = row.get("discharge_at", "")
+        if not when:
+            errors.append("expected_discharges as a count needs a discharge_at time")
+            return None
+        pairs = [(when, raw)]
+    else:
+        pairs = [(p.partition("=")[0], p.partition("=")[2]) for p in raw.split(";") if p]
+    result = []
+    for at_text, count_text in pairs:
+        at = _time(at_text.strip())
+        if at is None or not (count_text.strip().isascii() and count_text.strip().isdigit()):
+            errors.append(f"expected discharge {at_text}={count_text} should be TIME=COUNT, "
+                          f"e.g. 2026-05-01T10:00Z=2")
+            return None
+        if at < now.replace(hour=0, minute=0, second=0, microsecond=0):
+            errors.append(f"expected discharge time {at_text} is in the past")
+            return None
+        if int(count_text) > MAX_COUNT:
+            errors.append(f"expected discharge count {count_text} is more than {MAX_COUNT}")
+            return None
+        result.append({"at": at.isoformat(), "count": int(count_text)})
+    return result
+
+
+def _time(text: str) -> datetime | None:
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if len(text) == 10:  # a date: noon UTC that day
+        value = datetime.combine(value.date(), time(12), timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+async def apply(census: Census, inventory: Inventory, actor: Actor, source: str = "csv"
+                ) -> list[UnitState]:
+    """Apply every row (one audited change each). If a row is refused mid-way (a hold taken
+    since validation), the rows already applied are set back and the batch is refused."""
+    batch = f"csv batch {secrets.token_hex(4)}"
+    before = await inventory.live.units(r.unit_id for r in census.rows)
+    applied: list[UnitState] = []
+    for row in census.rows:
+        try:
+            applied.append(await inventory.apply(Change(
+                op="set", unit_id=row.unit_id, at=inventory.clock(), by=actor.name,
+                source=source, only_organization=actor.writable_organization(),
+                available=row.available, capacity=row.capacity, waitlist=row.waitlist,
+                expected_discharges=row.discharges,
+                note=f"{batch} row {row.line}" + (f": {row.note}" if row.note else ""))))
+        except InventoryError as error:
+            await _undo(inventory, actor, applied, before, batch)
+            raise CensusRejected(f"row {row.line} was refused while applying; the rows "
+                                 f"before it were set back: {error}",
+                                 [RowError(row.line, [str(error)])]) from error
+    return applied
+
+
+async def _undo(inventory: Inventory, actor: Actor, applied: list[UnitState],
+                before: dict[str, UnitState], batch: str) -> None:
+    for state in reversed(applied):
+        old = before[state.id]
+        try:
+            await inventory.apply(Change(
+                op="set", unit_id=state.id, at=inventory.clock(), by=actor.name, source="csv",
+                available=min(old.available, max(old.capacity - state.held, 0)),
+                capacity=old.capacity, waitlist=old.waitlist,
+                expected_discharges=old.expected_discharges, note=f"{batch} set back"))
+        except InventoryError:
+            continue
