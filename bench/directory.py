@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import insert
 
@@ -28,7 +28,7 @@ async def build(settings: Settings, programs: int, units_per_program: int,
                 seed: int = 7) -> None:
     """Fill an empty database with `programs` programs in the Bay Area."""
     rng = random.Random(seed)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     engine = create_engine(settings.sqlalchemy_url())
     await migrate(engine)
     orgs = [{"id": f"org-{i}", "name": f"Organization {i}", "created_at": now}
@@ -78,3 +78,50 @@ async def build(settings: Settings, programs: int, units_per_program: int,
 
 def build_sync(settings: Settings, programs: int, units_per_program: int) -> None:
     asyncio.run(build(settings, programs, units_per_program))
+
+
+PROVIDER_TOKEN = "bf_benchmark-provider-token"  # for org-0
+DISPLAY_TOKEN = "bf_benchmark-display-token"
+NAVIGATOR_TOKEN = "bf_benchmark-navigator-token"
+
+
+async def add_tokens(settings: Settings) -> None:
+    """A provider token for org-0, a display and a navigator token, beside the admin one."""
+    engine = create_engine(settings.sqlalchemy_url())
+    now = datetime.now(UTC)
+    async with engine.begin() as conn:
+        await conn.execute(insert(Token), [
+            {"id": f"tok-bench-{role}", "token_hash": digest(plaintext), "role": role,
+             "organization_id": org, "label": f"benchmark {role}", "created_at": now}
+            for role, org, plaintext in (("provider", "org-0", PROVIDER_TOKEN),
+                                         ("display", None, DISPLAY_TOKEN),
+                                         ("navigator", None, NAVIGATOR_TOKEN))])
+    await engine.dispose()
+
+
+def small_directory(settings: Settings, programs: int = 20, units_per_program: int = 5
+                    ) -> list[str]:
+    """A directory of one organization (org-0) with every token; returns its unit ids."""
+    asyncio.run(build(settings, programs, units_per_program))
+    asyncio.run(add_tokens(settings))
+    return [f"unit-{i}-{j}" for i in range(programs) for j in range(units_per_program)]
+
+
+def provider_tokens(settings: Settings, count: int, role: str = "provider") -> list[str]:
+    """`count` more tokens (provider tokens are for org-0), as many providers or navigators
+    would hold: rate limits are per token."""
+    plaintexts = [f"bf_benchmark-{role}-{i}" for i in range(count)]
+
+    async def add() -> None:
+        engine = create_engine(settings.sqlalchemy_url())
+        now = datetime.now(UTC)
+        async with engine.begin() as conn:
+            await conn.execute(insert(Token), [
+                {"id": f"tok-bench-{role}-{i}", "token_hash": digest(p), "role": role,
+                 "organization_id": "org-0" if role == "provider" else None,
+                 "label": f"benchmark {role} {i}", "created_at": now}
+                for i, p in enumerate(plaintexts)])
+        await engine.dispose()
+
+    asyncio.run(add())
+    return plaintexts

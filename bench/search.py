@@ -55,7 +55,10 @@ def timed(client: httpx.Client, method: str, url: str, **kw: object) -> tuple[fl
 
 
 def main(programs: int = 10_000, units_per_program: int = 3, queries: int = 500,
-         seed: int = 11) -> None:
+         seed: int = 11,
+         smoke: bool = typer.Option(False, help="Tiny and quick: checks it runs.")) -> None:
+    if smoke:
+        programs, queries = 200, 20
     rng = random.Random(seed)
     with bench_settings() as settings:
         started = time.perf_counter()

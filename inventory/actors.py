@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 ADMIN, PROVIDER, NAVIGATOR, DISPLAY = "admin", "provider", "navigator", "display"
-ROLES = (ADMIN, PROVIDER, NAVIGATOR, DISPLAY)
+ANALYST = "analyst"  # reads analytics and reports; changes nothing
+ROLES = (ADMIN, PROVIDER, NAVIGATOR, DISPLAY, ANALYST)
 
 
 @dataclass(frozen=True, slots=True)
@@ -14,6 +16,7 @@ class Actor:
     role: str
     organization_id: str | None = None
     label: str = ""
+    expires_at: datetime | None = None
 
     @property
     def name(self) -> str:

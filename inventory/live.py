@@ -38,6 +38,9 @@ def lua(name: str) -> str:
     return files("inventory.lua").joinpath(f"{name}.lua").read_text()
 
 
+# Seqs are Redis integers and stream ids: anything larger is no seq of ours.
+MAX_SEQ = 2**63 - 1
+
 @dataclass(frozen=True, slots=True)
 class Change:
     """One requested change to a unit; `None` keeps the current value."""

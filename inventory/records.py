@@ -141,6 +141,7 @@ class Token(Base):
     label: Mapped[str] = mapped_column(String(100), default="")
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]
 
 
 class Hold(Base):
@@ -197,3 +198,5 @@ class Referral(Base):
     expires_at: Mapped[datetime]
     acknowledged_at: Mapped[datetime | None]
     responded_at: Mapped[datetime | None]
+
+from inventory import history_records  # noqa: E402,F401  (analytics tables join the metadata)

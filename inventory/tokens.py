@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import secrets
 import time
-from datetime import datetime
+from datetime import datetime, timezone
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -21,15 +21,19 @@ def digest(token: str) -> str:
 
 
 async def create_token(sessions: async_sessionmaker, role: str, now: datetime,
-                       organization_id: str | None = None, label: str = "") -> tuple[str, Token]:
+                       organization_id: str | None = None, label: str = "",
+                       expires_at: datetime | None = None) -> tuple[str, Token]:
     """A new token and its record; the plaintext exists only in the return value."""
+    if expires_at is not None and expires_at <= now:
+        raise Invalid("expires_at must be in the future")
     if role not in ROLES:
         raise Invalid(f"role must be one of {', '.join(ROLES)}, got {role!r}")
     if (role == PROVIDER) != (organization_id is not None):
         raise Invalid("a provider token needs --org, and only a provider token takes one")
     plaintext = "bf_" + secrets.token_urlsafe(32)
     row = Token(id=new_id("tok"), token_hash=digest(plaintext), role=role,
-                organization_id=organization_id, label=label or role, created_at=now)
+                organization_id=organization_id, label=label or role, created_at=now,
+                expires_at=expires_at)
     async with sessions() as session, session.begin():
         if organization_id and await session.get(Organization, organization_id) is None:
             raise NotFound(f"organization {organization_id!r} does not exist")
@@ -62,12 +66,18 @@ class TokenVerifier:
             row = (await session.execute(
                 select(Token).where(Token.token_hash == key))).scalar_one_or_none()
         actor = None
+        until = time.monotonic() + self.cache_seconds
         if row is not None and row.revoked_at is None and hmac.compare_digest(row.token_hash, key):
-            actor = Actor(token_id=row.id, role=row.role, organization_id=row.organization_id,
-                          label=row.label)
+            left = (None if row.expires_at is None else
+                    (row.expires_at - datetime.now(timezone.utc)).total_seconds())
+            if left is None or left > 0:
+                actor = Actor(token_id=row.id, role=row.role, organization_id=row.organization_id,
+                              label=row.label, expires_at=row.expires_at)
+                if left is not None:  # never cache a token past its expiry
+                    until = min(until, time.monotonic() + left)
         if len(self._cache) > 10_000:
             self._cache.clear()
-        self._cache[key] = (time.monotonic() + self.cache_seconds, actor)
+        self._cache[key] = (until, actor)
         return actor
 
     def forget(self, _token_id: str | None = None) -> None:

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from inventory.availability import Inventory
 from inventory.config import Settings, load_settings
@@ -34,6 +34,9 @@ from web.scheduled import start_scheduler
 from web.services import Services, utcnow
 
 log = logging.getLogger(__name__)
+SHUTDOWN_SECONDS = 5.0
+REDIS_CONNECTIONS = 200
+REDIS_WAIT_SECONDS = 10.0
 WATCH_SECONDS = 1.0
 
 
@@ -57,7 +60,11 @@ async def watch_live_state(svc: Services) -> None:
 
 
 async def build_services(settings: Settings, redis_url: str) -> Services:
-    redis = Redis.from_url(redis_url, decode_responses=True, health_check_interval=10)
+    # A burst (hundreds of websockets connecting at once) waits for a connection rather than
+    # failing when the pool is exhausted.
+    redis = Redis.from_pool(BlockingConnectionPool.from_url(
+        redis_url, decode_responses=True, health_check_interval=10,
+        max_connections=REDIS_CONNECTIONS, timeout=REDIS_WAIT_SECONDS))
     engine = create_engine(settings.sqlalchemy_url())
     sessions = session_factory(engine)
     live = LiveStore(redis, settings.redis_prefix, settings.stream_max_events)
@@ -118,7 +125,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         scheduler.shutdown(wait=False)
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        # Bounded: a task stuck in a library's cleanup must not hold up a deploy.
+        _, stuck = await asyncio.wait(tasks, timeout=SHUTDOWN_SECONDS)
+        for task in stuck:
+            log.warning("background task %s did not stop within %ss", task.get_coro(),
+                        SHUTDOWN_SECONDS)
         await svc.redis.aclose()
         await svc.engine.dispose()
         if embedded is not None:
@@ -136,6 +147,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     errors.install(app)
+    errors.document(app)
     for router in (health.router, programs.router, units.router, holds_api.router,
                    placement.router, events.router, feeds.router, reports.router, tokens.router,
                    ws.router, metrics.router,

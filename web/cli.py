@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from datetime import timedelta
 from typing import Annotated
 
 import typer
@@ -80,7 +81,9 @@ def serve(host: Host = "127.0.0.1", port: Port = 8000,
 
 @app.command()
 def demo(host: Host = "127.0.0.1", port: Port = 8000,
-         simulate: Annotated[bool, typer.Option(help="Move counts now and then.")] = False
+         simulate: Annotated[bool, typer.Option(help="Move counts now and then.")] = False,
+         history: Annotated[str | None, typer.Option(
+             help="First fill this much simulated history for /analytics, e.g. 30d.")] = None
          ) -> None:
     """Run with a demo system of about 40 San Francisco programs (embedded defaults)."""
     from web.demo import seed, simulate_forever, start_in_thread
@@ -90,6 +93,9 @@ def demo(host: Host = "127.0.0.1", port: Port = 8000,
     embedded = shared_redis(settings)
     try:
         tokens = asyncio.run(seed(load_settings()))
+        if history:
+            from web.demo_history import run_history
+            console.print(asyncio.run(run_history(load_settings(), history)), soft_wrap=True)
         base = f"http://{host}:{port}"
         console.rule("[bold]Bedfinder demo")
         for role, token in tokens.items():
@@ -111,6 +117,8 @@ def token_create(
     role: Annotated[str, typer.Option(help=f"One of: {', '.join(ROLES)}.")],
     org: Annotated[str | None, typer.Option(help="Organization id (provider tokens).")] = None,
     label: Annotated[str, typer.Option(help="Who or what uses it.")] = "",
+    expires_in_days: Annotated[float | None, typer.Option(
+        min=0.001, help="Refused everywhere once this has passed; default never.")] = None,
 ) -> None:
     """Create a token and print it once; only its hash is stored."""
     from inventory.errors import InventoryError
@@ -120,7 +128,10 @@ def token_create(
         await upgrade_database(settings)
         engine = create_engine(settings.sqlalchemy_url())
         try:
-            plaintext, _ = await create_token(session_factory(engine), role, utcnow(), org, label)
+            now = utcnow()
+            expires = None if expires_in_days is None else now + timedelta(days=expires_in_days)
+            plaintext, _ = await create_token(session_factory(engine), role, now, org, label,
+                                              expires)
             return plaintext
         finally:
             await engine.dispose()
@@ -155,4 +166,4 @@ def token_revoke(token_id: str) -> None:
     told = asyncio.run(run())
     console.print(f"revoked {token_id}" + (
         "; running processes were told" if told else
-        f"; running processes refuse it within token_cache_seconds"))
+        "; running processes refuse it within token_cache_seconds"))

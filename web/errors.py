@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -57,3 +58,22 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(SQLAlchemyTimeout, database_down)
     app.add_exception_handler(RedisError, redis_down)
     app.add_exception_handler(ConnectionError, database_down)
+
+
+def document(app: FastAPI) -> None:
+    """Every 4xx body is `{"detail": ...}`: a sentence from the domain, or FastAPI's list of
+    field errors. Say so in the schema, so clients (and schemathesis) may rely on it."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()
+        error = schema.get("components", {}).get("schemas", {}).get("HTTPValidationError")
+        if error is not None:
+            listed = error["properties"]["detail"]
+            error["properties"]["detail"] = {
+                "title": "Detail", "anyOf": [{"type": "string"}, listed]}
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

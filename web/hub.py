@@ -20,6 +20,7 @@ from websockets.server import ServerProtocol
 from inventory.actors import Actor
 from inventory.live import Event, LiveStore
 from inventory.model import UnitState
+from web.views import public_message
 
 log = logging.getLogger(__name__)
 HEARTBEAT = None  # queue entries with no seq are always delivered
@@ -33,7 +34,7 @@ class Subscriber:
     reached the subscriber is cut off, never waited for: it reconnects with its last seq
     and loses nothing."""
 
-    __slots__ = ("queue", "dropped", "actor", "writer", "last")
+    __slots__ = ("actor", "dropped", "last", "queue", "writer")
 
     def __init__(self, maxsize: int, actor: Actor | None = None) -> None:
         self.queue: asyncio.Queue[tuple[int | None, str]] = asyncio.Queue(maxsize)
@@ -70,6 +71,15 @@ class Subscriber:
         except asyncio.QueueFull:
             self.dropped.set()
 
+    def offer_batch(self, batch: Joined) -> None:
+        if self.writer is None or self.dropped.is_set() or batch.first <= self.last:
+            for seq, data, out in batch.items:  # queued, or partly sent already
+                self.offer(seq, data, out)
+            return
+        self.last = batch.items[-1][0]
+        if not self.writer.write(batch):
+            self.dropped.set()
+
     def go_direct(self, writer: DirectWriter, last: int) -> None:
         """From now on the hub writes frames itself. Call only when the queue is empty, with
         no await between that check and this call, so nothing is reordered or lost."""
@@ -84,7 +94,7 @@ class OutFrame:
     """A message encoded once for every subscriber: its UTF-8 bytes, and (made on first
     use) the whole unmasked, uncompressed websocket text frame."""
 
-    __slots__ = ("raw", "_frame")
+    __slots__ = ("_frame", "raw")
 
     def __init__(self, data: str, raw: bytes | None = None) -> None:
         self.raw = raw if raw is not None else data.encode()
@@ -104,6 +114,27 @@ class OutFrame:
         return self._frame
 
 
+class Joined:
+    """Consecutive stream events as one buffer of frames (made on first use)."""
+
+    __slots__ = ("_frame", "first", "items")
+
+    def __init__(self, items: list[tuple[int, str, OutFrame]]) -> None:
+        self.items = items
+        self.first = items[0][0]
+        self._frame: bytes | None = None
+
+    @property
+    def raws(self) -> list[bytes]:
+        return [out.raw for _, _, out in self.items]
+
+    @property
+    def frame(self) -> bytes:
+        if self._frame is None:
+            self._frame = b"".join(out.frame for _, _, out in self.items)
+        return self._frame
+
+
 class DirectWriter:
     """Writes text frames straight to one websocket's transport, skipping the ASGI send
     path and a task wake-up per message (at 1,000 subscribers that path cost more than
@@ -114,7 +145,7 @@ class DirectWriter:
     Frames are whole and written synchronously, so they never interleave with the server's
     own (pings, close). Nothing is written once a close was sent or the peer is gone."""
 
-    __slots__ = ("protocol", "transport", "conn", "limit")
+    __slots__ = ("conn", "limit", "protocol", "transport")
 
     def __init__(self, protocol: Any, limit: int) -> None:
         self.protocol = protocol
@@ -129,7 +160,7 @@ class DirectWriter:
             return None
         return cls(protocol, limit)
 
-    def write(self, out: OutFrame) -> bool:
+    def write(self, out: OutFrame | Joined) -> bool:
         """False if the subscriber is too far behind (its buffer is full); True otherwise,
         also when the connection is closing and the frame is simply not sent."""
         protocol = self.protocol
@@ -140,7 +171,8 @@ class DirectWriter:
         conn = self.conn
         if conn.extensions:  # e.g. permessage-deflate: the frame is this connection's own
             try:
-                conn.send_text(out.raw)
+                for raw in out.raws if isinstance(out, Joined) else (out.raw,):
+                    conn.send_text(raw)
             except InvalidState:
                 return True
             self.transport.write(b"".join(conn.data_to_send()))
@@ -178,6 +210,14 @@ def _is_sansio(owner: Any) -> bool:
             and isinstance(conn, ServerProtocol)
             and hasattr(owner, "transport") and hasattr(owner, "close_sent")
             and hasattr(owner, "disconnected"))
+
+
+def joined_frames(batch: list[tuple[int, dict]]) -> Joined:
+    outs = []
+    for seq, message in batch:
+        raw = orjson.dumps(message)
+        outs.append((seq, raw.decode(), OutFrame("", raw)))
+    return Joined(outs)
 
 
 class Hub:
@@ -240,6 +280,20 @@ class Hub:
         for subscriber in tuple(self.subscribers):
             subscriber.offer(seq, data, out)
 
+    def publish_batch(self, batch: list[tuple[int, dict]]) -> None:
+        """Offer several stream events at once, each serialized once. A subscriber written
+        to directly gets them in one write (one system call), so a reader that fell behind
+        catches up with fewer, larger writes."""
+        joined = joined_frames(batch)
+        public: Joined | None = None  # for anonymous readers, made only if there are any
+        for subscriber in tuple(self.subscribers):
+            if subscriber.actor is None:
+                if public is None:
+                    public = joined_frames([(seq, public_message(m)) for seq, m in batch])
+                subscriber.offer_batch(public)
+            else:
+                subscriber.offer_batch(joined)
+
     def replaced(self, epoch: str | None) -> None:
         """The live state now comes from rebuild `epoch`: reset, unless already done."""
         if epoch != self.epoch:
@@ -278,11 +332,13 @@ class Hub:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
                 continue
-            for event, message in zip(events, messages):
+            for event in events:
                 self.states[event.unit.id] = event.unit
                 self.last_id = f"{event.seq}-0"
                 self.last_seq = event.seq
-                self.publish(event.seq, message)
+            if events:
+                self.publish_batch([(e.seq, m) for e, m in zip(events, messages)])
+            for event in events:
                 for listener in self.on_event:
                     listener(event)
             if events:
@@ -307,23 +363,16 @@ class Hub:
     async def in_epoch(self, epoch: str | None, timeout: float) -> bool:
         """Wait until the hub streams rebuild `epoch`, so a new subscriber is not cut off
         by a reset it does not need; False if it did not within `timeout`."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while not (self.synced and self.epoch == epoch):
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                return False
-            try:
-                await asyncio.wait_for(self._advanced.wait(), remaining)
-            except TimeoutError:
-                return False
-        return True
+        return await self._until(lambda: self.synced and self.epoch == epoch, timeout)
 
     async def caught_up(self, seq: int, timeout: float) -> bool:
         """Wait until the mirror reflects `seq`; False if it did not within `timeout`."""
+        return await self._until(lambda: self.synced and self.last_seq >= seq, timeout)
+
+    async def _until(self, done: Callable[[], bool], timeout: float) -> bool:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        while not (self.synced and self.last_seq >= seq):
+        while not done():
             remaining = deadline - loop.time()
             if remaining <= 0:
                 return False

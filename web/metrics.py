@@ -18,6 +18,7 @@ from prometheus_client import (
 )
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from feeds.status import FeedStatus
 from inventory.model import is_stale
 
 if TYPE_CHECKING:
@@ -46,14 +47,18 @@ class Metrics:
             buckets=LATENCY_BUCKETS, registry=r)
         self.dropped = Counter("bedfinder_subscribers_dropped",
                                "Subscribers cut off as too slow or by a rebuild", registry=r)
-        self.feed_failures = Counter("bedfinder_feed_failures", "Feed polls or pushes that failed",
-                                     ["feed"], registry=r)
+        self.feed_failures = Gauge("bedfinder_feed_consecutive_failures",
+                                   "Failed polls of each configured feed since its last success",
+                                   ["feed"], registry=r)
         self.connections = Gauge("bedfinder_websocket_connections",
                                  "Open inventory websockets on this process", registry=r)
         self.stale_units = Gauge("bedfinder_stale_units",
                                  "Units whose count is older than their program's cadence",
                                  registry=r)
         self.seq = Gauge("bedfinder_seq", "Last seq this process has delivered", registry=r)
+        self.job_runs = Counter("bedfinder_job_runs", "Scheduled job runs on this process "
+                                "(summed over processes: one per interval per cluster)",
+                                ["job"], registry=r)
         self.tasks = Gauge("bedfinder_asyncio_tasks", "Tasks alive in this process's event loop",
                            registry=r)
 
@@ -75,6 +80,10 @@ async def refresh(svc: Services) -> None:
             state = svc.hub.states.get(unit.id)
             stale += state is None or is_stale(state.updated_at, cadence, now)
     metrics.stale_units.set(stale)
+    status = FeedStatus(svc.redis, svc.settings.redis_prefix)
+    for feed in svc.settings.feeds:
+        name = str(feed.get("name", ""))
+        metrics.feed_failures.labels(name).set(await status.failures(name))
 
 
 @router.get("/metrics")

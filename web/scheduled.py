@@ -11,6 +11,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from feeds.jobs import scheduled_jobs
 from inventory.watch import watch_transitions
+from web.analytics import refresh_history
 from web.services import Services
 
 log = logging.getLogger(__name__)
@@ -19,18 +20,25 @@ logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
 logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
 
 
-def once_per_cluster(svc: Services, name: str, lock_seconds: float,
+def once_per_cluster(svc: Services, name: str, interval: float, lock_seconds: float,
                      job: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
+    """Every process ticks; per interval only the first to claim the slot runs the job, and
+    never while an earlier run still holds the run lock. Both locks expire by themselves, so
+    a process that dies mid-job leaves nothing stuck."""
+
     async def run() -> None:
-        token = await svc.live.try_lock(f"job:{name}", lock_seconds)
+        if await svc.live.try_lock(f"job:{name}:slot", interval * 0.9) is None:
+            return
+        token = await svc.live.try_lock(f"job:{name}:run", lock_seconds)
         if token is None:
             return
+        svc.metrics.job_runs.labels(name).inc()
         try:
             await job()
         except Exception:
             log.exception("scheduled job %s failed", name)
         finally:
-            await svc.live.unlock(f"job:{name}", token)
+            await svc.live.unlock(f"job:{name}:run", token)
 
     return run
 
@@ -60,10 +68,11 @@ def start_scheduler(svc: Services) -> AsyncIOScheduler:
         ("watch_transitions", svc.settings.transition_watch_seconds, lambda: watch(svc)),
         ("lapse_transitions", 60, svc.transitions.lapse_overdue),
         ("expire_referrals", 15, svc.referrals.expire_due),
+        ("analytics_history", 300, lambda: refresh_history(svc)),
     ]
     jobs += scheduled_jobs(svc)
     for name, seconds, job in jobs:
-        scheduler.add_job(once_per_cluster(svc, name, max(seconds * 5, 30), job), "interval",
-                          seconds=seconds, id=name)
+        scheduler.add_job(once_per_cluster(svc, name, seconds, max(seconds * 5, 30), job),
+                          "interval", seconds=seconds, id=name)
     scheduler.start()
     return scheduler

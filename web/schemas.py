@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic import Strict as StrictMode
@@ -30,6 +30,19 @@ class OrganizationIn(Strict):
 
 class OrganizationPatch(Strict):
     name: str = Field(min_length=1, max_length=200)
+
+
+def refuse_nulls(model: BaseModel, fields: frozenset[str]) -> Any:
+    """In a PATCH, null means "clear this"; fields that must always have a value refuse it."""
+    nulled = sorted(f for f in model.model_fields_set & fields if getattr(model, f) is None)
+    if nulled:
+        raise ValueError(f"{', '.join(nulled)} may not be null; leave a field out to keep it")
+    return model
+
+
+PROGRAM_NOT_NULL = frozenset({
+    "name", "description", "level_of_care", "genders", "age_min", "age_max", "payers",
+    "languages", "mat", "wheelchair", "pets", "co_occurring", "involuntary", "secure"})
 
 
 class ProgramPatch(Strict):
@@ -60,6 +73,10 @@ class ProgramPatch(Strict):
         if self.age_min is not None and self.age_max is not None and self.age_min > self.age_max:
             raise ValueError(f"age_min {self.age_min} is above age_max {self.age_max}")
         return self
+
+    @model_validator(mode="after")
+    def required_not_nulled(self) -> ProgramPatch:
+        return refuse_nulls(self, PROGRAM_NOT_NULL)
 
 
 class ProgramIn(ProgramPatch):
@@ -94,6 +111,10 @@ class UnitPatch(Strict):
     label: str | None = Field(default=None, min_length=1, max_length=200)
     kind: Kind | None = None
     capacity: int | None = Field(default=None, ge=0, le=100_000)
+
+    @model_validator(mode="after")
+    def not_nulled(self) -> UnitPatch:
+        return refuse_nulls(self, frozenset({"label", "kind", "capacity"}))
 
 
 class ExpectedDischarge(Strict):

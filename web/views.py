@@ -34,15 +34,32 @@ def program_view(result: Result, now: datetime, default_cadence: int) -> dict[st
     }
 
 
+PUBLIC_UNIT = ("id", "program_id", "label", "kind", "available", "held", "waitlist",
+               "capacity", "status", "updated_at", "stale", "seq")
+
+
+def public_unit_view(unit: dict[str, Any]) -> dict[str, Any]:
+    """A unit as anyone may see it: counts, never who changed them or their notes."""
+    return {k: unit.get(k) for k in PUBLIC_UNIT}
+
+
 def public_program_view(view: dict[str, Any]) -> dict[str, Any]:
     """What an anonymous wall display may see: counts and program names only."""
     keep = ("id", "organization_id", "name", "level_of_care", "area", "available",
             "waitlist", "stale", "updated_at", "distance_km")
-    unit_keep = ("id", "program_id", "label", "kind", "available", "held", "waitlist",
-                 "capacity", "status", "updated_at", "stale", "seq")
     out = {k: view.get(k) for k in keep}
-    out["units"] = [{k: u.get(k) for k in unit_keep} for u in view["units"]]
+    out["units"] = [public_unit_view(u) for u in view["units"]]
     return out
+
+
+def public_message(message: dict[str, Any]) -> dict[str, Any]:
+    """A websocket or events message for an anonymous reader (no hold ids, no notes)."""
+    if message.get("type") == "unit":
+        return {"type": "unit", "seq": message["seq"], "op": message["op"],
+                "unit": public_unit_view(message["unit"])}
+    if message.get("type") == "snapshot":
+        return {**message, "units": [public_unit_view(u) for u in message["units"]]}
+    return message
 
 
 def event_message(event: Event, program: ProgramInfo | None, cadence: int, now: datetime

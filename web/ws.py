@@ -19,10 +19,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from inventory.actors import ADMIN, PROVIDER, Actor
 from inventory.errors import InventoryError
-from inventory.live import Event
+from inventory.live import MAX_SEQ, Event
 from web.auth import actor_for
 from web.hub import SLOT_BYTES, DirectWriter, Subscriber
 from web.services import Services
+from web.views import public_message, public_unit_view
 from web.api.events import encode
 
 log = logging.getLogger(__name__)
@@ -40,16 +41,18 @@ def token_of(ws: WebSocket) -> str | None:
     return ws.query_params.get("token")
 
 
-async def snapshot_message(svc: Services) -> tuple[int, str]:
+async def snapshot_message(svc: Services, public: bool = False) -> tuple[int, str]:
     seq, states = await svc.live.snapshot()
     messages = await encode(svc, [Event(s.seq, "snapshot", s, "") for s in states])
-    units = [m["unit"] for m in messages]
+    units = [public_unit_view(m["unit"]) if public else m["unit"] for m in messages]
     return seq, orjson.dumps({"type": "snapshot", "seq": seq, "units": units,
                               "at": svc.clock().isoformat()}).decode()
 
 
-async def send_backlog(ws: WebSocket, svc: Services, after: int | None) -> int:
-    """Send what the client missed; return the last seq it now has."""
+async def send_backlog(ws: WebSocket, svc: Services, after: int | None,
+                       public: bool = False) -> int:
+    """Send what the client missed; return the last seq it now has. Anonymous readers
+    (`public`) get counts only."""
     if after is not None:
         last = after
         while True:
@@ -57,11 +60,12 @@ async def send_backlog(ws: WebSocket, svc: Services, after: int | None) -> int:
             if events is None:
                 break
             for event, message in zip(events, await encode(svc, events)):
-                await ws.send_text(orjson.dumps(message).decode())
+                await ws.send_text(orjson.dumps(
+                    public_message(message) if public else message).decode())
                 last = event.seq
             if len(events) < 1000:
                 return last
-    seq, data = await snapshot_message(svc)
+    seq, data = await snapshot_message(svc, public)
     await ws.send_text(data)
     return seq
 
@@ -107,14 +111,19 @@ async def refuse(ws: WebSocket, reason: str) -> None:
 
 
 async def until_revoked(svc: Services, actor: Actor | None) -> asyncio.Task[Any]:
-    """A task that finishes when `actor`'s token is revoked (never for anonymous readers)."""
+    """A task that finishes when `actor`'s token is revoked or expires (never for anonymous
+    readers)."""
     if actor is None:
         return asyncio.create_task(asyncio.Event().wait())
     revoked = svc.hub.session(actor.token_id)
+    left = (None if actor.expires_at is None else
+            (actor.expires_at - svc.clock()).total_seconds())
 
     async def wait() -> None:
         try:
-            await revoked.wait()
+            await asyncio.wait_for(revoked.wait(), left)
+        except TimeoutError:
+            pass
         finally:
             svc.hub.end_session(actor.token_id, revoked)
 
@@ -135,7 +144,7 @@ async def inventory_feed(ws: WebSocket) -> None:
     after_raw = ws.query_params.get("after")
     try:
         after = int(after_raw) if after_raw not in (None, "") else None
-        if after is not None and after < 0:
+        if after is not None and not 0 <= after <= MAX_SEQ:
             raise ValueError
     except ValueError:
         await refuse(ws, "after must be a whole number 0 or more")
@@ -145,7 +154,7 @@ async def inventory_feed(ws: WebSocket) -> None:
     subscriber = svc.hub.subscribe(actor)
     tasks: list[asyncio.Task[Any]] = [await until_revoked(svc, actor)]
     try:
-        last = await send_backlog(ws, svc, after)
+        last = await send_backlog(ws, svc, after, public=actor is None)
         tasks += [asyncio.create_task(pump(ws, subscriber, last)),
                   asyncio.create_task(drain_incoming(ws)),
                   asyncio.create_task(subscriber.dropped.wait())]
@@ -154,7 +163,7 @@ async def inventory_feed(ws: WebSocket) -> None:
             # Let go at once; a client that reads nothing cannot block its own close.
             svc.hub.unsubscribe(subscriber)
             tasks[1].cancel()
-            code, reason = ((POLICY, "token revoked") if tasks[0] in done else
+            code, reason = ((POLICY, "token revoked or expired") if tasks[0] in done else
                             (TOO_SLOW, "fell behind or state rebuilt: reconnect with ?after="))
             if code == TOO_SLOW:
                 svc.metrics.dropped.inc()
@@ -242,7 +251,8 @@ async def provider_feed(ws: WebSocket) -> None:
         if tasks[0] in done:
             tasks[1].cancel()
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(ws.close(POLICY, "token revoked"), CLOSE_SECONDS)
+                await asyncio.wait_for(ws.close(POLICY, "token revoked or expired"),
+                                       CLOSE_SECONDS)
         else:
             tasks[1].result()
     except (WebSocketDisconnect, RuntimeError):

@@ -47,7 +47,7 @@ async def test_metrics_count_updates_connections_and_delivery(server: Server) ->
                   route="/api/v1/units/{unit_id}/availability", status="200") == 3
     # The unit was just updated: not stale.
     assert sample(text, "bedfinder_stale_units") == 0
-    assert "bedfinder_feed_failures" in text
+    assert "bedfinder_feed_consecutive_failures" in text
 
 
 async def test_every_response_has_a_request_id_and_security_headers(server: Server) -> None:

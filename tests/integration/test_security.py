@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from datetime import timedelta
 
 import orjson
 import pytest
@@ -15,6 +16,8 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from inventory.config import Settings
 from inventory.records import Token
+from inventory.tokens import create_token
+from web.services import utcnow
 from tests.conftest import Server
 from tests.integration.live_helpers import inventory_url, provider_url, recv_json
 
@@ -25,7 +28,8 @@ CACHE_SECONDS = 60.0
 def settings(settings: Settings) -> Settings:
     """A long token cache, so only the revocation broadcast can make a refusal immediate."""
     return settings.model_copy(update={"token_cache_seconds": CACHE_SECONDS,
-                                       "allowed_origins": ["https://partner.example"]})
+                                       "allowed_origins": ["https://partner.example"],
+                                       "public_read": True})
 
 
 async def issue(server: Server, admin: str, role: str, org: str | None = None) -> dict:
@@ -87,12 +91,37 @@ async def test_a_revoked_token_is_refused_at_once_also_on_open_websockets(
                 while True:
                     await asyncio.wait_for(ws.recv(), 3)
             assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
-            assert closed.value.rcvd.reason == "token revoked"
+            assert closed.value.rcvd.reason == "token revoked or expired"
     async with server.client(provider["token"]) as client:
         me = await client.get("/api/v1/me")
         put = await client.put(f"/api/v1/units/{unit}/availability", json={"available": 0})
     assert (me.status_code, put.status_code) == (401, 401)
     assert (await server.svc.live.units([unit]))[unit].available == 3
+
+
+async def test_an_expired_token_is_refused_at_once_also_on_open_websockets(
+        server: Server) -> None:
+    expires = utcnow() + timedelta(seconds=2)
+    token, _ = await create_token(server.svc.sessions, "navigator", utcnow(), None, "",
+                                  expires)
+    async with server.client(token) as client:  # cached, but never past its expiry
+        assert (await client.get("/api/v1/me")).status_code == 200
+    async with connect(inventory_url(server, token)) as ws:
+        assert (await recv_json(ws))["type"] == "snapshot"
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                await asyncio.wait_for(ws.recv(), 5)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+    assert utcnow() >= expires
+    async with server.client(token) as client:
+        assert (await client.get("/api/v1/me")).status_code == 401
+    async with server.client(await server.token("admin")) as client:
+        past = await client.post("/api/v1/tokens", json={"role": "display",
+                                                         "expires_in_minutes": 0})
+        later = await client.post("/api/v1/tokens", json={"role": "display",
+                                                          "expires_in_minutes": 60})
+    assert past.status_code == 422
+    assert later.status_code == 201 and later.json()["expires_at"] is not None
 
 
 async def test_browser_websockets_only_from_this_host_or_allowed_origins(
@@ -107,6 +136,35 @@ async def test_browser_websockets_only_from_this_host_or_allowed_origins(
     for origin in (f"http://{host}", "https://partner.example"):
         async with connect(url, origin=origin) as ws:
             assert (await recv_json(ws))["type"] == "snapshot"
+
+
+async def test_anonymous_readers_see_counts_never_who_changed_them_or_notes(
+        server: Server) -> None:
+    org = await server.org()
+    unit = await server.unit(await server.program(org), capacity=5, available=1)
+    provider = await server.token("provider", org)
+    private = {"updated_by", "note", "source", "expected_discharges", "hold_id"}
+    async with connect(f"{server.ws_url}/ws/inventory") as anonymous, \
+            connect(inventory_url(server, await server.token("navigator"))) as staff:
+        snapshot = await recv_json(anonymous)
+        assert snapshot["units"] and not private & set(snapshot["units"][0])
+        await recv_json(staff)
+        async with server.client(provider) as client:
+            put = await client.put(f"/api/v1/units/{unit}/availability",
+                                   json={"available": 2, "note": "two discharges"})
+        assert put.status_code == 200
+        seen = {}
+        for name, ws in (("anonymous", anonymous), ("staff", staff)):
+            message = await recv_json(ws)
+            while message["type"] != "unit":
+                message = await recv_json(ws)
+            seen[name] = message
+    assert seen["staff"]["unit"]["note"] == "two discharges"
+    assert seen["anonymous"]["unit"]["available"] == 2
+    assert not private & (set(seen["anonymous"]) | set(seen["anonymous"]["unit"]))
+    async with server.client() as client:
+        events = (await client.get("/api/v1/events?after=0")).json()["events"]
+    assert events and all(not private & set(e["unit"]) for e in events)
 
 
 async def test_tokens_are_stored_only_as_their_sha256(server: Server) -> None:

@@ -7,5 +7,6 @@ from fastapi import Request
 from web.services import Services
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:
+    """Async on purpose: FastAPI runs a plain function dependency in a thread pool."""
     return request.app.state.services

@@ -7,11 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 
 from inventory.actors import Actor
-from inventory.live import Event
+from inventory.live import MAX_SEQ, Event
 from web.api.deps import services
-from web.auth import reader
+from web.auth import ANONYMOUS, reader
 from web.services import Services
-from web.views import event_messages
+from web.views import event_messages, public_message
 from web.schemas import EventsOut
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
@@ -19,15 +19,18 @@ router = APIRouter(prefix="/api/v1", tags=["events"])
 
 @router.get("/events", response_model=EventsOut)
 async def events(svc: Annotated[Services, Depends(services)],
-                 _: Annotated[Actor, Depends(reader)],
-                 after: Annotated[int, Query(ge=0)] = 0,
+                 actor: Annotated[Actor, Depends(reader)],
+                 after: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0,
                  limit: Annotated[int, Query(ge=1, le=1000)] = 500) -> dict[str, Any]:
     """Changes with seq greater than `after`, oldest first."""
     found = await svc.live.events_after(after, limit)
     seq = await svc.live.current_seq()
     if found is None:
         return {"seq": seq, "snapshot_required": True, "events": []}
-    return {"seq": seq, "snapshot_required": False, "events": await encode(svc, found)}
+    messages = await encode(svc, found)
+    if actor is ANONYMOUS:
+        messages = [public_message(m) for m in messages]
+    return {"seq": seq, "snapshot_required": False, "events": messages}
 
 
 async def encode(svc: Services, events: list[Event]) -> list[dict[str, Any]]:

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, Field
 
+from inventory import demand
 from inventory.actors import ADMIN, NAVIGATOR, PROVIDER, Actor
 from inventory.matcher import rank, target_levels
 from inventory.transitions import needs_of
@@ -91,6 +92,8 @@ async def match(body: MatchIn, svc: Svc, _: Staff) -> dict[str, Any]:
     states = await svc.live_states(programs)
     options = rank(list(programs.values()), states, needs_of(body.needs.model_dump()), levels,
                    ready_at, now, svc.settings.default_cadence_minutes, body.limit)
+    demand.note_match(svc.redis, svc.settings.redis_prefix, levels, options,
+                      body.needs.model_dump(), now)
     return {"as_of": now, "ready_at": ready_at, "levels": levels,
             "options": [o.as_dict() for o in options]}
 

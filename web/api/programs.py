@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
 
+from inventory import demand
 from inventory.actors import Actor
 from inventory.errors import NotFound
 from inventory.model import UnitState
@@ -93,6 +94,7 @@ async def list_programs(
         sort=sort,
     )
     results = await _search(svc, filters)
+    demand.note_search(svc.redis, svc.settings.redis_prefix, filters, results, svc.clock())
     now = svc.clock()
     cadence = svc.settings.default_cadence_minutes
     views = [shown(program_view(r, now, cadence), actor) for r in results[:limit]]

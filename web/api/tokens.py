@@ -3,6 +3,7 @@ including websockets already open with that token."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Response
@@ -12,7 +13,7 @@ from inventory.actors import Actor
 from inventory.tokens import create_token, revoke_token
 from web.api.deps import services
 from web.auth import admin_only
-from web.schemas import Strict
+from web.schemas import Strict, Timestamp
 from web.services import Services
 
 router = APIRouter(prefix="/api/v1/tokens", tags=["tokens"])
@@ -24,6 +25,9 @@ class TokenIn(Strict):
     role: str = Field(pattern="^(admin|provider|navigator|display|analyst)$")
     organization_id: str | None = Field(default=None, min_length=1, max_length=64)
     label: str = Field(default="", max_length=100)
+    expires_in_minutes: int | None = Field(
+        default=None, ge=1, le=60 * 24 * 366,
+        description="Refused everywhere, open websockets included, once this has passed.")
 
 
 class TokenOut(Strict):
@@ -31,15 +35,19 @@ class TokenOut(Strict):
     role: str
     organization_id: str | None
     label: str
+    expires_at: Timestamp | None
     token: str = Field(description="Shown once; only its SHA-256 is stored.")
 
 
 @router.post("", status_code=201, response_model=TokenOut)
 async def issue(body: TokenIn, svc: Svc, _admin: Admin) -> dict[str, Any]:
-    plaintext, row = await create_token(svc.sessions, body.role, svc.clock(),
-                                        body.organization_id, body.label)
+    now = svc.clock()
+    expires = (None if body.expires_in_minutes is None else
+               now + timedelta(minutes=body.expires_in_minutes))
+    plaintext, row = await create_token(svc.sessions, body.role, now, body.organization_id,
+                                        body.label, expires)
     return {"id": row.id, "role": row.role, "organization_id": row.organization_id,
-            "label": row.label, "token": plaintext}
+            "label": row.label, "expires_at": row.expires_at, "token": plaintext}
 
 
 @router.delete("/{token_id}", status_code=204, response_class=Response)

@@ -1,0 +1,197 @@
+"""Unmet demand: what searches and match requests asked for, and whether they found a bed.
+
+Recording must not slow a search, so a request only appends to this process's bounded outbox;
+one task per process turns those into small JSON summaries and pushes them, in batches, onto
+a bounded Redis list; `drain` (a scheduled job, or any measure asking about demand) moves the
+list into SQL in batches. Nothing names who searched or for
+whom: levels of care, coarse needs (age in ten-year bands), the area, and counts. A search's
+free text (`q`) is never kept, and its location only long enough to name the nearest area.
+
+The list keeps the newest `MAX_PENDING` summaries: if nothing drains it for that long, the
+oldest are dropped (a gap in analytics, never a slower search). Summaries still in Redis when
+an embedded Redis stops are lost for the same reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+import weakref
+from collections import deque
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from inventory.directory import ProgramInfo
+from inventory.history import NO_AREA
+from inventory.history_records import ALL_AREAS, DemandEntry
+from inventory.search import Filters, Result, distance_km
+
+log = logging.getLogger(__name__)
+KEY = "demand"
+MAX_PENDING = 100_000
+BATCH = 5_000
+NEEDS = ("gender", "payer", "language", "mat", "wheelchair", "pets", "co_occurring",
+         "involuntary", "secure")
+MAX_BUFFERED = 10_000
+PUSH_BATCH = 500
+
+
+def age_band(age: int | None) -> str | None:
+    return None if age is None else f"{age // 10 * 10}-{age // 10 * 10 + 9}"
+
+
+def coarse_needs(values: dict[str, Any]) -> dict[str, Any]:
+    """The needs worth counting, none of them identifying on its own."""
+    kept = {k: values.get(k) for k in NEEDS if values.get(k) is not None}
+    band = age_band(values.get("age"))
+    if band:
+        kept["age_band"] = band
+    return kept
+
+
+class Outbox:
+    """This process's recorded requests on their way to Redis: the request only appends to a
+    bounded deque; one task per process summarises and pushes them in batches over a single
+    connection. A full deque drops the oldest (a gap in analytics, never a slower search)."""
+
+    def __init__(self, redis: Redis, prefix: str) -> None:
+        self.redis = redis
+        self.key = prefix + KEY
+        self.items: deque[Callable[[], dict[str, Any]]] = deque(maxlen=MAX_BUFFERED)
+        self.task: asyncio.Task[None] | None = None
+
+    def put(self, summary: Callable[[], dict[str, Any]]) -> None:
+        self.items.append(summary)
+        if self.task is None or self.task.done():
+            self.task = asyncio.get_running_loop().create_task(self.flush())
+
+    async def flush(self) -> None:
+        while self.items:
+            batch = [self.items.popleft() for _ in range(min(len(self.items), PUSH_BATCH))]
+            try:
+                values = [json.dumps(make(), separators=(",", ":")) for make in batch]
+                async with self.redis.pipeline(transaction=False) as pipe:
+                    pipe.rpush(self.key, *values)
+                    pipe.ltrim(self.key, -MAX_PENDING, -1)
+                    await pipe.execute()
+            except Exception as error:  # analytics must never break a search
+                log.warning("%d searches not recorded for analytics: %s", len(batch), error)
+
+
+_outboxes: weakref.WeakKeyDictionary[Redis, dict[str, Outbox]] = weakref.WeakKeyDictionary()
+
+
+def outbox(redis: Redis, prefix: str) -> Outbox:
+    boxes = _outboxes.setdefault(redis, {})
+    if prefix not in boxes:
+        boxes[prefix] = Outbox(redis, prefix)
+    return boxes[prefix]
+
+
+def per_level(levels: Sequence[str], found: Sequence[tuple[str, int]]) -> dict[str, list[int]]:
+    """level -> [programs shown, programs with a bed]; `*` when no level was asked for."""
+    counts = {level: [0, 0] for level in (levels or (ALL_AREAS,))}
+    for level, beds in found:
+        for key in (level, ALL_AREAS):
+            if key in counts:
+                counts[key][0] += 1
+                counts[key][1] += beds > 0
+    return counts
+
+
+def note_search(redis: Redis, prefix: str, filters: Filters, results: list[Result],
+                now: datetime) -> None:
+    """Record one search: per level asked for, how many programs matched, how many had a bed.
+    Costs the request one deque append; the summary is made later, off the request path."""
+
+    def summary() -> dict[str, Any]:
+        shown = [(r.program.level_of_care, r.available) for r in results]
+        needs = coarse_needs({k: getattr(filters, k) for k in (*NEEDS, "age")})
+        needs["available_only"] = filters.available_only
+        return {"kind": "search", "at": now.isoformat(),
+                "levels": per_level(filters.level_of_care, shown),
+                "near": _rounded(filters.near), "needs": needs}
+
+    outbox(redis, prefix).put(summary)
+
+
+def note_match(redis: Redis, prefix: str, levels: list[str], options: Sequence[Any],
+               needs: dict[str, Any], now: datetime) -> None:
+    """Record one match request: per target level, options shown and options with a bed now
+    or expected by the time the client is ready."""
+
+    def summary() -> dict[str, Any]:
+        shown = [(o.program.level_of_care, o.available_now + o.expected_by_ready_at)
+                 for o in options]
+        location = needs.get("location") or {}
+        near = (location["lat"], location["lon"]) if location else None
+        return {"kind": "match", "at": now.isoformat(), "levels": per_level(levels, shown),
+                "near": _rounded(near), "needs": coarse_needs(needs)}
+
+    outbox(redis, prefix).put(summary)
+
+
+def _rounded(near: tuple[float, float] | None) -> list[float] | None:
+    return [round(near[0], 2), round(near[1], 2)] if near else None
+
+
+def area_centres(programs: dict[str, ProgramInfo]) -> dict[str, tuple[float, float]]:
+    """Each area's centre: the mean position of its programs."""
+    sums: dict[str, list[float]] = {}
+    for p in programs.values():
+        if p.area and p.latitude is not None and p.longitude is not None:
+            acc = sums.setdefault(p.area, [0.0, 0.0, 0.0])
+            acc[0] += p.latitude
+            acc[1] += p.longitude
+            acc[2] += 1
+    return {area: (a / n, b / n) for area, (a, b, n) in sums.items()}
+
+
+def nearest_area(near: Sequence[float] | None, centres: dict[str, tuple[float, float]]) -> str:
+    if not near or not centres:
+        return NO_AREA if near else ALL_AREAS
+    point = (float(near[0]), float(near[1]))
+    return min(centres, key=lambda area: distance_km(point, centres[area]))
+
+
+def entries(summary: dict[str, Any], centres: dict[str, tuple[float, float]]
+            ) -> list[DemandEntry]:
+    request_id = secrets.token_hex(8)
+    at = datetime.fromisoformat(summary["at"])
+    area = nearest_area(summary.get("near"), centres)
+    return [DemandEntry(at=at, kind=summary["kind"], request_id=request_id, level=level,
+                        area=area, matched=shown, found=beds > 0, filters=summary["needs"])
+            for level, (shown, beds) in summary["levels"].items()]
+
+
+async def drain(redis: Redis, prefix: str, sessions: async_sessionmaker,
+                programs: dict[str, ProgramInfo]) -> int:
+    """Move recorded summaries from Redis into SQL; returns how many requests."""
+    centres = area_centres(programs)
+    moved = 0
+    while True:
+        async with redis.pipeline(transaction=True) as pipe:
+            pipe.lrange(prefix + KEY, 0, BATCH - 1)
+            pipe.ltrim(prefix + KEY, BATCH, -1)
+            raw, _ = await pipe.execute()
+        if not raw:
+            return moved
+        rows = [row for item in raw for row in entries(json.loads(item), centres)]
+        async with sessions() as session, session.begin():
+            session.add_all(rows)
+        moved += len(raw)
+        if len(raw) < BATCH:
+            return moved
+
+
+async def settle() -> None:
+    """Wait until this process has pushed what it recorded (tests; before a drain)."""
+    tasks = [box.task for boxes in list(_outboxes.values()) for box in boxes.values()
+             if box.task is not None]
+    await asyncio.gather(*tasks, return_exceptions=True)

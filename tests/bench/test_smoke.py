@@ -1,0 +1,48 @@
+"""The benchmarks in smoke mode: each runs end to end on the embedded defaults, loses
+nothing and exits 0. Performance itself is never asserted here (see docs/benchmarks.md)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def smoke(module: str) -> str:
+    done = subprocess.run([sys.executable, "-m", module, "--smoke"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=180, check=False)
+    assert done.returncode == 0, f"{module} failed:\n{done.stdout}\n{done.stderr[-3000:]}"
+    return done.stdout
+
+
+def test_broadcast_delivers_every_update_to_every_subscriber_of_app_and_baseline() -> None:
+    out = smoke("bench.broadcast")
+    app = next(line for line in out.splitlines() if line.strip().startswith("app:"))
+    bare = next(line for line in out.splitlines() if line.strip().startswith("baseline:"))
+    for line in (app, bare):
+        assert "lost 0," in line and "unacknowledged 0," in line and "out of order 0," in line
+    assert "ratio:" in out
+
+
+def test_ingest_finds_every_acknowledged_update_in_the_audit_log() -> None:
+    out = smoke("bench.ingest")
+    assert "in the audit log" in out
+    acked = int(out.split(" updates acknowledged")[0].split()[-1])
+    assert acked > 0
+    assert f"in the audit log {acked}/{acked}" in out
+
+
+def test_hold_burst_grants_exactly_the_free_beds() -> None:
+    out = smoke("bench.holds")
+    assert "granted 5, refused 55" in out
+    assert "live state and SQL agree: yes" in out
+
+
+@pytest.mark.parametrize("module", ["bench.search"])
+def test_search_benchmark_runs(module: str) -> None:
+    out = smoke(module)
+    assert "filtered search" in out and "matcher full ranking" in out
