@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -29,10 +30,64 @@ def entry_for(change: Change, state: UnitState, hold_id: str | None = None) -> A
 
 
 async def record(sessions: async_sessionmaker, rows: Sequence[Base]) -> None:
-    """Insert `rows` (audit entries and what they belong to) in one transaction, retrying
-    briefly when the database is busy; raises RecordsUnavailable if it cannot, so the caller
-    does not acknowledge. (Rows of a rolled-back transaction are transient again, so the
-    retry adds the same objects.)"""
+    """Insert `rows` (audit entries and what they belong to) durably, then return; raises
+    RecordsUnavailable if they cannot be, so the caller does not acknowledge.
+
+    Concurrent callers are group-committed: whatever is waiting when the writer is free goes
+    in one transaction, and each caller returns once its rows are committed. A failed batch
+    is retried caller by caller, so one bad change never fails the others."""
+    writer = _writers.get(sessions)
+    if writer is None:
+        writer = _writers[sessions] = GroupCommit(sessions)
+    await writer.record(rows)
+
+
+class GroupCommit:
+    def __init__(self, sessions: async_sessionmaker) -> None:
+        self.sessions = sessions
+        self.pending: list[tuple[Sequence[Base], asyncio.Future[None]]] = []
+        self.task: asyncio.Task[None] | None = None
+
+    async def record(self, rows: Sequence[Base]) -> None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.pending.append((rows, future))
+        if self.task is None or self.task.done():
+            self.task = asyncio.create_task(self._write())
+        await future
+
+    async def _write(self) -> None:
+        while self.pending:
+            batch, self.pending = self.pending, []
+            try:
+                await _commit(self.sessions, [row for rows, _ in batch for row in rows])
+            except RecordsUnavailable:
+                for rows, future in batch:
+                    try:
+                        await _commit(self.sessions, rows)
+                    except RecordsUnavailable as error:
+                        _settle(future, error)
+                    else:
+                        _settle(future, None)
+                continue
+            for _, future in batch:
+                _settle(future, None)
+
+
+def _settle(future: asyncio.Future[None], error: Exception | None) -> None:
+    if future.done():  # its caller went away; the rows are committed (or not) all the same
+        return
+    if error is None:
+        future.set_result(None)
+    else:
+        future.set_exception(error)
+
+
+_writers: WeakKeyDictionary[async_sessionmaker, GroupCommit] = WeakKeyDictionary()
+
+
+async def _commit(sessions: async_sessionmaker, rows: Sequence[Base]) -> None:
+    """One transaction, retried briefly when the database is busy. (Rows of a rolled-back
+    transaction are transient again, so the retry adds the same objects.)"""
     for attempt in range(RETRIES):
         try:
             async with sessions() as session, session.begin():
