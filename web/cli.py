@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
+import sys
 from datetime import timedelta
 from typing import Annotated
 
@@ -47,7 +49,10 @@ async def upgrade_database(settings: Settings) -> None:
 
 
 def shared_redis(settings: Settings) -> EmbeddedRedis | None:
-    """Start the embedded Redis once for all workers, and point them at it."""
+    """Start the embedded Redis once for all workers, and point them at it. uvicorn re-raises
+    SIGTERM once it has shut down; turning that into SystemExit lets the caller's `finally`
+    stop the embedded server instead of leaving it running."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     if settings.redis_url:
         return None
     embedded = EmbeddedRedis(settings.data_dir)
