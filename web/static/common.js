@@ -303,3 +303,23 @@ export function signIn({ roles, anonymous = false }) {
     attempt();
   });
 }
+
+const HOLD_ENDING = new Set(["admit", "release", "expire"]);
+
+/** Follows holds beginning and ending on the websocket. The live state changes before the
+ * hold's record is written, so the list drops an ended hold at once and `reload`s from the
+ * records a moment later. Returns a function (message, holds) -> the holds to keep. */
+export function holdTracker(reload) {
+  let timer = null;
+  return (message, holds) => {
+    let kept = holds;
+    if (HOLD_ENDING.has(message.op) && holds.some((h) => h.id === message.hold_id)) {
+      kept = holds.filter((h) => h.id !== message.hold_id);
+      document.querySelector(`[data-hold="${CSS.escape(message.hold_id)}"]`)?.remove();
+      $("#holds-empty").hidden = kept.length > 0;
+    }
+    clearTimeout(timer);
+    timer = setTimeout(reload, 800);
+    return kept;
+  };
+}

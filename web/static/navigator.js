@@ -1,5 +1,6 @@
 // Navigator: search open beds by need, watch them change live, hold one, plan the next phase.
 import {
+  holdTracker,
   $, ApiError, LiveFeed, api, config, connectionWords, el, flash, levelName, setConnection,
   signIn, statusWord, timeAgo, untilText,
 } from "./common.js";
@@ -196,7 +197,9 @@ function stillMatches(program) {
 }
 
 function onUnit(unit, message) {
-  if (message && message.hold_id && holds.some((h) => h.id === message.hold_id)) holdEvent(message);
+  if (message && message.hold_id && holds.some((h) => h.id === message.hold_id)) {
+    holds = holdEvent(message, holds);
+  }
   const program = results.get(unit.program_id);
   if (!program) {
     if (lastQuery) scheduleRefresh();
@@ -313,20 +316,7 @@ function tickCountdowns() {
   if (expired) loadHolds();
 }
 
-const ENDING = new Set(["admit", "release", "expire"]);
-let holdsTimer = null;
-
-/** A hold began or ended. The live state changes before the hold's record is written, so the
- * list drops an ended hold at once and is reloaded from the records a moment later. */
-function holdEvent(message) {
-  if (ENDING.has(message.op) && holds.some((h) => h.id === message.hold_id)) {
-    holds = holds.filter((h) => h.id !== message.hold_id);
-    document.querySelector(`[data-hold="${CSS.escape(message.hold_id)}"]`)?.remove();
-    $("#holds-empty").hidden = holds.length > 0;
-  }
-  clearTimeout(holdsTimer);
-  holdsTimer = setTimeout(loadHolds, 800);
-}
+const holdEvent = holdTracker(() => loadHolds());
 
 // Next phase, transitions, referrals ----------------------------------------------------
 

@@ -1,5 +1,6 @@
 // Provider: keep the organization's counts current with one tap, see holds and referrals.
 import {
+  holdTracker,
   $, LiveFeed, api, config, connectionWords, el, flash, inWords, levelName, setConnection, signIn,
   statusWord, timeAgo, untilText,
 } from "./common.js";
@@ -278,23 +279,10 @@ function onMessage(message) {
 
 function onUnit(unit, message) {
   apply(unit);
-  if (message && message.hold_id) holdEvent(message);
+  if (message && message.hold_id) holds = holdEvent(message, holds);
 }
 
-const ENDING = new Set(["admit", "release", "expire"]);
-let holdsTimer = null;
-
-/** A hold began or ended. The live state changes before the hold's record is written, so the
- * list drops an ended hold at once and is reloaded from the records a moment later. */
-function holdEvent(message) {
-  if (ENDING.has(message.op) && holds.some((h) => h.id === message.hold_id)) {
-    holds = holds.filter((h) => h.id !== message.hold_id);
-    document.querySelector(`[data-hold="${CSS.escape(message.hold_id)}"]`)?.remove();
-    $("#holds-empty").hidden = holds.length > 0;
-  }
-  clearTimeout(holdsTimer);
-  holdsTimer = setTimeout(loadHolds, 800);
-}
+const holdEvent = holdTracker(() => loadHolds());
 
 // Census upload ---------------------------------------------------------------------------
 
