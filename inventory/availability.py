@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from inventory import audit
 from inventory.actors import Actor
 from inventory.errors import LiveStateUnavailable
+from inventory.model import check_text
 from inventory.live import Change, LiveStore
 from inventory.model import UnitState
 
@@ -57,6 +58,7 @@ class Inventory:
 
     async def apply(self, change: Change) -> UnitState:
         """Apply in Redis, record in SQL, return the new state (the acknowledgement)."""
+        check_text(change.note, "note")
         try:
             state = await self.live.apply(change)
         except LiveStateUnavailable:

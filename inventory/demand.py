@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from inventory.directory import ProgramInfo
 from inventory.history import NO_AREA
 from inventory.history_records import ALL_AREAS, DemandEntry
+from inventory.model import CONTROL
 from inventory.search import Filters, Result, distance_km
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,8 @@ def age_band(age: int | None) -> str | None:
 
 def coarse_needs(values: dict[str, Any]) -> dict[str, Any]:
     """The needs worth counting, none of them identifying on its own."""
-    kept = {k: values.get(k) for k in NEEDS if values.get(k) is not None}
+    kept = {k: values.get(k) for k in NEEDS if values.get(k) is not None
+            and not (isinstance(values[k], str) and CONTROL.search(values[k]))}
     band = age_band(values.get("age"))
     if band:
         kept["age_band"] = band

@@ -7,6 +7,7 @@ The invariant is `available >= 0`, `held >= 0` and `available + held <= capacity
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -90,3 +91,15 @@ class UnitState:
             "note": self.note, "expected_discharges": self.expected_discharges,
             "status": self.status, "stale": is_stale(self.updated_at, cadence_minutes, now),
         }
+
+
+# C0 control characters other than tab, newline and carriage return: NUL cannot be stored
+# in PostgreSQL text at all, and none of them belongs in a name or a note.
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def check_text(text: str, field: str) -> str:
+    """Refuse text that could not be recorded as given, before anything is applied."""
+    if CONTROL.search(text):
+        raise Invalid(f"{field} must not contain control characters (such as NUL)")
+    return text

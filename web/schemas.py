@@ -5,8 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic import Strict as StrictMode
+
+from inventory.errors import Invalid
+from inventory.model import check_text
 
 Gender = Literal["female", "male", "nonbinary"]
 Mat = Literal["buprenorphine", "methadone", "naltrexone"]
@@ -18,9 +21,31 @@ Id = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]
 
 
 class Strict(BaseModel):
-    """Inputs: exact JSON types and no unknown fields, so a typo is an error, not a no-op."""
+    """Inputs: exact JSON types and no unknown fields, so a typo is an error, not a no-op;
+    no control characters in any text, since they could not all be recorded."""
 
     model_config = ConfigDict(strict=True, extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def printable(cls, value: Any) -> Any:
+        for text in texts(value):
+            try:
+                check_text(text, "text")
+            except Invalid as error:
+                raise ValueError(str(error)) from None  # pydantic reports ValueErrors
+        return value
+
+
+def texts(value: Any) -> list[str]:
+    """Every string inside `value` (lists and dicts included)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list | tuple):
+        return [t for item in value for t in texts(item)]
+    if isinstance(value, dict):
+        return [t for k, v in value.items() for t in texts(k) + texts(v)]
+    return []
 
 
 class OrganizationIn(Strict):

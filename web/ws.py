@@ -15,13 +15,14 @@ from urllib.parse import urlsplit
 
 import orjson
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from inventory.actors import ADMIN, PROVIDER, Actor
 from inventory.errors import InventoryError
 from inventory.live import MAX_SEQ, Event
 from web.auth import actor_for
 from web.hub import SLOT_BYTES, DirectWriter, Subscriber
+from web.schemas import Strict
 from web.services import Services
 from web.views import public_message, public_unit_view
 from web.api.events import encode
@@ -177,9 +178,7 @@ async def inventory_feed(ws: WebSocket) -> None:
             task.cancel()
 
 
-class ProviderOp(BaseModel):
-    model_config = ConfigDict(strict=True, extra="forbid")
-
+class ProviderOp(Strict):
     op: str = Field(pattern="^(set|attest)$")
     unit_id: str = Field(min_length=1, max_length=64)
     ref: str | int | None = None

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
+from inventory.actors import SYSTEM
+from inventory.errors import Invalid
 from inventory.records import AuditEntry
 from tests.conftest import Server
 
@@ -134,3 +137,21 @@ async def test_health_and_readiness(server: Server) -> None:
         assert (await client.get("/healthz")).json() == {"status": "ok"}
         ready = (await client.get("/readyz")).json()
     assert ready == {"ready": True, "redis": True, "live_state": True, "sql": True}
+
+
+async def test_control_characters_are_refused_before_anything_is_applied(server: Server) -> None:
+    """PostgreSQL cannot store NUL: such a note must be a 422, never a change in Redis that
+    then fails to be recorded (found by schemathesis)."""
+    org = await server.org()
+    unit = await server.unit(await server.program(org), capacity=5, available=1)
+    token = await server.token("provider", org)
+    async with server.client(token) as client:
+        put = await client.put(f"/api/v1/units/{unit}/availability",
+                               json={"available": 2, "note": "bad\u0000note"})
+        bell = await client.post(f"/api/v1/units/{unit}/attest", json={"note": "ring\u0007"})
+    assert (put.status_code, bell.status_code) == (422, 422)
+    assert "control characters" in put.text
+    state = (await server.svc.live.units([unit]))[unit]
+    assert (state.available, state.seq) == (1, 1)
+    with pytest.raises(Invalid):  # the domain refuses it too (feeds, websocket)
+        await server.svc.inventory.attest(unit, SYSTEM, "test", note="x\u0000")
