@@ -75,8 +75,7 @@ def main(seconds: float = 10, connections: int = 32, providers: int = 400,
          redis: str = typer.Option("embedded", help="embedded, or a redis:// URL."),
          smoke: bool = typer.Option(False, help="Tiny and quick: checks it runs, loses nothing."),
          profile: str = typer.Option("", help="Write py-spy collapsed stacks of the app here."),
-         group_commit: bool = typer.Option(False, help="Prototype: audit rows group-committed "
-                                                       "(bench.group_commit).")) -> None:
+         ) -> None:
     if smoke:
         seconds, connections, providers = 1, 4, 20
     try:
@@ -88,8 +87,7 @@ def main(seconds: float = 10, connections: int = 32, providers: int = 400,
     with bench_settings(database, redis) as settings:
         units = small_directory(settings)
         tokens = provider_tokens(settings, providers)
-        factory = "bench.group_commit:app_factory" if group_commit else "web.app:app_factory"
-        with running_app(settings, factory=factory) as (base, pid):
+        with running_app(settings) as (base, pid):
             asyncio.run(drive(base, units, tokens, connections, 1))  # warm up (token cache)
             spy = profiler(pid, profile, seconds) if profile else None
             cpu = CpuMeter(pid)
@@ -104,7 +102,7 @@ def main(seconds: float = 10, connections: int = 32, providers: int = 400,
         backend = settings.sqlalchemy_url().split(":")[0]
     rate = len(acked) / elapsed
     stats = percentiles(latencies or [float("nan")])
-    print(f"ingest on {backend}{' (group commit prototype)' if group_commit else ''}: {len(acked)} updates acknowledged in {elapsed:.1f} s = "
+    print(f"ingest on {backend}: {len(acked)} updates acknowledged in {elapsed:.1f} s = "
           f"{rate:.0f}/s over {connections} connections, {providers} provider tokens; "
           f"latency p50 {stats['p50']:.1f} ms, p99 {stats['p99']:.1f} ms; refused {refused}; "
           f"in the audit log {in_log}/{len(acked)}; app CPU {cpu_ms:.2f} ms per update "
