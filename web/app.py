@@ -130,8 +130,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         for task in stuck:
             log.warning("background task %s did not stop within %ss", task.get_coro(),
                         SHUTDOWN_SECONDS)
-        await svc.redis.aclose()
-        await svc.engine.dispose()
+        for closing in (svc.redis.aclose(), svc.engine.dispose()):
+            done, _ = await asyncio.wait({asyncio.ensure_future(closing)},
+                                         timeout=SHUTDOWN_SECONDS)
+            if not done:
+                log.warning("%s did not finish within %ss", closing, SHUTDOWN_SECONDS)
         if embedded is not None:
             embedded.stop()
 
