@@ -158,9 +158,11 @@ class Server:
         return state.id
 
 
-async def serve(settings: Settings) -> AsyncIterator[Server]:
+async def serve(settings: Settings, port: int | None = None) -> AsyncIterator[Server]:
+    """The app under uvicorn until the generator closes; a fixed `port` lets a test stop it
+    and start it again where its clients reconnect."""
     app = create_app(settings)
-    port = free_port()
+    port = port or free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                             lifespan="on", ws_max_size=65_536)
     server = uvicorn.Server(config)

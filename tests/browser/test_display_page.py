@@ -3,18 +3,15 @@ request, and it rides out a server restart."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
-import uvicorn
 
 from inventory.config import Settings
 from tests.browser.conftest import Contexts
 from tests.browser.pages import WALL, no_horizontal_scroll, open_page, overlapping_text, wait_text
-from tests.conftest import Server, free_port
-from web.app import create_app
+from tests.conftest import Server, free_port, serve
 from web.services import utcnow
 
 
@@ -74,19 +71,11 @@ async def test_stale_counts_are_dimmed_and_labelled(contexts, server: Server) ->
 
 @asynccontextmanager
 async def app_on(settings: Settings, port: int) -> AsyncIterator[Server]:
-    app = create_app(settings)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
+    running = serve(settings, port)
     try:
-        yield Server(f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}",
-                     app.state.services, settings)
+        yield await anext(running)
     finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 15)
+        await running.aclose()
 
 
 SEEN = """() => {
