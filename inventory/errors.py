@@ -33,3 +33,8 @@ class LiveStateUnavailable(InventoryError):
 
 class RecordsUnavailable(InventoryError):
     """The SQL database did not take the write: the change was not acknowledged."""
+
+
+class UndoFailed(RecordsUnavailable):
+    """A flow failed part-way and could not undo its earlier steps either: the message says
+    what stays changed, never that nothing was."""
