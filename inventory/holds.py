@@ -138,17 +138,19 @@ class Holds:
         return counts
 
     async def ungrant(self, hold: Hold, cause: Exception) -> None:
-        """Give back in Redis a bed granted for a hold that was never recorded. Should Redis
-        refuse, the hold stays there unrecorded until its expiry frees it (see
-        `expire_due`), and UndoFailed says so."""
+        """Give back in Redis a bed granted for a hold that was never recorded; nothing to do
+        when it was never granted. Should Redis not answer, the hold may stay there,
+        unrecorded, until its expiry frees it (see `expire_due`), and UndoFailed says so."""
         try:
             await self.live.end_hold(hold.id, hold.unit_id, "release", self.clock(),
                                      "system:rollback")
+        except Conflict:
+            return  # the grant never happened
         except Exception as error:
             log.exception("hold %s could not be undone after %r", hold.id, cause)
             raise UndoFailed(
-                f"the hold could not be recorded ({cause}) nor taken back ({error}): a bed "
-                f"in unit {hold.unit_id!r} stays held until {hold.expires_at:%H:%M} UTC, "
+                f"{cause}; and the bed taken for it could not be given back ({error}): a bed "
+                f"in unit {hold.unit_id!r} may stay held until {hold.expires_at:%H:%M} UTC, "
                 f"when it is freed by itself") from cause
 
     async def get(self, hold_id: str) -> HoldView:

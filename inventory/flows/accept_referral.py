@@ -8,9 +8,10 @@ Steps, and what a failure at each leaves:
 3. one SQL transaction, open across the Redis step: accept the referral only if still pending
    (compare-and-set), withdraw the group's others, link the transition if still open, add the
    hold's record; then take the bed in Redis; then add its audit entry and commit. A failure
-   before the bed is taken rolls everything back. If the commit fails after it, the bed is
-   given back in Redis (`Holds.ungrant`) and the original error is raised; if even that
-   fails, UndoFailed says the bed stays held and until when.
+   before the Redis step rolls everything back. A failure from it on (the commit, or a reply
+   lost) also gives the bed back in Redis (`Holds.ungrant`, a no-op if it was never taken)
+   and raises the original error; if even that fails, UndoFailed says a bed may stay held
+   and until when.
 4. tell the withdrawn programs and the navigator: after the commit, so a failed message
    never undoes an answer that stands (see `Referrals._tell`).
 
@@ -35,7 +36,8 @@ async def accept_referral(referrals: Referrals, holds: Holds, transitions: Trans
     hold, _ = await holds.prepare(unit_id, row.client_ref or "purged", actor,
                                   on_behalf_of=row.navigator)
     async with referrals.answering(row):
-        granted = False
+        # Set before the Redis step: a grant whose reply was lost is given back as well.
+        reached_redis = False
         try:
             async with referrals.sessions() as session, session.begin():
                 withdrawn = await referrals.accept_in(session, row, hold.id, hold.created_at)
@@ -44,10 +46,10 @@ async def accept_referral(referrals: Referrals, holds: Holds, transitions: Trans
                     # provider's answer does not depend on it.
                     await transitions.link_in(session, row.transition_id,
                                               HoldView.of(hold, program.id))
+                reached_redis = True
                 await holds.grant_in(session, hold, actor.name)
-                granted = True
         except Exception as error:
-            if granted:
+            if reached_redis:
                 await holds.ungrant(hold, error)
             raise
     return await referrals.tell_accepted(row.id, withdrawn)
