@@ -35,6 +35,7 @@ from inventory.errors import (
     NotYourUnit,
     RecordsUnavailable,
     UndoFailed,
+    explain,
 )
 from inventory.live import LiveStore
 from inventory.privacy import check_client_ref
@@ -149,9 +150,9 @@ class Holds:
         except Exception as error:
             log.exception("hold %s could not be undone after %r", hold.id, cause)
             raise UndoFailed(
-                f"{cause}; and the bed taken for it could not be given back ({error}): a bed "
-                f"in unit {hold.unit_id!r} may stay held until {hold.expires_at:%H:%M} UTC, "
-                f"when it is freed by itself") from cause
+                f"{explain(cause)}; and the bed taken for it could not be given back "
+                f"({explain(error)}): a bed in unit {hold.unit_id!r} may stay held until "
+                f"{hold.expires_at:%H:%M} UTC, when it is freed by itself") from cause
 
     async def get(self, hold_id: str) -> HoldView:
         async with self.sessions() as session:
@@ -230,7 +231,7 @@ class Holds:
                     "expire": "expired (the bed is free again)"}[op]
             raise RecordsUnavailable(
                 f"hold {view.id!r} was {what} in live availability, but the database did not "
-                f"record it: {cause}") from cause
+                f"record it: {explain(cause)}") from cause
 
     async def expire_due(self) -> int:
         """Give back every bed whose hold has passed its expiry; returns how many. A hold

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 
 from inventory.actors import Actor
-from inventory.errors import UndoFailed
+from inventory.errors import UndoFailed, explain
 from inventory.holds import Holds, HoldView
 from inventory.transitions import Transitions
 
@@ -45,6 +45,6 @@ async def release_after(holds: Holds, hold: HoldView, cause: Exception) -> None:
     except Exception as error:
         log.exception("hold %s could not be released after %r", hold.id, cause)
         raise UndoFailed(
-            f"{cause}; and the bed held for it (hold {hold.id!r}) could not be given back "
-            f"({error}); release it, or it is freed by itself at "
+            f"{explain(cause)}; and the bed held for it (hold {hold.id!r}) could not be given "
+            f"back ({explain(error)}); release it, or it is freed by itself at "
             f"{hold.expires_at:%H:%M} UTC.") from cause
