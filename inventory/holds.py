@@ -235,19 +235,21 @@ class Holds:
 
     async def expire_due(self) -> int:
         """Give back every bed whose hold has passed its expiry; returns how many. A hold
-        Redis has but SQL never recorded (a placement whose undo failed) expires as well."""
+        Redis has but SQL never recorded (a placement whose undo failed), or recorded as
+        ended, expires as well."""
         expired = 0
         for hold_id, unit_id in await self.live.due_holds(self.clock()):
             try:
                 await self.finish(hold_id, unit_id, "expire", "system:expiry")
                 expired += 1
-            except NotFound:
+            except (NotFound, Conflict):
+                # SQL holds no active record of it: never recorded, or ended meanwhile (then
+                # Redis no longer has it either, and this does nothing).
                 expired += await self._expire_unrecorded(hold_id, unit_id)
-            except Conflict:
-                continue  # admitted or released meanwhile, or not due after all
         return expired
 
     async def _expire_unrecorded(self, hold_id: str, unit_id: str) -> int:
+        """End in Redis a due hold SQL does not hold as active, so the two agree again."""
         now = self.clock()
         try:
             counts = await self.live.end_hold(hold_id, unit_id, "expire", now, "system:expiry")

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from redis.exceptions import RedisError
-from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from inventory.actors import ADMIN, NAVIGATOR, PROVIDER, Actor
@@ -143,7 +143,7 @@ class Referrals:
         accepted = cast(CursorResult[Any], await session.execute(update(Referral).where(
             Referral.id == row.id, Referral.status == PENDING).values(
             status=ACCEPTED, hold_id=hold_id, responded_at=now,
-            acknowledged_at=func.coalesce(Referral.acknowledged_at, now))))
+            acknowledged_at=row.acknowledged_at or now)))
         if not accepted.rowcount:
             current = await session.get(Referral, row.id)
             raise Conflict(f"this referral is already {current.status if current else 'gone'}")
