@@ -150,9 +150,10 @@ class Referrals:
         others = (await session.execute(select(Referral).where(
             Referral.group_id == row.group_id, Referral.id != row.id,
             Referral.status == PENDING))).scalars().all()
-        await session.execute(update(Referral).where(
-            Referral.id.in_([o.id for o in others]), Referral.status == PENDING).values(
-            status=WITHDRAWN, responded_at=now))
+        if others:
+            await session.execute(update(Referral).where(
+                Referral.id.in_([o.id for o in others]), Referral.status == PENDING).values(
+                status=WITHDRAWN, responded_at=now))
         for other in others:
             other.status, other.responded_at = WITHDRAWN, now
         return list(others)
