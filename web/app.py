@@ -22,8 +22,10 @@ from inventory.transitions import Policy, Transitions
 from inventory.live import Event, LiveStore
 from inventory.tokens import TokenVerifier
 from web import analytics, errors, logs, metrics, pages, ws
-from web.api import events, feeds, health, placement, programs, reports, tokens, units
+from web.api import events, feeds, health, match, programs, reports, tokens, units
 from web.api import holds as holds_api
+from web.api import referrals as referrals_api
+from web.api import transitions as transitions_api
 from web.embedded_redis import EmbeddedRedis
 from web.hub import Hub
 from web.limits import BodySizeLimit
@@ -152,8 +154,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     errors.document(app)
     for router in (health.router, programs.router, units.router, holds_api.router,
-                   placement.router, events.router, feeds.router, reports.router, tokens.router,
-                   ws.router, metrics.router,
+                   match.router, transitions_api.router, referrals_api.router, events.router,
+                   feeds.router, reports.router, tokens.router, ws.router, metrics.router,
                    pages.router, analytics.router):
         app.include_router(router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
