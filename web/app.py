@@ -22,7 +22,7 @@ from inventory.transitions import Policy, Transitions
 from inventory.live import Event, LiveStore
 from inventory.tokens import TokenVerifier
 from web import analytics, errors, logs, metrics, pages, ws
-from web.api import events, feeds, health, placement, programs, reports, tokens, units
+from web.api import docs, events, feeds, health, placement, programs, reports, tokens, units
 from web.api import holds as holds_api
 from web.embedded_redis import EmbeddedRedis
 from web.hub import Hub
@@ -147,6 +147,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         summary="Real-time beds and treatment slots across a behavioral-health system of care",
         lifespan=lifespan,
+        docs_url=None, redoc_url=None,  # web/api/docs.py serves /docs itself, CDN-free
     )
     app.state.settings = settings
     errors.install(app)
@@ -154,7 +155,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (health.router, programs.router, units.router, holds_api.router,
                    placement.router, events.router, feeds.router, reports.router, tokens.router,
                    ws.router, metrics.router,
-                   pages.router, analytics.router):
+                   pages.router, analytics.router, docs.router):
         app.include_router(router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RateLimit)
