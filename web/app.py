@@ -22,7 +22,7 @@ from inventory.transitions import Policy, Transitions
 from inventory.live import Event, LiveStore
 from inventory.tokens import TokenVerifier
 from web import analytics, errors, logs, metrics, pages, ws
-from web.api import docs, events, feeds, health, placement, programs, reports, tokens, units
+from web.api import events, feeds, health, placement, programs, reports, tokens, units
 from web.api import holds as holds_api
 from web.embedded_redis import EmbeddedRedis
 from web.hub import Hub
@@ -31,6 +31,7 @@ from web.metrics import RequestMetrics
 from web.rate_limits import RateLimit, RateLimits
 from web.request_context import RequestContext
 from web.scheduled import start_scheduler
+from web.api import docs as api_docs
 from web.services import Services, utcnow
 
 log = logging.getLogger(__name__)
@@ -155,8 +156,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (health.router, programs.router, units.router, holds_api.router,
                    placement.router, events.router, feeds.router, reports.router, tokens.router,
                    ws.router, metrics.router,
-                   pages.router, analytics.router, docs.router):
+                   pages.router, analytics.router):
         app.include_router(router)
+    app.include_router(api_docs.router)  # /docs from the package, no CDN
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RateLimit)
     app.add_middleware(RequestMetrics)
