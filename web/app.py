@@ -33,6 +33,7 @@ from web.metrics import RequestMetrics
 from web.rate_limits import RateLimit, RateLimits
 from web.request_context import RequestContext
 from web.scheduled import start_scheduler
+from web.api import docs as api_docs
 from web.services import Services, utcnow
 
 log = logging.getLogger(__name__)
@@ -149,6 +150,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         summary="Real-time beds and treatment slots across a behavioral-health system of care",
         lifespan=lifespan,
+        docs_url=None, redoc_url=None,  # web/api/docs.py serves /docs itself, CDN-free
     )
     app.state.settings = settings
     errors.install(app)
@@ -158,6 +160,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    feeds.router, reports.router, tokens.router, ws.router, metrics.router,
                    pages.router, analytics.router):
         app.include_router(router)
+    app.include_router(api_docs.router)  # /docs from the package, no CDN
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RateLimit)
     app.add_middleware(RequestMetrics)
