@@ -54,9 +54,11 @@ def _audit(op: str, hold: Hold, counts: list[int], at: datetime, actor: str) -> 
 
 class Holds:
     def __init__(self, live: LiveStore, sessions: async_sessionmaker, directory: Directory,
-                 clock: Clock, default_minutes: int, max_minutes: int) -> None:
+                 clock: Clock, default_minutes: int, max_minutes: int,
+                 audit_log: audit.AuditWriter) -> None:
         self.live = live
         self.sessions = sessions
+        self.audit_log = audit_log
         self.directory = directory
         self.clock = clock
         self.default_minutes = default_minutes
@@ -83,8 +85,7 @@ class Holds:
                     expires_at=now + timedelta(minutes=minutes))
         counts = await self.live.grant_hold(hold.id, unit_id, hold.expires_at, now, actor.name)
         try:
-            await audit.record(self.sessions, [hold, _audit("hold", hold, counts, now,
-                                                              actor.name)])
+            await self.audit_log.record([hold, _audit("hold", hold, counts, now, actor.name)])
         except InventoryError:
             await self.live.end_hold(hold.id, unit_id, "release", self.clock(), "system:rollback")
             raise

@@ -25,13 +25,14 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from inventory.actors import SYSTEM
+from inventory.clock import utcnow
 from inventory.config import Settings, load_settings
 from inventory.database import create_engine, migrate
+from inventory.embedded_redis import EmbeddedRedis
 from inventory.records import Base
 from inventory.tokens import create_token
 from web.app import create_app
-from web.embedded_redis import EmbeddedRedis
-from web.services import Services, utcnow
+from web.services import Services
 
 REDIS_URL = os.environ.get("BEDFINDER_TEST_REDIS_URL")
 DATABASE_URL = os.environ.get("BEDFINDER_TEST_DATABASE_URL")

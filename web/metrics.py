@@ -19,6 +19,7 @@ from prometheus_client import (
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from feeds.status import FeedStatus
+from inventory.live import Event
 from inventory.model import is_stale
 
 if TYPE_CHECKING:
@@ -61,6 +62,27 @@ class Metrics:
                                 ["job"], registry=r)
         self.tasks = Gauge("bedfinder_asyncio_tasks", "Tasks alive in this process's event loop",
                            registry=r)
+        self.task_running = Gauge("bedfinder_task_running",
+                                  "1 while a supervised long-lived task runs, 0 while it waits "
+                                  "to be restarted", ["task"], registry=r)
+        self.task_restarts = Counter("bedfinder_task_restarts",
+                                     "Crashes of a supervised long-lived task (each is "
+                                     "followed by a restart)", ["task"], registry=r)
+        self.listener_errors = Counter("bedfinder_stream_listener_errors",
+                                       "Batches a stream listener raised on (the other "
+                                       "listeners still got them)", ["listener"], registry=r)
+
+    def task_crashed(self, name: str, _error: BaseException) -> None:
+        self.task_restarts.labels(name).inc()
+
+    def listener_failed(self, name: str, _error: BaseException) -> None:
+        self.listener_errors.labels(name).inc()
+
+    def count_events(self, events: list[Event]) -> None:
+        for event in events:
+            self.events.labels(event.op).inc()
+            if event.at is not None:
+                self.observe_delivery(event.at.timestamp())
 
     def observe_delivery(self, committed_at: float) -> None:
         self.delivery_seconds.observe(max(0.0, time.time() - committed_at))
@@ -69,15 +91,17 @@ class Metrics:
 async def refresh(svc: Services) -> None:
     """Gauges read at scrape time from this process's mirror of the live state."""
     metrics: Metrics = svc.metrics
-    metrics.connections.set(len(svc.hub.subscribers))
-    metrics.seq.set(svc.hub.last_seq)
+    metrics.connections.set(len(svc.fanout.subscribers))
+    metrics.seq.set(svc.mirror.last_seq)
     metrics.tasks.set(len(asyncio.all_tasks()))
+    for name, task in svc.supervisor.status().items():
+        metrics.task_running.labels(name).set(1 if task.running else 0)
     now = svc.clock()
     stale = 0
     for program in (await svc.directory.programs()).values():
         cadence = svc.cadence(program.cadence_minutes)
         for unit in program.units:
-            state = svc.hub.states.get(unit.id)
+            state = svc.mirror.states.get(unit.id)
             stale += state is None or is_stale(state.updated_at, cadence, now)
     metrics.stale_units.set(stale)
     status = FeedStatus(svc.redis, svc.settings.redis_prefix)
