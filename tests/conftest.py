@@ -159,13 +159,15 @@ class Server:
         return state.id
 
 
-async def serve(settings: Settings, port: int | None = None) -> AsyncIterator[Server]:
+async def serve(settings: Settings, port: int | None = None, ws: str = "auto"
+                ) -> AsyncIterator[Server]:
     """The app under uvicorn until the generator closes; a fixed `port` lets a test stop it
-    and start it again where its clients reconnect."""
+    and start it again where its clients reconnect; `ws` picks uvicorn's websocket
+    implementation (the default is what `bedfinder serve` uses)."""
     app = create_app(settings)
     port = port or free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                            lifespan="on", ws_max_size=65_536)
+                            lifespan="on", ws_max_size=65_536, ws=ws)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:
