@@ -18,8 +18,8 @@ from zoneinfo import ZoneInfo
 import typer
 
 from bench.common import bench_settings
-from inventory.measures import MEASURES, Question, answer
 from inventory.database import upgrade_database
+from inventory.measures import MEASURES, Question, answer
 from inventory.system import build_system
 from web.demo import seed
 from web.demo_history import fill_history

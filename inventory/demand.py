@@ -94,7 +94,7 @@ class Outbox:
                     pipe.rpush(self.key, *values)
                     pipe.ltrim(self.key, -MAX_PENDING, -1)
                     await pipe.execute()
-            except Exception as error:  # analytics must never break a search
+            except Exception as error:  # noqa: BLE001 - analytics must never break a search
                 log.warning("%d searches not recorded for analytics: %s", len(batch), error)
 
     async def settle(self, timeout: float = 10.0) -> None:

@@ -29,6 +29,6 @@ async def watch_live_state(live: LiveStore, inventory: Inventory, reader: Stream
             known = epoch
         except asyncio.CancelledError:
             raise
-        except Exception as error:  # Redis or SQL down: readiness says so; keep watching
+        except Exception as error:  # noqa: BLE001 - Redis or SQL down: readiness says so
             log.warning("live state check failed: %s", error)
         await asyncio.sleep(every)

@@ -81,7 +81,7 @@ class StreamReader:
         for listener in self._reset_listeners:
             try:
                 listener()
-            except Exception as error:  # noqa: BLE001 - one listener never stops the others
+            except Exception as error:
                 log.error("reset listener %r failed", listener, exc_info=error)
 
     async def run(self) -> None:
@@ -93,7 +93,7 @@ class StreamReader:
                 delay = FIRST_RETRY_SECONDS
             except asyncio.CancelledError:
                 raise
-            except Exception as error:  # Redis down: keep trying
+            except Exception as error:  # noqa: BLE001 - Redis down: keep trying
                 log.warning("event stream read failed: %s", error)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, MAX_RETRY_SECONDS)

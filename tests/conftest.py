@@ -24,6 +24,7 @@ import uvicorn
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from inventory import history_records  # noqa: F401 - the analytics tables join the metadata
 from inventory.actors import SYSTEM
 from inventory.clock import utcnow
 from inventory.config import Settings, load_settings

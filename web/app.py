@@ -16,8 +16,18 @@ from inventory.live_watch import watch_live_state
 from inventory.mirror import Mirror
 from inventory.stream_reader import Listener, StreamReader
 from inventory.system import System, build_system
-from web import analytics, errors, logs, metrics, pages, ws
-from web.api import events, feeds, health, placement, programs, reports, tokens, units
+from web import analytics, errors, logs, pages, ws
+from web.api import (
+    events,
+    feeds,
+    health,
+    metrics,
+    placement,
+    programs,
+    reports,
+    tokens,
+    units,
+)
 from web.api import holds as holds_api
 from web.fanout import Fanout
 from web.limits import BodySizeLimit

@@ -14,8 +14,8 @@ import httpx
 from inventory.actors import SYSTEM
 from inventory.config import Settings
 from inventory.errors import Conflict
-from inventory.tokens import create_token
 from inventory.system import build_system
+from inventory.tokens import create_token
 from web.demo_directory import ORGANIZATIONS, PROGRAMS
 from web.services import utcnow
 

@@ -25,12 +25,12 @@ import typer
 from sqlalchemy import func, insert, select
 
 from inventory import history
+from inventory.clock import utcnow
 from inventory.config import Settings
 from inventory.history_records import DemandEntry
 from inventory.records import AuditEntry, Hold, Referral, Token, Transition, new_id
-from inventory.tokens import create_token, digest
-from inventory.clock import utcnow
 from inventory.system import System
+from inventory.tokens import create_token, digest
 
 LOCAL = ZoneInfo("America/Los_Angeles")
 # Share of beds free at midday (before the evening fills them), by level of care.

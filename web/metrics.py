@@ -1,31 +1,21 @@
-"""Prometheus metrics at `/metrics`: one registry per app, so several apps in one process
-(tests) never collide. Each process reports its own; see docs/deployment.md for scraping."""
+"""Prometheus metrics: one registry per app, so several apps in one process (tests) never
+collide, and the middleware that counts requests. Each process reports its own at `/metrics`
+(web/api/metrics.py); see docs/deployment.md for scraping."""
 
 from __future__ import annotations
 
-import asyncio
 import time
-from typing import TYPE_CHECKING
 
-from fastapi import APIRouter, Request, Response
 from prometheus_client import (
-    CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
     Gauge,
     Histogram,
-    generate_latest,
 )
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from feeds.status import FeedStatus
 from inventory.live import Event
-from inventory.model import is_stale
 
-if TYPE_CHECKING:
-    from web.services import Services
-
-router = APIRouter(include_in_schema=False)
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 
@@ -86,35 +76,6 @@ class Metrics:
 
     def observe_delivery(self, committed_at: float) -> None:
         self.delivery_seconds.observe(max(0.0, time.time() - committed_at))
-
-
-async def refresh(svc: Services) -> None:
-    """Gauges read at scrape time from this process's mirror of the live state."""
-    metrics: Metrics = svc.metrics
-    metrics.connections.set(len(svc.fanout.subscribers))
-    metrics.seq.set(svc.mirror.last_seq)
-    metrics.tasks.set(len(asyncio.all_tasks()))
-    for name, task in svc.supervisor.status().items():
-        metrics.task_running.labels(name).set(1 if task.running else 0)
-    now = svc.clock()
-    stale = 0
-    for program in (await svc.directory.programs()).values():
-        cadence = svc.cadence(program.cadence_minutes)
-        for unit in program.units:
-            state = svc.mirror.states.get(unit.id)
-            stale += state is None or is_stale(state.updated_at, cadence, now)
-    metrics.stale_units.set(stale)
-    status = FeedStatus(svc.redis, svc.settings.redis_prefix)
-    for feed in svc.settings.feeds:
-        name = str(feed.get("name", ""))
-        metrics.feed_failures.labels(name).set(await status.failures(name))
-
-
-@router.get("/metrics")
-async def metrics_endpoint(request: Request) -> Response:
-    svc: Services = request.app.state.services
-    await refresh(svc)
-    return Response(generate_latest(svc.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 
 class RequestMetrics:

@@ -37,7 +37,7 @@ class Notifications:
                     continue
                 try:
                     self.handle(raw["data"])
-                except Exception:  # noqa: BLE001 - one bad message never ends the listening
+                except Exception:
                     log.exception("notification not delivered")
 
     def handle(self, data: str | bytes) -> None:

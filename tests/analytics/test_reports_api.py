@@ -9,7 +9,6 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from inventory import demand
 from inventory.history import floor_hour
 from inventory.history_records import DemandEntry
 from inventory.measures import MEASURES

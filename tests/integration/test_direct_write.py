@@ -59,7 +59,9 @@ async def test_the_server_we_ship_with_allows_direct_writes(server: Server) -> N
         "the fan-out write frames directly (see web/direct_write.py)")
 
 
-@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # the legacy implementation says so
+# uvicorn's legacy implementation, and websockets' legacy module, say they are deprecated.
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.filterwarnings("ignore:The `websockets` implementation is deprecated")
 async def test_another_websocket_server_falls_back_to_the_queue(settings: Settings) -> None:
     async for server in serve(settings, ws="websockets"):  # uvicorn's legacy implementation
         assert not await went_direct(server, 10)

@@ -24,7 +24,7 @@ UPDATES = 5
 
 def metric(text: str, name: str, label: str, value: str) -> float | None:
     """One sample of a Prometheus text exposition, or None if it is not there."""
-    match = re.search(rf'^{name}{{{label}="{re.escape(value)}"}} ([0-9.e+-]+)$', text, re.M)
+    match = re.search(rf'^{name}{{{label}="{re.escape(value)}"}} ([0-9.e+-]+)$', text, re.MULTILINE)
     return float(match.group(1)) if match else None
 
 
