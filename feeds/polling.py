@@ -60,7 +60,7 @@ async def poll(system: System, feed: dict[str, Any], status: FeedStatus) -> None
         return
     try:
         report = await run_once(system, feed)
-    except Exception as error:  # a feed's failure is recorded, never crashes the scheduler
+    except Exception as error:  # noqa: BLE001 - a feed's failure is recorded, never crashes the job
         failures = current["failures"] + 1
         wait = backoff(interval, failures)
         await status.failed(name, now, now + timedelta(seconds=wait), f"{error}")

@@ -20,13 +20,13 @@ from pydantic import Field, ValidationError
 from inventory.actors import ADMIN, PROVIDER, Actor
 from inventory.errors import InventoryError
 from inventory.live import MAX_SEQ, Event
+from web.api.events import encode
 from web.auth import actor_for
 from web.direct_write import SLOT_BYTES, DirectWriter
 from web.fanout import Subscriber
 from web.schemas import Strict
 from web.services import Services
 from web.views import public_message, public_unit_view
-from web.api.events import encode
 
 log = logging.getLogger(__name__)
 router = APIRouter()

@@ -45,7 +45,7 @@ async def test_bad_questions_get_a_clear_422(server: Server) -> None:
 
 async def test_csv_has_the_same_rows_as_the_json(server: Server) -> None:
     await load_directory(server.svc)
-    counts = await fill_history(server.svc, 3)
+    counts = await fill_history(server.svc.system, 3)
     assert counts and counts["changes"] > 500 and counts["holds"] > 0
     # A range that ended before this hour: the page and the export see the same past.
     end = floor_hour(server.svc.clock()) - timedelta(hours=1)

@@ -11,9 +11,9 @@ from inventory.live import MAX_SEQ, Event
 from inventory.system import System
 from web.api.deps import services
 from web.auth import ANONYMOUS, reader
+from web.schemas import EventsOut
 from web.services import Services
 from web.views import event_messages, public_message
-from web.schemas import EventsOut
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
 

@@ -39,13 +39,13 @@ async def readyz(svc: Annotated[Services, Depends(services)]) -> Any:
     if checks["redis"]:
         try:
             checks["live_state"] = await svc.live.epoch() is not None
-        except Exception:
+        except Exception:  # noqa: BLE001 - any failure means not ready
             checks["live_state"] = False
     try:
         async with svc.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
         checks["sql"] = True
-    except Exception:
+    except Exception:  # noqa: BLE001 - any failure means not ready
         checks["sql"] = False
     ready = all(checks.values())
     body = {"ready": ready, **checks,
