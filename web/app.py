@@ -17,18 +17,10 @@ from inventory.mirror import Mirror
 from inventory.stream_reader import Listener, StreamReader
 from inventory.system import System, build_system
 from web import analytics, errors, logs, pages, ws
-from web.api import (
-    events,
-    feeds,
-    health,
-    metrics,
-    placement,
-    programs,
-    reports,
-    tokens,
-    units,
-)
+from web.api import events, feeds, health, match, metrics, programs, reports, tokens, units
 from web.api import holds as holds_api
+from web.api import referrals as referrals_api
+from web.api import transitions as transitions_api
 from web.fanout import Fanout
 from web.limits import BodySizeLimit
 from web.metrics import Metrics, RequestMetrics
@@ -123,8 +115,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     errors.document(app)
     for router in (health.router, programs.router, units.router, holds_api.router,
-                   placement.router, events.router, feeds.router, reports.router, tokens.router,
-                   ws.router, metrics.router,
+                   match.router, transitions_api.router, referrals_api.router, events.router,
+                   feeds.router, reports.router, tokens.router, ws.router, metrics.router,
                    pages.router, analytics.router):
         app.include_router(router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
