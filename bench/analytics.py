@@ -18,9 +18,9 @@ from zoneinfo import ZoneInfo
 import typer
 
 from bench.common import bench_settings
+from inventory.database import upgrade_database
 from inventory.measures import MEASURES, Question, answer
-from web.app import build_services
-from web.cli import upgrade_database
+from inventory.system import build_system
 from web.demo import seed
 from web.demo_history import fill_history
 
@@ -28,7 +28,7 @@ from web.demo_history import fill_history
 async def measure_all(settings, days: int, repeat: int) -> None:  # type: ignore[no-untyped-def]
     await upgrade_database(settings)
     await seed(settings)
-    svc = await build_services(settings, settings.redis_url)
+    svc = await build_system(settings, settings.redis_url)
     try:
         started = time.perf_counter()
         counts = await fill_history(svc, days)
@@ -48,8 +48,7 @@ async def measure_all(settings, days: int, repeat: int) -> None:  # type: ignore
                     times.append((time.perf_counter() - t0) * 1000)
                 print(f"{'':<12}{name:<14} {rows:>6} {times[0]:>9.1f} {min(times[1:]):>9.1f}")
     finally:
-        await svc.redis.aclose()
-        await svc.engine.dispose()
+        await svc.close()
 
 
 def main(days: int = 30, database: str = "sqlite", repeat: int = 3) -> None:

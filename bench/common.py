@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 
 from inventory.config import Settings, load_settings
-from web.embedded_redis import EmbeddedRedis
+from inventory.embedded_redis import EmbeddedRedis
 
 
 def free_port() -> int:

@@ -6,13 +6,16 @@ import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
 
 from inventory.actors import SYSTEM, Actor
+from inventory.config import load_settings
 from inventory.errors import InventoryError
+from inventory.runtime import running_system
+from inventory.system import System
 
 app = typer.Typer(help="Import directories and availability (HSDS, EDXL-HAVE, CSV).",
                   no_args_is_help=True)
@@ -20,31 +23,15 @@ console = Console()
 T = TypeVar("T")
 
 
-async def with_services(work: Callable[[Any], Awaitable[T]]) -> T:
-    """Run `work(svc)` against the configured (or embedded) Redis and database."""
-    from inventory.config import load_settings
-    from web.app import build_services
-    from web.cli import upgrade_database
-    from web.embedded_redis import EmbeddedRedis
+async def with_system(work: Callable[[System], Awaitable[T]]) -> T:
+    """Run `work(system)` against the configured (or embedded) Redis and database."""
+    async with running_system(load_settings()) as system:
+        return await work(system)
 
-    settings = load_settings()
-    await upgrade_database(settings)
-    embedded = None if settings.redis_url else EmbeddedRedis(settings.data_dir)
-    redis_url = settings.redis_url or embedded.start()  # type: ignore[union-attr]
-    svc = await build_services(settings, redis_url)
+
+def run(work: Callable[[System], Awaitable[T]]) -> T:
     try:
-        await svc.inventory.ensure_ready()
-        return await work(svc)
-    finally:
-        await svc.redis.aclose()
-        await svc.engine.dispose()
-        if embedded is not None:
-            embedded.stop()  # only stops a server this command started itself
-
-
-def run(work: Callable[[Any], Awaitable[Any]]) -> Any:
-    try:
-        return asyncio.run(with_services(work))
+        return asyncio.run(with_system(work))
     except InventoryError as error:
         console.print(f"[red]error:[/] {error}")
         for line in getattr(error, "problems", []):
@@ -61,7 +48,7 @@ def import_hsds(
     """Import an HSDS 3.1 directory; a second import of the same data changes nothing."""
     from feeds import service
 
-    report = run(lambda svc: service.import_hsds(svc, source, level_of_care))
+    report = run(lambda system: service.import_hsds(system, source, level_of_care))
     summary = {k: len(v) for k, v in report.as_dict().items()}
     console.print(json.dumps(summary))
     for name in ("warnings", "errors", "missing"):
@@ -82,7 +69,7 @@ def import_csv(
 
     actor = Actor(token_id="cli", role="provider", organization_id=org) if org else SYSTEM
     try:
-        states = run(lambda svc: service.import_census(svc, file.read_bytes(), actor, org))
+        states = run(lambda system: service.import_census(system, file.read_bytes(), actor, org))
     except census_csv.CensusRejected as error:
         console.print(f"[red]error:[/] {error}")
         for problem in error.problems:
@@ -105,5 +92,5 @@ def import_edxl(
     except InventoryError as error:
         console.print(f"[red]error:[/] {error}")
         raise typer.Exit(2) from None
-    result = run(lambda svc: service.import_edxl(svc, data))
+    result = run(lambda system: service.import_edxl(system, data))
     console.print(json.dumps(result, indent=2))

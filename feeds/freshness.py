@@ -16,18 +16,19 @@ from inventory.actors import SYSTEM
 from inventory.errors import InventoryError
 from inventory.live import Change
 from inventory.model import is_stale
+from inventory.system import System
 
 
-async def check(svc: Any, webhook: ReminderWebhook) -> dict[str, Any]:
-    now = svc.clock()
-    key = svc.settings.redis_prefix + "feed:stale"
-    programs = await svc.directory.programs()
-    states = await svc.live.units(u.id for p in programs.values() for u in p.units)
-    marked = await svc.redis.hgetall(key)
+async def check(system: System, webhook: ReminderWebhook) -> dict[str, Any]:
+    now = system.clock()
+    key = system.settings.redis_prefix + "feed:stale"
+    programs = await system.directory.programs()
+    states = await system.live.units(u.id for p in programs.values() for u in p.units)
+    marked = await system.redis.hgetall(key)
     newly: dict[str, list[dict[str, Any]]] = {}
     cleared = stale = 0
     for program in programs.values():
-        cadence = svc.cadence(program.cadence_minutes)
+        cadence = system.cadence(program.cadence_minutes)
         for unit in program.units:
             state = states.get(unit.id)
             if state is None:
@@ -35,18 +36,18 @@ async def check(svc: Any, webhook: ReminderWebhook) -> dict[str, Any]:
             stamp = state.updated_at.isoformat() if state.updated_at else ""
             if not is_stale(state.updated_at, cadence, now):
                 if unit.id in marked:
-                    await svc.redis.hdel(key, unit.id)
+                    await system.redis.hdel(key, unit.id)
                     cleared += 1
                 continue
             stale += 1
             if marked.get(unit.id) == stamp:
                 continue
             try:
-                await svc.inventory.apply(Change(op="stale", unit_id=unit.id, at=now,
+                await system.inventory.apply(Change(op="stale", unit_id=unit.id, at=now,
                                                  by=SYSTEM.name, source="freshness"))
             except InventoryError:
                 continue
-            await svc.redis.hset(key, unit.id, stamp)
+            await system.redis.hset(key, unit.id, stamp)
             newly.setdefault(program.organization_id, []).append({
                 "unit_id": unit.id, "unit_label": unit.label, "program_id": program.id,
                 "program_name": program.name, "updated_at": stamp or None,

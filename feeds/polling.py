@@ -11,6 +11,7 @@ from typing import Any
 from feeds import service
 from feeds.status import FeedStatus
 from inventory.actors import SYSTEM, Actor
+from inventory.system import System
 
 log = logging.getLogger(__name__)
 KINDS = ("hsds", "edxl_have", "csv")
@@ -25,32 +26,32 @@ def backoff(interval: float, failures: int) -> float:
     return min(interval * 2 ** max(failures - 1, 0), max(MAX_BACKOFF_SECONDS, interval))
 
 
-async def run_once(svc: Any, feed: dict[str, Any]) -> dict[str, Any]:
+async def run_once(system: System, feed: dict[str, Any]) -> dict[str, Any]:
     """Read and apply one feed now; returns its report."""
     kind, mapping = feed.get("kind"), feed.get("mapping") or {}
     source = f"feed:{feed['name']}"[:40]
     if kind == "hsds":
         where = str(feed.get("url") or feed.get("path") or "")
         report = await service.import_hsds(
-            svc, where, mapping.get("level_of_care", "outpatient"), label=source)
+            system, where, mapping.get("level_of_care", "outpatient"), label=source)
         return report.as_dict()
     data = await service.read_source(feed)
     if kind == "edxl_have":
-        return await service.import_edxl(svc, data, mapping.get("hospitals"), label=source)
+        return await service.import_edxl(system, data, mapping.get("hospitals"), label=source)
     if kind == "csv":
         org = mapping.get("organization_id")
         actor = Actor(token_id=f"feed-{feed['name']}", role="provider" if org else "admin",
                       organization_id=org) if org else SYSTEM
-        states = await service.import_census(svc, data, actor, org)
+        states = await service.import_census(system, data, actor, org)
         return {"applied": [s.id for s in states]}
     raise ValueError(f"feed {feed['name']!r}: kind {kind!r} is not one of {KINDS}")
 
 
-async def poll(svc: Any, feed: dict[str, Any], status: FeedStatus) -> None:
+async def poll(system: System, feed: dict[str, Any], status: FeedStatus) -> None:
     """The scheduled job of one feed: skip unless due (once per interval, or the backoff
     after failures), else run it and record the outcome."""
     name, interval = str(feed["name"]), interval_of(feed)
-    now: datetime = svc.clock()
+    now: datetime = system.clock()
     current = await status.get(name)
     due = current.get("next_run")
     if due and datetime.fromisoformat(due) > now + timedelta(seconds=0.05):
@@ -58,8 +59,8 @@ async def poll(svc: Any, feed: dict[str, Any], status: FeedStatus) -> None:
     if not await status.claim_run(name, interval * 0.9):
         return
     try:
-        report = await run_once(svc, feed)
-    except Exception as error:  # a feed's failure is recorded, never crashes the scheduler
+        report = await run_once(system, feed)
+    except Exception as error:  # noqa: BLE001 - a feed's failure is recorded, never crashes the job
         failures = current["failures"] + 1
         wait = backoff(interval, failures)
         await status.failed(name, now, now + timedelta(seconds=wait), f"{error}")

@@ -14,26 +14,27 @@ from feeds.directory_sync import DirectorySync, SyncReport
 from inventory.actors import SYSTEM, Actor
 from inventory.errors import Invalid
 from inventory.model import UnitState
+from inventory.system import System
 
 
-async def import_hsds(svc: Any, source: str | Dataset, default_level: str = "outpatient",
+async def import_hsds(system: System, source: str | Dataset, default_level: str = "outpatient",
                       label: str = "hsds") -> SyncReport:
     dataset = source if isinstance(source, Dataset) else await hsds_source.load(source)
-    if default_level not in svc.settings.levels_of_care and svc.settings.levels_of_care:
+    if default_level not in system.settings.levels_of_care and system.settings.levels_of_care:
         raise Invalid(f"level of care {default_level!r} is not configured")
-    levels = set(svc.settings.levels_of_care) or None
-    return await DirectorySync(svc.directory, label, default_level=default_level,
+    levels = set(system.settings.levels_of_care) or None
+    return await DirectorySync(system.directory, label, default_level=default_level,
                                levels=levels).apply(dataset)
 
 
-async def import_edxl(svc: Any, data: bytes, hospitals: dict[str, dict[str, str]] | None = None,
+async def import_edxl(system: System, data: bytes, hospitals: dict[str, dict[str, str]] | None = None,
                       actor: Actor = SYSTEM, label: str = "edxl") -> dict[str, Any]:
     """Parse, check every mapped entry, then apply; a blocking problem changes nothing."""
     report = edxl_have.parse(data)
     updates, problems, unmapped = edxl_have.map_to_units(
-        report, svc.settings.edxl_hospitals if hospitals is None else hospitals)
+        report, system.settings.edxl_hospitals if hospitals is None else hospitals)
     org = actor.writable_organization()
-    programs = await svc.directory.programs()
+    programs = await system.directory.programs()
     for update in updates:
         owner = next((p for p in programs.values() if update.unit_id in
                       {u.id for u in p.units}), None)
@@ -43,7 +44,7 @@ async def import_edxl(svc: Any, data: bytes, hospitals: dict[str, dict[str, str]
             problems.append(f"{update.source}: unit {update.unit_id!r} is not yours")
     if problems:
         raise EdxlRejected(problems, unmapped)
-    sync = DirectorySync(svc.directory, label, actor=actor)
+    sync = DirectorySync(system.directory, label, actor=actor)
     result = SyncReport()
     for update in updates:
         await sync.apply_counts(update.unit_id, update.available, update.capacity,
@@ -60,18 +61,18 @@ class EdxlRejected(Invalid):
         self.unmapped = unmapped
 
 
-async def import_census(svc: Any, data: bytes, actor: Actor, organization_id: str | None
+async def import_census(system: System, data: bytes, actor: Actor, organization_id: str | None
                         ) -> list[UnitState]:
     """Validate every row, then apply them all; raises CensusRejected with a row report."""
     text = census_csv.decode(data)
-    programs = await svc.directory.programs()
-    states = await svc.live.units(u.id for p in programs.values() for u in p.units)
-    census = census_csv.validate(text, programs, states, organization_id, svc.clock())
+    programs = await system.directory.programs()
+    states = await system.live.units(u.id for p in programs.values() for u in p.units)
+    census = census_csv.validate(text, programs, states, organization_id, system.clock())
     if census.problems:
         bad = len(census.problems)
         raise census_csv.CensusRejected(
             f"{bad} row(s) are wrong; nothing was changed", census.problems)
-    return await census_csv.apply(census, svc.inventory, actor)
+    return await census_csv.apply(census, system.inventory, actor)
 
 
 async def read_source(feed: dict[str, Any], client: httpx.AsyncClient | None = None) -> bytes:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from weakref import WeakKeyDictionary
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -29,48 +28,81 @@ def entry_for(change: Change, state: UnitState, hold_id: str | None = None) -> A
     )
 
 
-async def record(sessions: async_sessionmaker, rows: Sequence[Base]) -> None:
-    """Insert `rows` (audit entries and what they belong to) durably, then return; raises
-    RecordsUnavailable if they cannot be, so the caller does not acknowledge.
+class AuditWriter:
+    """Inserts audit entries (and what they belong to) durably, group-committed: whatever is
+    waiting when the writer is free goes in one transaction, and each caller returns once its
+    rows are committed. A failed batch is retried caller by caller, so one bad change never
+    fails the others.
 
-    Concurrent callers are group-committed: whatever is waiting when the writer is free goes
-    in one transaction, and each caller returns once its rows are committed. A failed batch
-    is retried caller by caller, so one bad change never fails the others."""
-    writer = _writers.get(sessions)
-    if writer is None:
-        writer = _writers[sessions] = GroupCommit(sessions)
-    await writer.record(rows)
+    One per System, owned by it: `run` is a long-lived task under the process's supervisor,
+    and `close` (at shutdown) waits, bounded, for what was already handed in. If `run`
+    crashes, the batch it held is refused (its callers get RecordsUnavailable and do not
+    acknowledge) and later callers wait for the restarted loop."""
 
-
-class GroupCommit:
     def __init__(self, sessions: async_sessionmaker) -> None:
         self.sessions = sessions
         self.pending: list[tuple[Sequence[Base], asyncio.Future[None]]] = []
-        self.task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._closed = False
 
     async def record(self, rows: Sequence[Base]) -> None:
+        """Return once `rows` are committed; raises RecordsUnavailable if they cannot be, so
+        the caller does not acknowledge."""
+        if self._closed:
+            raise RecordsUnavailable("the change could not be recorded: this process is "
+                                     "shutting down")
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.pending.append((rows, future))
-        if self.task is None or self.task.done():
-            self.task = asyncio.create_task(self._write())
+        self._idle.clear()
+        self._wake.set()
         await future
 
-    async def _write(self) -> None:
-        while self.pending:
-            batch, self.pending = self.pending, []
+    async def run(self) -> None:
+        """Write what callers hand in, until cancelled."""
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self.pending:
+                batch, self.pending = self.pending, []
+                try:
+                    await self._write(batch)
+                except BaseException as error:
+                    refused = RecordsUnavailable(f"the change could not be recorded: {error}")
+                    for _, future in batch:
+                        _settle(future, refused)
+                    raise
+            self._idle.set()
+
+    async def _write(self, batch: list[tuple[Sequence[Base], asyncio.Future[None]]]) -> None:
+        try:
+            await _commit(self.sessions, [row for rows, _ in batch for row in rows])
+        except RecordsUnavailable:
+            for rows, future in batch:
+                try:
+                    await _commit(self.sessions, rows)
+                except RecordsUnavailable as error:
+                    _settle(future, error)
+                else:
+                    _settle(future, None)
+            return
+        for _, future in batch:
+            _settle(future, None)
+
+    async def close(self, timeout: float) -> None:
+        """Refuse new rows, wait at most `timeout` for those handed in, refuse the rest."""
+        self._closed = True
+        if self.pending:
+            self._wake.set()
             try:
-                await _commit(self.sessions, [row for rows, _ in batch for row in rows])
-            except RecordsUnavailable:
-                for rows, future in batch:
-                    try:
-                        await _commit(self.sessions, rows)
-                    except RecordsUnavailable as error:
-                        _settle(future, error)
-                    else:
-                        _settle(future, None)
-                continue
-            for _, future in batch:
-                _settle(future, None)
+                await asyncio.wait_for(self._idle.wait(), timeout)
+            except TimeoutError:
+                pass
+        left, self.pending = self.pending, []
+        for _, future in left:
+            _settle(future, RecordsUnavailable("the change could not be recorded: this "
+                                               "process is shutting down"))
 
 
 def _settle(future: asyncio.Future[None], error: Exception | None) -> None:
@@ -80,9 +112,6 @@ def _settle(future: asyncio.Future[None], error: Exception | None) -> None:
         future.set_result(None)
     else:
         future.set_exception(error)
-
-
-_writers: WeakKeyDictionary[async_sessionmaker, GroupCommit] = WeakKeyDictionary()
 
 
 async def _commit(sessions: async_sessionmaker, rows: Sequence[Base]) -> None:

@@ -31,9 +31,10 @@ class Inventory:
     """Availability operations shared by the REST API, the provider websocket and feeds."""
 
     def __init__(self, live: LiveStore, sessions: async_sessionmaker, clock: Clock,
-                 seq_rebuild_gap: int) -> None:
+                 seq_rebuild_gap: int, audit_log: audit.AuditWriter) -> None:
         self.live = live
         self.sessions = sessions
+        self.audit_log = audit_log
         self.clock = clock
         self.seq_rebuild_gap = seq_rebuild_gap
 
@@ -76,7 +77,7 @@ class Inventory:
                 raise
             await self.ensure_ready()
             state = await self.live.apply(change)
-        await audit.record(self.sessions, [audit.entry_for(change, state)])
+        await self.audit_log.record([audit.entry_for(change, state)])
         return state
 
     async def ensure_ready(self) -> str:

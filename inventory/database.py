@@ -9,6 +9,8 @@ from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
+from inventory.config import Settings
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -49,3 +51,13 @@ async def migrate(engine: AsyncEngine, revision: str = "head") -> None:
 
     async with engine.begin() as conn:
         await conn.run_sync(upgrade)
+
+
+async def upgrade_database(settings: Settings) -> None:
+    """Create the data folder and bring the configured database to the latest schema."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(settings.sqlalchemy_url())
+    try:
+        await migrate(engine)
+    finally:
+        await engine.dispose()

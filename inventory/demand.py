@@ -18,7 +18,6 @@ import asyncio
 import json
 import logging
 import secrets
-import weakref
 from collections import deque
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -58,20 +57,33 @@ def coarse_needs(values: dict[str, Any]) -> dict[str, Any]:
 
 
 class Outbox:
-    """This process's recorded requests on their way to Redis: the request only appends to a
-    bounded deque; one task per process summarises and pushes them in batches over a single
-    connection. A full deque drops the oldest (a gap in analytics, never a slower search)."""
+    """This process's recorded requests on their way to Redis: a request only appends to a
+    bounded deque (at most MAX_BUFFERED; when full the oldest is dropped: a gap in analytics,
+    never a slower search). `run`, a long-lived task under the process's supervisor,
+    summarises and pushes them in batches over a single connection. One per System, owned by
+    it; `close` pushes what is left (bounded) at shutdown."""
 
     def __init__(self, redis: Redis, prefix: str) -> None:
         self.redis = redis
         self.key = prefix + KEY
         self.items: deque[Callable[[], dict[str, Any]]] = deque(maxlen=MAX_BUFFERED)
-        self.task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     def put(self, summary: Callable[[], dict[str, Any]]) -> None:
         self.items.append(summary)
-        if self.task is None or self.task.done():
-            self.task = asyncio.get_running_loop().create_task(self.flush())
+        self._idle.clear()
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Push what requests recorded, until cancelled."""
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            await self.flush()
+            if not self.items:
+                self._idle.set()
 
     async def flush(self) -> None:
         while self.items:
@@ -82,18 +94,23 @@ class Outbox:
                     pipe.rpush(self.key, *values)
                     pipe.ltrim(self.key, -MAX_PENDING, -1)
                     await pipe.execute()
-            except Exception as error:  # analytics must never break a search
+            except Exception as error:  # noqa: BLE001 - analytics must never break a search
                 log.warning("%d searches not recorded for analytics: %s", len(batch), error)
 
+    async def settle(self, timeout: float = 10.0) -> None:
+        """Wait until what was recorded so far is pushed (tests; before a drain)."""
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout)
+        except TimeoutError:
+            pass
 
-_outboxes: weakref.WeakKeyDictionary[Redis, dict[str, Outbox]] = weakref.WeakKeyDictionary()
-
-
-def outbox(redis: Redis, prefix: str) -> Outbox:
-    boxes = _outboxes.setdefault(redis, {})
-    if prefix not in boxes:
-        boxes[prefix] = Outbox(redis, prefix)
-    return boxes[prefix]
+    async def close(self, timeout: float) -> None:
+        """Push what is left, giving up after `timeout` seconds."""
+        try:
+            await asyncio.wait_for(self.flush(), timeout)
+        except TimeoutError:
+            log.warning("%d searches not recorded for analytics: shutting down",
+                        len(self.items))
 
 
 def per_level(levels: Sequence[str], found: Sequence[tuple[str, int]]) -> dict[str, list[int]]:
@@ -107,7 +124,7 @@ def per_level(levels: Sequence[str], found: Sequence[tuple[str, int]]) -> dict[s
     return counts
 
 
-def note_search(redis: Redis, prefix: str, filters: Filters, results: list[Result],
+def note_search(outbox: Outbox, filters: Filters, results: list[Result],
                 now: datetime) -> None:
     """Record one search: per level asked for, how many programs matched, how many had a bed.
     Costs the request one deque append; the summary is made later, off the request path."""
@@ -120,10 +137,10 @@ def note_search(redis: Redis, prefix: str, filters: Filters, results: list[Resul
                 "levels": per_level(filters.level_of_care, shown),
                 "near": _rounded(filters.near), "needs": needs}
 
-    outbox(redis, prefix).put(summary)
+    outbox.put(summary)
 
 
-def note_match(redis: Redis, prefix: str, levels: list[str], options: Sequence[Any],
+def note_match(outbox: Outbox, levels: list[str], options: Sequence[Any],
                needs: dict[str, Any], now: datetime) -> None:
     """Record one match request: per target level, options shown and options with a bed now
     or expected by the time the client is ready."""
@@ -136,7 +153,7 @@ def note_match(redis: Redis, prefix: str, levels: list[str], options: Sequence[A
         return {"kind": "match", "at": now.isoformat(), "levels": per_level(levels, shown),
                 "near": _rounded(near), "needs": coarse_needs(needs)}
 
-    outbox(redis, prefix).put(summary)
+    outbox.put(summary)
 
 
 def _rounded(near: tuple[float, float] | None) -> list[float] | None:
@@ -190,10 +207,3 @@ async def drain(redis: Redis, prefix: str, sessions: async_sessionmaker,
         moved += len(raw)
         if len(raw) < BATCH:
             return moved
-
-
-async def settle() -> None:
-    """Wait until this process has pushed what it recorded (tests; before a drain)."""
-    tasks = [box.task for boxes in list(_outboxes.values()) for box in boxes.values()
-             if box.task is not None]
-    await asyncio.gather(*tasks, return_exceptions=True)

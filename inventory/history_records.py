@@ -12,7 +12,6 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Boolean, Float, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-# records.py imports this module at its end, so these names exist already.
 from inventory.records import Base, Hold, Referral, Transition
 
 ALL_AREAS = "*"

@@ -81,9 +81,11 @@ HoldFollower = Callable[[AsyncSession, HoldView], Awaitable[None]]
 
 class Holds:
     def __init__(self, live: LiveStore, sessions: async_sessionmaker, directory: Directory,
-                 clock: Clock, default_minutes: int, max_minutes: int) -> None:
+                 clock: Clock, default_minutes: int, max_minutes: int,
+                 audit_log: audit.AuditWriter) -> None:
         self.live = live
         self.sessions = sessions
+        self.audit_log = audit_log
         self.directory = directory
         self.clock = clock
         self.default_minutes = default_minutes
@@ -121,7 +123,7 @@ class Holds:
         counts = await self.live.grant_hold(hold.id, unit_id, hold.expires_at, hold.created_at,
                                             actor.name)
         try:
-            await audit.record(self.sessions, [hold, _audit(
+            await self.audit_log.record([hold, _audit(
                 "hold", hold.id, unit_id, counts, hold.created_at, actor.name)])
         except Exception as error:
             await self.ungrant(hold, error)
@@ -255,8 +257,8 @@ class Holds:
             counts = await self.live.end_hold(hold_id, unit_id, "expire", now, "system:expiry")
         except (Conflict, NotFound):
             return 0
-        await audit.record(self.sessions, [_audit("expire", hold_id, unit_id, counts, now,
-                                                  "system:expiry")])
+        await self.audit_log.record([_audit("expire", hold_id, unit_id, counts, now,
+                                            "system:expiry")])
         return 1
 
     async def list_for(self, actor: Actor, status: str | None = None) -> list[HoldView]:

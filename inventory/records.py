@@ -198,5 +198,3 @@ class Referral(Base):
     expires_at: Mapped[datetime]
     acknowledged_at: Mapped[datetime | None]
     responded_at: Mapped[datetime | None]
-
-from inventory import history_records  # noqa: E402,F401  (analytics tables join the metadata)

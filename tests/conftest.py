@@ -24,14 +24,16 @@ import uvicorn
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from inventory import history_records  # noqa: F401 - the analytics tables join the metadata
 from inventory.actors import SYSTEM
+from inventory.clock import utcnow
 from inventory.config import Settings, load_settings
 from inventory.database import create_engine, migrate
+from inventory.embedded_redis import EmbeddedRedis
 from inventory.records import Base
 from inventory.tokens import create_token
 from web.app import create_app
-from web.embedded_redis import EmbeddedRedis
-from web.services import Services, utcnow
+from web.services import Services
 
 REDIS_URL = os.environ.get("BEDFINDER_TEST_REDIS_URL")
 DATABASE_URL = os.environ.get("BEDFINDER_TEST_DATABASE_URL")
@@ -158,13 +160,15 @@ class Server:
         return state.id
 
 
-async def serve(settings: Settings, port: int | None = None) -> AsyncIterator[Server]:
+async def serve(settings: Settings, port: int | None = None, ws: str = "auto"
+                ) -> AsyncIterator[Server]:
     """The app under uvicorn until the generator closes; a fixed `port` lets a test stop it
-    and start it again where its clients reconnect."""
+    and start it again where its clients reconnect; `ws` picks uvicorn's websocket
+    implementation (the default is what `bedfinder serve` uses)."""
     app = create_app(settings)
     port = port or free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                            lifespan="on", ws_max_size=65_536)
+                            lifespan="on", ws_max_size=65_536, ws=ws)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:

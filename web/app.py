@@ -2,108 +2,82 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from redis.asyncio import BlockingConnectionPool, Redis
 
-from inventory.availability import Inventory
 from inventory.config import Settings, load_settings
-from inventory.database import create_engine, session_factory
-from inventory.directory import Directory
-from inventory.holds import Holds
-from inventory.notify import Notifier
-from inventory.referrals import Referrals
-from inventory.transitions import Policy, Transitions
-from inventory.live import Event, LiveStore
-from inventory.tokens import TokenVerifier
-from web import analytics, errors, logs, metrics, pages, ws
-from web.api import events, feeds, health, match, programs, reports, tokens, units
+from inventory.embedded_redis import EmbeddedRedis
+from inventory.live import Event
+from inventory.live_watch import watch_live_state
+from inventory.mirror import Mirror
+from inventory.stream_reader import Listener, StreamReader
+from inventory.system import System, build_system
+from web import analytics, errors, logs, pages, ws
+from web.api import events, feeds, health, match, metrics, programs, reports, tokens, units
 from web.api import holds as holds_api
 from web.api import referrals as referrals_api
 from web.api import transitions as transitions_api
-from web.embedded_redis import EmbeddedRedis
-from web.hub import Hub
+from web.fanout import Fanout
 from web.limits import BodySizeLimit
-from web.metrics import RequestMetrics
+from web.metrics import Metrics, RequestMetrics
+from web.notifications import Notifications
 from web.rate_limits import RateLimit, RateLimits
 from web.request_context import RequestContext
-from web.scheduled import start_scheduler
 from web.api import docs as api_docs
-from web.services import Services, utcnow
+from web.scheduled import start_jobs
+from web.services import Services
+from web.sessions import TokenSessions
 
 log = logging.getLogger(__name__)
 SHUTDOWN_SECONDS = 5.0
-REDIS_CONNECTIONS = 200
-REDIS_WAIT_SECONDS = 10.0
-WATCH_SECONDS = 1.0
 
 
-async def watch_live_state(svc: Services) -> None:
-    """Notice Redis coming back empty (restart, FLUSHDB) and rebuild it from SQL; tell the
-    hub when the state it streams was replaced."""
-    known = None
-    while True:
-        try:
-            epoch = await svc.live.epoch()
-            if epoch is None:
-                epoch = await svc.inventory.rebuild()
-            if known is not None and epoch != known:
-                svc.hub.replaced(epoch)
-            known = epoch
-        except asyncio.CancelledError:
-            raise
-        except Exception as error:  # Redis or SQL down: readiness says so; keep watching
-            log.warning("live state check failed: %s", error)
-        await asyncio.sleep(WATCH_SECONDS)
+def web_services(system: System, redis_url: str) -> Services:
+    """The web parts of one process, built on `system` and wired to each other."""
+    settings = system.settings
+    mirror = Mirror()
+    reader = StreamReader(system.live, mirror)
+    fanout = Fanout(mirror, lambda batch: events.encode(system, batch),
+                    settings.subscriber_queue, settings.heartbeat_seconds)
+    token_sessions = TokenSessions()
+    token_sessions.on_revoke.append(system.tokens.forget)
+    meters = Metrics()
+    rate_limits = (RateLimits(redis_url, settings.redis_prefix, settings.rate_limit_writes,
+                              settings.rate_limit_reads)
+                   if settings.rate_limit_writes or settings.rate_limit_reads else None)
+    reader.on_reset(fanout.drop_all)
+    reader.listen("fanout", fanout.deliver)
+    reader.listen("metrics", _counting(meters))
+    reader.on_listener_error.append(meters.listener_failed)
+    system.supervisor.on_crash.append(meters.task_crashed)
+    return Services(system=system, reader=reader, mirror=mirror, fanout=fanout,
+                    token_sessions=token_sessions,
+                    notifications=Notifications(system.redis, system.notifier.channel, fanout,
+                                                token_sessions),
+                    metrics=meters, rate_limits=rate_limits)
 
 
-async def build_services(settings: Settings, redis_url: str) -> Services:
-    # A burst (hundreds of websockets connecting at once) waits for a connection rather than
-    # failing when the pool is exhausted.
-    redis = Redis.from_pool(BlockingConnectionPool.from_url(
-        redis_url, decode_responses=True, health_check_interval=10,
-        max_connections=REDIS_CONNECTIONS, timeout=REDIS_WAIT_SECONDS))
-    engine = create_engine(settings.sqlalchemy_url())
-    sessions = session_factory(engine)
-    live = LiveStore(redis, settings.redis_prefix, settings.stream_max_events)
-    inventory = Inventory(live, sessions, utcnow, settings.seq_rebuild_gap)
-    directory = Directory(sessions, inventory, redis, settings.redis_prefix, utcnow)
-    tokens = TokenVerifier(sessions, settings.token_cache_seconds)
-    svc: Services
+def _counting(metrics: Metrics) -> Listener:
+    async def count(batch: list[Event]) -> None:
+        metrics.count_events(batch)
 
-    async def encode(batch):  # type: ignore[no-untyped-def]
-        return await events.encode(svc, batch)
+    return count
 
-    hub = Hub(live, encode, settings.subscriber_queue, settings.heartbeat_seconds)
-    hub.on_revoke.append(tokens.forget)
-    holds = Holds(live, sessions, directory, utcnow, settings.hold_minutes,
-                  settings.hold_max_minutes)
-    transitions = Transitions(sessions, directory, utcnow, Policy(
-        settings.caseload_limit, settings.at_risk_hours, settings.lapse_grace_hours))
-    holds.on_end.append(transitions.hold_ended)
-    notifier = Notifier(redis, settings.redis_prefix)
-    referrals = Referrals(sessions, directory, holds, live, notifier, utcnow,
-                          settings.referral_expiry_minutes, settings.decline_reasons)
-    svc = Services(settings=settings, redis=redis, engine=engine, sessions=sessions,
-                   live=live, inventory=inventory, directory=directory, tokens=tokens, hub=hub,
-                   holds=holds, transitions=transitions, referrals=referrals,
-                   notifier=notifier)
 
-    def count(event: Event) -> None:
-        svc.metrics.events.labels(event.op).inc()
-        if event.at is not None:
-            svc.metrics.observe_delivery(event.at.timestamp())
-
-    hub.on_event.append(count)
-    if settings.rate_limit_writes or settings.rate_limit_reads:
-        svc.rate_limits = RateLimits(redis_url, settings.redis_prefix,
-                                     settings.rate_limit_writes, settings.rate_limit_reads)
-    return svc
+def start_tasks(svc: Services) -> None:
+    """Every long-lived task of the web process, under the System's supervisor (which already
+    runs the audit writer and the demand outbox)."""
+    supervisor = svc.supervisor
+    supervisor.start("stream_reader", svc.reader.run)
+    supervisor.start("heartbeats", svc.fanout.heartbeats)
+    supervisor.start("notifications", svc.notifications.run)
+    supervisor.start("live_state_watch", lambda: watch_live_state(
+        svc.live, svc.inventory, svc.reader))
+    start_jobs(svc)
 
 
 @asynccontextmanager
@@ -114,30 +88,17 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     if not redis_url:
         embedded = EmbeddedRedis(settings.data_dir)
         redis_url = embedded.start()
-    svc = await build_services(settings, redis_url)
+    system = await build_system(settings, redis_url)
+    svc = web_services(system, redis_url)
     app.state.services = svc
     with contextlib.suppress(Exception):
-        await svc.inventory.ensure_ready()
-    tasks = [asyncio.create_task(svc.hub.run()), asyncio.create_task(svc.hub.heartbeats()),
-             asyncio.create_task(svc.hub.notifications(svc.notifier.channel)),
-             asyncio.create_task(watch_live_state(svc))]
-    scheduler = start_scheduler(svc)
+        await system.inventory.ensure_ready()
+    start_tasks(svc)
     try:
         yield
     finally:
-        scheduler.shutdown(wait=False)
-        for task in tasks:
-            task.cancel()
         # Bounded: a task stuck in a library's cleanup must not hold up a deploy.
-        _, stuck = await asyncio.wait(tasks, timeout=SHUTDOWN_SECONDS)
-        for task in stuck:
-            log.warning("background task %s did not stop within %ss", task.get_coro(),
-                        SHUTDOWN_SECONDS)
-        for closing in (svc.redis.aclose(), svc.engine.dispose()):
-            done, _ = await asyncio.wait({asyncio.ensure_future(closing)},
-                                         timeout=SHUTDOWN_SECONDS)
-            if not done:
-                log.warning("%s did not finish within %ss", closing, SHUTDOWN_SECONDS)
+        await system.close(SHUTDOWN_SECONDS)
         if embedded is not None:
             embedded.stop()
 

@@ -18,10 +18,10 @@ from feeds import cli as feeds_cli
 from web import report_cli
 from inventory.actors import ROLES
 from inventory.config import Settings, load_settings
-from inventory.database import create_engine, migrate, session_factory
+from inventory.database import create_engine, session_factory, upgrade_database
 from inventory.notify import Notifier
 from inventory.tokens import create_token, revoke_token
-from web.embedded_redis import EmbeddedRedis
+from inventory.embedded_redis import EmbeddedRedis
 from web.logs import json_config
 from web.services import utcnow
 
@@ -37,15 +37,6 @@ GRACE_SECONDS = 10  # websockets are closed with 1012 (reconnect) and requests f
 
 Host = Annotated[str, typer.Option(help="Address to listen on.")]
 Port = Annotated[int, typer.Option(help="Port to listen on.")]
-
-
-async def upgrade_database(settings: Settings) -> None:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(settings.sqlalchemy_url())
-    try:
-        await migrate(engine)
-    finally:
-        await engine.dispose()
 
 
 def shared_redis(settings: Settings) -> EmbeddedRedis | None:

@@ -14,8 +14,8 @@ import httpx
 from inventory.actors import SYSTEM
 from inventory.config import Settings
 from inventory.errors import Conflict
+from inventory.system import build_system
 from inventory.tokens import create_token
-from web.app import build_services
 from web.demo_directory import ORGANIZATIONS, PROGRAMS
 from web.services import utcnow
 
@@ -28,7 +28,7 @@ PROGRAM_KEYS = ("organization_id", "name", "description", "level_of_care", "asam
 async def seed(settings: Settings) -> dict[str, str]:
     """Load the demo directory unless it is there already; return a new token per role."""
     assert settings.redis_url, "seed runs against the shared Redis"
-    svc = await build_services(settings, settings.redis_url)
+    svc = await build_system(settings, settings.redis_url)
     try:
         await svc.inventory.ensure_ready()
         if not await svc.directory.programs():
@@ -41,8 +41,7 @@ async def seed(settings: Settings) -> dict[str, str]:
                                                  f"demo {role}")
         return tokens
     finally:
-        await svc.redis.aclose()
-        await svc.engine.dispose()
+        await svc.close()
 
 
 async def load_directory(svc: Any) -> None:

@@ -25,11 +25,12 @@ import typer
 from sqlalchemy import func, insert, select
 
 from inventory import history
+from inventory.clock import utcnow
 from inventory.config import Settings
 from inventory.history_records import DemandEntry
 from inventory.records import AuditEntry, Hold, Referral, Token, Transition, new_id
+from inventory.system import System
 from inventory.tokens import create_token, digest
-from web.services import Services, utcnow
 
 LOCAL = ZoneInfo("America/Los_Angeles")
 # Share of beds free at midday (before the evening fills them), by level of care.
@@ -268,7 +269,7 @@ def simulate(world: World, programs: dict[str, tuple[str, str]]) -> None:
         world.record(unit, world.end, "set", "provider:demo", "api", note="simulated")
 
 
-async def fill_history(svc: Services, days: int, seed: int = 7) -> dict[str, int] | None:
+async def fill_history(svc: System, days: int, seed: int = 7) -> dict[str, int] | None:
     """Write `days` of simulated history ending now; None when history exists already."""
     now = utcnow()
     start = now - timedelta(days=days)
@@ -312,7 +313,7 @@ def _values(row: AuditEntry | DemandEntry) -> dict[str, Any]:
     return {c.key: getattr(row, c.key) for c in row.__table__.columns if c.key != "id"}
 
 
-async def analyst_token(svc: Services) -> str:
+async def analyst_token(svc: System) -> str:
     token, _ = await create_token(svc.sessions, "analyst", utcnow(), None, "demo analyst")
     return token
 
@@ -334,17 +335,16 @@ def parse_span(text: str) -> int:
 
 async def run_history(settings: Settings, span: str) -> str:
     """For the demo command: fill the history, and say what happened."""
-    from web.app import build_services
+    from inventory.system import build_system
 
     days = parse_span(span)
     assert settings.redis_url, "the demo history runs against the shared Redis"
-    svc = await build_services(settings, settings.redis_url)
+    svc = await build_system(settings, settings.redis_url)
     try:
         counts = await fill_history(svc, days)
         token = await analyst_token(svc)
     finally:
-        await svc.redis.aclose()
-        await svc.engine.dispose()
+        await svc.close()
     done = (f"history: {days} days simulated: {counts_line(counts)}" if counts
             else "history: the database already has history; nothing added")
     return f"{done}\nanalyst token: {token}  (page: /analytics)"

@@ -1,30 +1,21 @@
-"""Prometheus metrics at `/metrics`: one registry per app, so several apps in one process
-(tests) never collide. Each process reports its own; see docs/deployment.md for scraping."""
+"""Prometheus metrics: one registry per app, so several apps in one process (tests) never
+collide, and the middleware that counts requests. Each process reports its own at `/metrics`
+(web/api/metrics.py); see docs/deployment.md for scraping."""
 
 from __future__ import annotations
 
-import asyncio
 import time
-from typing import TYPE_CHECKING
 
-from fastapi import APIRouter, Request, Response
 from prometheus_client import (
-    CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
     Gauge,
     Histogram,
-    generate_latest,
 )
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from feeds.status import FeedStatus
-from inventory.model import is_stale
+from inventory.live import Event
 
-if TYPE_CHECKING:
-    from web.services import Services
-
-router = APIRouter(include_in_schema=False)
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 
@@ -61,36 +52,30 @@ class Metrics:
                                 ["job"], registry=r)
         self.tasks = Gauge("bedfinder_asyncio_tasks", "Tasks alive in this process's event loop",
                            registry=r)
+        self.task_running = Gauge("bedfinder_task_running",
+                                  "1 while a supervised long-lived task runs, 0 while it waits "
+                                  "to be restarted", ["task"], registry=r)
+        self.task_restarts = Counter("bedfinder_task_restarts",
+                                     "Crashes of a supervised long-lived task (each is "
+                                     "followed by a restart)", ["task"], registry=r)
+        self.listener_errors = Counter("bedfinder_stream_listener_errors",
+                                       "Batches a stream listener raised on (the other "
+                                       "listeners still got them)", ["listener"], registry=r)
+
+    def task_crashed(self, name: str, _error: BaseException) -> None:
+        self.task_restarts.labels(name).inc()
+
+    def listener_failed(self, name: str, _error: BaseException) -> None:
+        self.listener_errors.labels(name).inc()
+
+    def count_events(self, events: list[Event]) -> None:
+        for event in events:
+            self.events.labels(event.op).inc()
+            if event.at is not None:
+                self.observe_delivery(event.at.timestamp())
 
     def observe_delivery(self, committed_at: float) -> None:
         self.delivery_seconds.observe(max(0.0, time.time() - committed_at))
-
-
-async def refresh(svc: Services) -> None:
-    """Gauges read at scrape time from this process's mirror of the live state."""
-    metrics: Metrics = svc.metrics
-    metrics.connections.set(len(svc.hub.subscribers))
-    metrics.seq.set(svc.hub.last_seq)
-    metrics.tasks.set(len(asyncio.all_tasks()))
-    now = svc.clock()
-    stale = 0
-    for program in (await svc.directory.programs()).values():
-        cadence = svc.cadence(program.cadence_minutes)
-        for unit in program.units:
-            state = svc.hub.states.get(unit.id)
-            stale += state is None or is_stale(state.updated_at, cadence, now)
-    metrics.stale_units.set(stale)
-    status = FeedStatus(svc.redis, svc.settings.redis_prefix)
-    for feed in svc.settings.feeds:
-        name = str(feed.get("name", ""))
-        metrics.feed_failures.labels(name).set(await status.failures(name))
-
-
-@router.get("/metrics")
-async def metrics_endpoint(request: Request) -> Response:
-    svc: Services = request.app.state.services
-    await refresh(svc)
-    return Response(generate_latest(svc.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 
 class RequestMetrics:

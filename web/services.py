@@ -1,60 +1,127 @@
-"""The parts one app process wires together in its lifespan and hands to every route."""
+"""What one app process hands to every route: the domain's `System` and the web parts built on
+it in the lifespan (web/app.py). Routes get it through `web.api.deps.Svc`.
+
+The domain services are read-only views of the System's (`svc.holds is svc.system.holds`),
+so a route and a scheduled job always act on the same objects; the clock is the System's too
+(setting `svc.clock` in a test moves it for both).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from dataclasses import dataclass
 
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from inventory.audit import AuditWriter
 from inventory.availability import Inventory
+from inventory.clock import Clock, utcnow
 from inventory.config import Settings
+from inventory.demand import Outbox
 from inventory.directory import Directory, ProgramInfo
-from inventory.model import UnitState
 from inventory.holds import Holds
+from inventory.live import LiveStore
+from inventory.mirror import Mirror
+from inventory.model import UnitState
 from inventory.notify import Notifier
 from inventory.referrals import Referrals
-from inventory.transitions import Transitions
-from inventory.live import LiveStore
+from inventory.stream_reader import StreamReader
+from inventory.supervisor import Supervisor
+from inventory.system import System
 from inventory.tokens import TokenVerifier
-from web.hub import Hub
+from inventory.transitions import Transitions
+from web.fanout import Fanout
 from web.metrics import Metrics
+from web.notifications import Notifications
 from web.rate_limits import RateLimits
+from web.sessions import TokenSessions
 
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+__all__ = ["Services", "utcnow"]  # utcnow: kept importable here for existing callers
 
 
 @dataclass
 class Services:
-    settings: Settings
-    redis: Redis
-    engine: AsyncEngine
-    sessions: async_sessionmaker
-    live: LiveStore
-    inventory: Inventory
-    directory: Directory
-    tokens: TokenVerifier
-    hub: Hub
-    holds: Holds
-    transitions: Transitions
-    referrals: Referrals
-    notifier: Notifier
+    system: System
+    reader: StreamReader
+    mirror: Mirror
+    fanout: Fanout
+    token_sessions: TokenSessions
+    notifications: Notifications
+    metrics: Metrics
     rate_limits: RateLimits | None = None
-    metrics: Metrics = field(default_factory=Metrics)
-    clock: Callable[[], datetime] = utcnow
 
-    async def live_states(self, programs: dict[str, ProgramInfo]) -> dict[str, UnitState]:
-        """Every unit's live state as of now: this process's mirror once it has caught up
-        with the current seq (so a search sees every change acknowledged before it began),
-        else Redis itself."""
-        seq = await self.live.current_seq()
-        if await self.hub.caught_up(seq, timeout=0.25):
-            return self.hub.states
-        return await self.live.units(u.id for p in programs.values() for u in p.units)
+    @property
+    def settings(self) -> Settings:
+        return self.system.settings
+
+    @property
+    def redis(self) -> Redis:
+        return self.system.redis
+
+    @property
+    def engine(self) -> AsyncEngine:
+        return self.system.engine
+
+    @property
+    def sessions(self) -> async_sessionmaker:
+        return self.system.sessions
+
+    @property
+    def live(self) -> LiveStore:
+        return self.system.live
+
+    @property
+    def inventory(self) -> Inventory:
+        return self.system.inventory
+
+    @property
+    def directory(self) -> Directory:
+        return self.system.directory
+
+    @property
+    def tokens(self) -> TokenVerifier:
+        return self.system.tokens
+
+    @property
+    def holds(self) -> Holds:
+        return self.system.holds
+
+    @property
+    def transitions(self) -> Transitions:
+        return self.system.transitions
+
+    @property
+    def referrals(self) -> Referrals:
+        return self.system.referrals
+
+    @property
+    def notifier(self) -> Notifier:
+        return self.system.notifier
+
+    @property
+    def audit(self) -> AuditWriter:
+        return self.system.audit
+
+    @property
+    def demand(self) -> Outbox:
+        return self.system.demand
+
+    @property
+    def supervisor(self) -> Supervisor:
+        return self.system.supervisor
+
+    @property
+    def clock(self) -> Clock:
+        return self.system.clock
+
+    @clock.setter
+    def clock(self, clock: Clock) -> None:
+        self.system.clock = clock
 
     def cadence(self, cadence_minutes: int | None) -> int:
-        return cadence_minutes or self.settings.default_cadence_minutes
+        return self.system.cadence(cadence_minutes)
+
+    async def live_states(self, programs: dict[str, ProgramInfo]) -> dict[str, UnitState]:
+        """Every unit's live state as of now (see Mirror.current)."""
+        return await self.mirror.current(
+            self.live, (u.id for p in programs.values() for u in p.units))

@@ -1,7 +1,7 @@
 """Websockets: `/ws/inventory` streams every change; `/ws/provider` takes providers' writes.
 
 A subscriber first gets what it missed since `?after=SEQ` (or a snapshot when that is no
-longer kept), then one message per change. It is registered with the hub before the backlog
+longer kept), then one message per change. It is registered with the fan-out before the backlog
 is read, and messages at or below the last seq sent are skipped, so nothing falls between.
 """
 
@@ -20,12 +20,13 @@ from pydantic import Field, ValidationError
 from inventory.actors import ADMIN, PROVIDER, Actor
 from inventory.errors import InventoryError
 from inventory.live import MAX_SEQ, Event
+from web.api.events import encode
 from web.auth import actor_for
-from web.hub import SLOT_BYTES, DirectWriter, Subscriber
+from web.direct_write import SLOT_BYTES, DirectWriter
+from web.fanout import Subscriber
 from web.schemas import Strict
 from web.services import Services
 from web.views import public_message, public_unit_view
-from web.api.events import encode
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -44,7 +45,7 @@ def token_of(ws: WebSocket) -> str | None:
 
 async def snapshot_message(svc: Services, public: bool = False) -> tuple[int, str]:
     seq, states = await svc.live.snapshot()
-    messages = await encode(svc, [Event(s.seq, "snapshot", s, "") for s in states])
+    messages = await encode(svc.system, [Event(s.seq, "snapshot", s, "") for s in states])
     units = [public_unit_view(m["unit"]) if public else m["unit"] for m in messages]
     return seq, orjson.dumps({"type": "snapshot", "seq": seq, "units": units,
                               "at": svc.clock().isoformat()}).decode()
@@ -60,7 +61,7 @@ async def send_backlog(ws: WebSocket, svc: Services, after: int | None,
             events = await svc.live.events_after(last, 1000)
             if events is None:
                 break
-            for event, message in zip(events, await encode(svc, events)):
+            for event, message in zip(events, await encode(svc.system, events)):
                 await ws.send_text(orjson.dumps(
                     public_message(message) if public else message).decode())
                 last = event.seq
@@ -73,8 +74,8 @@ async def send_backlog(ws: WebSocket, svc: Services, after: int | None,
 
 async def pump(ws: WebSocket, subscriber: Subscriber, last: int) -> None:
     """Send what queued up during the backlog, in order; then, where the server allows it,
-    let the hub write each later frame straight to this connection (see DirectWriter)."""
-    writer = DirectWriter.for_send(ws._send, subscriber.queue.maxsize * SLOT_BYTES)
+    let the fan-out write each later frame straight to this connection (see DirectWriter)."""
+    writer = DirectWriter.for_websocket(ws, subscriber.queue.maxsize * SLOT_BYTES)
     while True:
         if writer is not None and subscriber.queue.empty():
             subscriber.go_direct(writer, last)  # no await since the check: nothing between
@@ -116,7 +117,7 @@ async def until_revoked(svc: Services, actor: Actor | None) -> asyncio.Task[Any]
     readers)."""
     if actor is None:
         return asyncio.create_task(asyncio.Event().wait())
-    revoked = svc.hub.session(actor.token_id)
+    revoked = svc.token_sessions.session(actor.token_id)
     left = (None if actor.expires_at is None else
             (actor.expires_at - svc.clock()).total_seconds())
 
@@ -126,7 +127,7 @@ async def until_revoked(svc: Services, actor: Actor | None) -> asyncio.Task[Any]
         except TimeoutError:
             pass
         finally:
-            svc.hub.end_session(actor.token_id, revoked)
+            svc.token_sessions.end_session(actor.token_id, revoked)
 
     return asyncio.create_task(wait())
 
@@ -151,8 +152,8 @@ async def inventory_feed(ws: WebSocket) -> None:
         await refuse(ws, "after must be a whole number 0 or more")
         return
     await ws.accept()
-    await svc.hub.in_epoch(await svc.live.epoch(), EPOCH_WAIT_SECONDS)
-    subscriber = svc.hub.subscribe(actor)
+    await svc.mirror.in_epoch(await svc.live.epoch(), EPOCH_WAIT_SECONDS)
+    subscriber = svc.fanout.subscribe(actor)
     tasks: list[asyncio.Task[Any]] = [await until_revoked(svc, actor)]
     try:
         last = await send_backlog(ws, svc, after, public=actor is None)
@@ -162,7 +163,7 @@ async def inventory_feed(ws: WebSocket) -> None:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         if tasks[0] in done or tasks[3] in done:
             # Let go at once; a client that reads nothing cannot block its own close.
-            svc.hub.unsubscribe(subscriber)
+            svc.fanout.unsubscribe(subscriber)
             tasks[1].cancel()
             code, reason = ((POLICY, "token revoked or expired") if tasks[0] in done else
                             (TOO_SLOW, "fell behind or state rebuilt: reconnect with ?after="))
@@ -173,7 +174,7 @@ async def inventory_feed(ws: WebSocket) -> None:
     except (WebSocketDisconnect, RuntimeError):
         pass
     finally:
-        svc.hub.unsubscribe(subscriber)
+        svc.fanout.unsubscribe(subscriber)
         for task in tasks:
             task.cancel()
 

@@ -8,6 +8,7 @@ import asyncio
 from alembic import context
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from inventory import history_records  # noqa: F401 - the analytics tables join the metadata
 from inventory.config import load_settings
 from inventory.records import Base
 

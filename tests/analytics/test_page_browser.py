@@ -42,7 +42,7 @@ async def test_analytics_page_answers_the_coordinators_question(server: Server,
     from playwright.async_api import async_playwright
 
     await load_directory(server.svc)
-    assert await fill_history(server.svc, 30)
+    assert await fill_history(server.svc.system, 30)
     token = await server.token("analyst")
     problems: list[str] = []
     async with async_playwright() as pw:

@@ -9,7 +9,6 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from inventory import demand
 from inventory.history import floor_hour
 from inventory.history_records import DemandEntry
 from inventory.measures import MEASURES
@@ -46,7 +45,7 @@ async def test_bad_questions_get_a_clear_422(server: Server) -> None:
 
 async def test_csv_has_the_same_rows_as_the_json(server: Server) -> None:
     await load_directory(server.svc)
-    counts = await fill_history(server.svc, 3)
+    counts = await fill_history(server.svc.system, 3)
     assert counts and counts["changes"] > 500 and counts["holds"] > 0
     # A range that ended before this hour: the page and the export see the same past.
     end = floor_hour(server.svc.clock()) - timedelta(hours=1)
@@ -86,7 +85,7 @@ async def test_searches_and_matches_that_found_nothing_are_counted(server: Serve
         match = await client.post("/api/v1/match", json={"from_level": "withdrawal_management",
                                                          "needs": {"age": 34}})
         assert match.status_code == 200
-    await demand.settle()
+    await server.svc.demand.settle()
     async with server.client(await server.token("analyst")) as client:
         rows = (await client.get("/api/v1/reports/unmet_demand",
                                  params={"level": "residential_sud", "by_area": "true"})).json()

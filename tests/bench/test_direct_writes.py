@@ -18,11 +18,11 @@ async def test_subscriber_goes_direct_and_gets_every_change_in_order(server: Ser
     async with connect(inventory_url(server, reader), compression=None) as ws:
         assert (await recv_json(ws))["type"] == "snapshot"
         for _ in range(100):
-            subscribers = list(server.svc.hub.subscribers)
+            subscribers = list(server.svc.fanout.subscribers)
             if subscribers and subscribers[0].writer is not None:
                 break
             await asyncio.sleep(0.01)
-        assert [s.writer is not None for s in server.svc.hub.subscribers] == [True]
+        assert [s.writer is not None for s in server.svc.fanout.subscribers] == [True]
         async with server.client(provider) as client:
             seqs = []
             for i in range(30):
@@ -45,6 +45,6 @@ async def test_a_compressing_client_is_written_to_directly_too(server: Server) -
         (message,) = await recv_changes(ws, 1)
         assert message["seq"] == reply.json()["seq"]
         assert message["unit"]["note"] == "x" * 300
-        assert server.svc.hub.subscribers and all(
+        assert server.svc.fanout.subscribers and all(
             s.writer is not None and s.writer.conn.extensions
-            for s in server.svc.hub.subscribers)
+            for s in server.svc.fanout.subscribers)

@@ -17,7 +17,7 @@ SECRET = "test-secret"
 
 def later(server, minutes: float):
     moment = server.svc.clock() + timedelta(minutes=minutes)
-    return dataclasses.replace(server.svc, clock=lambda: moment)
+    return dataclasses.replace(server.svc.system, clock=lambda: moment)
 
 
 def webhook_for(server, url: str, **extra) -> ReminderWebhook:

@@ -19,7 +19,6 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
-from inventory import audit
 from inventory import holds as holds_module
 from inventory.errors import LiveStateUnavailable, RecordsUnavailable
 from inventory.records import AuditEntry, Hold, Transition
@@ -144,7 +143,7 @@ async def test_hold_whose_record_fails_gives_the_bed_back(world: World,
                                                           monkeypatch: pytest.MonkeyPatch
                                                           ) -> None:
     before = await world.picture()
-    monkeypatch.setattr(audit, "record", failing(
+    monkeypatch.setattr(world.server.svc.audit, "record", failing(
         lambda: RecordsUnavailable("the change could not be recorded: injected")))
     reply = await world.hold()
     assert reply.status_code == 503 and "could not be recorded" in reply.text

@@ -7,7 +7,6 @@ import asyncio
 
 from sqlalchemy import event, func, select
 
-from inventory import audit
 from inventory.errors import RecordsUnavailable
 from inventory.records import AuditEntry
 from tests.conftest import Server
@@ -21,11 +20,11 @@ def row(seq: int, unit: str) -> AuditEntry:
 
 
 async def test_a_bad_row_fails_only_its_caller(server: Server) -> None:
-    sessions = server.svc.sessions
+    sessions, writer = server.svc.sessions, server.svc.audit
     base = 10_000
-    await audit.record(sessions, [row(base, "u-x")])
-    callers = [audit.record(sessions, [row(base + k, f"u-{k}")]) for k in range(1, 40)]
-    callers.insert(20, audit.record(sessions, [row(base, "u-dup")]))  # seq taken: refused
+    await writer.record([row(base, "u-x")])
+    callers = [writer.record([row(base + k, f"u-{k}")]) for k in range(1, 40)]
+    callers.insert(20, writer.record([row(base, "u-dup")]))  # seq taken: refused
     results = await asyncio.gather(*callers, return_exceptions=True)
     failed = [r for r in results if isinstance(r, BaseException)]
     assert len(failed) == 1 and isinstance(failed[0], RecordsUnavailable)
@@ -37,12 +36,12 @@ async def test_a_bad_row_fails_only_its_caller(server: Server) -> None:
 
 
 async def test_concurrent_callers_share_transactions(server: Server) -> None:
-    sessions = server.svc.sessions
+    sessions, writer = server.svc.sessions, server.svc.audit
     commits = []
     listener = lambda _conn: commits.append(1)  # noqa: E731
     event.listen(server.svc.engine.sync_engine, "commit", listener)
     try:
-        await asyncio.gather(*(audit.record(sessions, [row(20_000 + k, "u")])
+        await asyncio.gather(*(writer.record([row(20_000 + k, "u")])
                                for k in range(50)))
     finally:
         event.remove(server.svc.engine.sync_engine, "commit", listener)
@@ -54,14 +53,14 @@ async def test_concurrent_callers_share_transactions(server: Server) -> None:
 
 
 async def test_a_caller_that_goes_away_does_not_break_the_writer(server: Server) -> None:
-    sessions = server.svc.sessions
-    doomed = asyncio.create_task(audit.record(sessions, [row(30_000, "u")]))
-    others = [asyncio.create_task(audit.record(sessions, [row(30_001 + k, "u")]))
+    sessions, writer = server.svc.sessions, server.svc.audit
+    doomed = asyncio.create_task(writer.record([row(30_000, "u")]))
+    others = [asyncio.create_task(writer.record([row(30_001 + k, "u")]))
               for k in range(5)]
     await asyncio.sleep(0)
     doomed.cancel()
     await asyncio.gather(*others)
-    await audit.record(sessions, [row(30_100, "u")])
+    await writer.record([row(30_100, "u")])
     async with sessions() as session:
         seqs = set((await session.execute(select(AuditEntry.seq).where(
             AuditEntry.seq >= 30_001))).scalars())

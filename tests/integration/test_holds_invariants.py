@@ -34,8 +34,7 @@ from sqlalchemy import func, select
 from inventory.actors import SYSTEM, Actor
 from inventory.errors import Conflict, Invalid, NoCapacity
 from inventory.records import AuditEntry, Hold
-from web.app import build_services
-from web.services import Services
+from inventory.system import System, build_system
 
 NAVIGATOR = Actor(token_id="tok-nav", role="navigator")
 UNITS = 2
@@ -49,7 +48,7 @@ def machine_for(settings: Any) -> type[RuleBasedStateMachine]:
             super().__init__()
             self.loop = asyncio.new_event_loop()
             self.now = datetime(2026, 1, 1, tzinfo=timezone.utc)
-            self.svc: Services = self.run(build_services(settings, settings.redis_url))
+            self.svc: System = self.run(build_system(settings, settings.redis_url))
             self.svc.holds.clock = lambda: self.now
             self.svc.inventory.clock = lambda: self.now
             self.model: dict[str, dict[str, int]] = {}
@@ -74,10 +73,7 @@ def machine_for(settings: Any) -> type[RuleBasedStateMachine]:
                 self.model[state.id] = {"available": 1, "held": 0, "capacity": capacity}
 
         def teardown(self) -> None:
-            async def close() -> None:
-                await self.svc.redis.aclose()
-                await self.svc.engine.dispose()
-            self.run(close())
+            self.run(self.svc.close())
             self.loop.close()
 
         def unit(self, index: int) -> str:

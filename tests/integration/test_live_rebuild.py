@@ -64,7 +64,8 @@ async def test_after_a_wipe_the_live_state_is_rebuilt_with_every_acknowledged_ch
             assert closed.rcvd is not None and closed.rcvd.code in (1012, 1013), closed
 
     ready = await wait_ready(server, 10)
-    assert ready == {"ready": True, "redis": True, "live_state": True, "sql": True}
+    assert {k: ready[k] for k in ("ready", "redis", "live_state", "sql", "tasks")} == {
+        "ready": True, "redis": True, "live_state": True, "sql": True, "tasks": True}
     live = await server.svc.live.units(units)
     assert {u: live[u].available for u in units} == expected
     rebuilt_seq = await server.svc.live.current_seq()

@@ -133,7 +133,7 @@ class Reader:
 async def test_a_stalled_subscriber_is_dropped_and_never_delays_the_readers(
         small_queues: Server) -> None:
     server = small_queues
-    hub = server.svc.hub
+    hub = server.svc.fanout
     _, provider, units = await provider_units(server, 4, capacity=100_000, available=0)
     reader_token = await server.token("display")
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import Request
+from typing import Annotated
+
+from fastapi import Depends, Request
 
 from web.services import Services
 
@@ -10,3 +12,6 @@ from web.services import Services
 async def services(request: Request) -> Services:
     """Async on purpose: FastAPI runs a plain function dependency in a thread pool."""
     return request.app.state.services
+
+
+Svc = Annotated[Services, Depends(services)]

@@ -8,11 +8,12 @@ from fastapi import APIRouter, Depends, Query
 
 from inventory.actors import Actor
 from inventory.live import MAX_SEQ, Event
+from inventory.system import System
 from web.api.deps import services
 from web.auth import ANONYMOUS, reader
+from web.schemas import EventsOut
 from web.services import Services
 from web.views import event_messages, public_message
-from web.schemas import EventsOut
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
 
@@ -27,12 +28,14 @@ async def events(svc: Annotated[Services, Depends(services)],
     seq = await svc.live.current_seq()
     if found is None:
         return {"seq": seq, "snapshot_required": True, "events": []}
-    messages = await encode(svc, found)
+    messages = await encode(svc.system, found)
     if actor is ANONYMOUS:
         messages = [public_message(m) for m in messages]
     return {"seq": seq, "snapshot_required": False, "events": messages}
 
 
-async def encode(svc: Services, events: list[Event]) -> list[dict[str, Any]]:
-    programs = await svc.directory.programs()
-    return event_messages(events, programs, svc.settings.default_cadence_minutes, svc.clock())
+async def encode(system: System, events: list[Event]) -> list[dict[str, Any]]:
+    """Stream events as the messages clients get (REST, websockets, the fan-out)."""
+    programs = await system.directory.programs()
+    return event_messages(events, programs, system.settings.default_cadence_minutes,
+                          system.clock())

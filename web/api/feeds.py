@@ -48,7 +48,7 @@ async def upload_census(request: Request, svc: Svc, actor: Writer) -> JSONRespon
     one audited change with source `csv`."""
     data = await uploaded(request)
     try:
-        states = await service.import_census(svc, data, actor,
+        states = await service.import_census(svc.system, data, actor,
                                              actor.writable_organization())
     except census_csv.CensusRejected as error:
         status = 409 if "while applying" in str(error) else 422
@@ -65,7 +65,7 @@ async def upload_edxl(request: Request, svc: Svc, actor: Writer) -> JSONResponse
     A provider token may only touch its own organization's units."""
     data = await uploaded(request)
     try:
-        result = await service.import_edxl(svc, data, actor=actor)
+        result = await service.import_edxl(svc.system, data, actor=actor)
     except service.EdxlRejected as error:
         return JSONResponse({"detail": str(error), "problems": error.problems,
                              "unmapped": error.unmapped}, status_code=422)
@@ -80,7 +80,7 @@ async def upload_hsds(request: Request, svc: Svc, _admin: Admin,
         document = await request.json()
     except ValueError as error:
         raise Invalid(f"the body is not JSON: {error}") from error
-    report = await service.import_hsds(svc, parse_documents([document]), level_of_care)
+    report = await service.import_hsds(svc.system, parse_documents([document]), level_of_care)
     return report.as_dict()
 
 

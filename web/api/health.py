@@ -31,18 +31,24 @@ async def me(actor: Annotated[Actor, Depends(reader)]) -> dict[str, Any]:
 
 @router.get("/readyz")
 async def readyz(svc: Annotated[Services, Depends(services)]) -> Any:
-    """Ready when Redis answers with a built live state and SQL answers; 503 otherwise."""
-    checks = {"redis": await svc.live.ping(), "live_state": False, "sql": False}
+    """Ready when Redis answers with a built live state, SQL answers and every supervised
+    task is running; 503 otherwise. `tasks` shows each task's restarts and the type of its
+    last crash, `listeners` each stream listener's errors (details are in the log)."""
+    checks = {"redis": await svc.live.ping(), "live_state": False, "sql": False,
+              "tasks": svc.supervisor.all_running()}
     if checks["redis"]:
         try:
             checks["live_state"] = await svc.live.epoch() is not None
-        except Exception:
+        except Exception:  # noqa: BLE001 - any failure means not ready
             checks["live_state"] = False
     try:
         async with svc.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
         checks["sql"] = True
-    except Exception:
+    except Exception:  # noqa: BLE001 - any failure means not ready
         checks["sql"] = False
     ready = all(checks.values())
-    return JSONResponse({"ready": ready, **checks}, status_code=200 if ready else 503)
+    body = {"ready": ready, **checks,
+            "supervised": {n: s.as_dict() for n, s in svc.supervisor.status().items()},
+            "listeners": {n: s.as_dict() for n, s in svc.reader.listener_status.items()}}
+    return JSONResponse(body, status_code=200 if ready else 503)

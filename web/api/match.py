@@ -70,7 +70,7 @@ async def match(body: MatchIn, svc: Svc, _: Staff) -> dict[str, Any]:
     states = await svc.live_states(programs)
     options = rank(list(programs.values()), states, needs_of(body.needs.model_dump()), levels,
                    ready_at, now, svc.settings.default_cadence_minutes, body.limit)
-    demand.note_match(svc.redis, svc.settings.redis_prefix, levels, options,
+    demand.note_match(svc.demand, levels, options,
                       body.needs.model_dump(), now)
     return {"as_of": now, "ready_at": ready_at, "levels": levels,
             "options": [o.as_dict() for o in options]}

@@ -94,13 +94,13 @@ async def list_programs(
         sort=sort,
     )
     results = await _search(svc, filters)
-    demand.note_search(svc.redis, svc.settings.redis_prefix, filters, results, svc.clock())
+    demand.note_search(svc.demand, filters, results, svc.clock())
     now = svc.clock()
     cadence = svc.settings.default_cadence_minutes
     views = [shown(program_view(r, now, cadence), actor) for r in results[:limit]]
     # Serialized directly: validating hundreds of programs against the response model
     # cost more than the search itself (see docs/benchmarks.md).
-    return Response(orjson.dumps({"count": len(results), "seq": svc.hub.last_seq,
+    return Response(orjson.dumps({"count": len(results), "seq": svc.mirror.last_seq,
                                   "programs": views}), media_type="application/json")
 
 

@@ -1,0 +1,117 @@
+"""The composition root of the domain: every client and service one process needs, built once
+(by the web app's lifespan, a CLI command, the demo, a benchmark or a test) and passed in.
+
+Nothing here connects at import time, and nothing here knows about the web: the web layer
+builds its own parts (fan-out, sessions, notifications, rate limits, metrics) on top of a
+`System`. The System owns the process's `Supervisor` and starts its own long-lived tasks in
+it (the group-commit audit writer and the demand outbox); `close` flushes and stops them,
+then closes Redis and the engine, each step bounded so a stuck library never holds up a
+shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
+
+from redis.asyncio import BlockingConnectionPool, Redis
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from inventory.audit import AuditWriter
+from inventory.availability import Inventory
+from inventory.clock import Clock, utcnow
+from inventory.config import Settings
+from inventory.database import create_engine, session_factory
+from inventory.demand import Outbox
+from inventory.directory import Directory
+from inventory.holds import Holds
+from inventory.live import LiveStore
+from inventory.notify import Notifier
+from inventory.referrals import Referrals
+from inventory.supervisor import Supervisor
+from inventory.tokens import TokenVerifier
+from inventory.transitions import Policy, Transitions
+
+log = logging.getLogger(__name__)
+REDIS_CONNECTIONS = 200
+REDIS_WAIT_SECONDS = 10.0
+CLOSE_SECONDS = 5.0
+
+
+@dataclass
+class System:
+    settings: Settings
+    redis: Redis
+    engine: AsyncEngine
+    sessions: async_sessionmaker
+    live: LiveStore
+    inventory: Inventory
+    directory: Directory
+    tokens: TokenVerifier
+    holds: Holds
+    transitions: Transitions
+    referrals: Referrals
+    notifier: Notifier
+    audit: AuditWriter
+    demand: Outbox
+    supervisor: Supervisor = field(default_factory=Supervisor)
+    clock: Clock = utcnow
+
+    def cadence(self, cadence_minutes: int | None) -> int:
+        """A program's update cadence, or the configured default when it names none."""
+        return cadence_minutes or self.settings.default_cadence_minutes
+
+    async def close(self, timeout: float = CLOSE_SECONDS) -> None:
+        """Flush the audit writer and the demand outbox, stop every supervised task, close
+        Redis and dispose of the engine; each step waits at most `timeout` seconds."""
+        await self.audit.close(timeout)
+        await self.demand.close(timeout)
+        await self.supervisor.stop(timeout)
+        for closing in (self.redis.aclose(), self.engine.dispose()):
+            await _bounded(closing, timeout)
+
+
+async def _bounded(closing: Awaitable[None], timeout: float) -> None:
+    task = asyncio.ensure_future(closing)
+    done, _ = await asyncio.wait({task}, timeout=timeout)
+    if not done:
+        log.warning("%s did not finish within %ss", closing, timeout)
+
+
+def connect_redis(redis_url: str) -> Redis:
+    """A client whose pool makes a burst (hundreds of websockets connecting at once) wait for
+    a connection rather than fail when every connection is in use."""
+    return Redis.from_pool(BlockingConnectionPool.from_url(
+        redis_url, decode_responses=True, health_check_interval=10,
+        max_connections=REDIS_CONNECTIONS, timeout=REDIS_WAIT_SECONDS))
+
+
+async def build_system(settings: Settings, redis_url: str) -> System:
+    """Every domain service, wired; the audit writer and demand outbox already running under
+    the System's supervisor. Call `close()` when done."""
+    redis = connect_redis(redis_url)
+    engine = create_engine(settings.sqlalchemy_url())
+    sessions = session_factory(engine)
+    audit = AuditWriter(sessions)
+    live = LiveStore(redis, settings.redis_prefix, settings.stream_max_events)
+    inventory = Inventory(live, sessions, utcnow, settings.seq_rebuild_gap, audit)
+    directory = Directory(sessions, inventory, redis, settings.redis_prefix, utcnow)
+    holds = Holds(live, sessions, directory, utcnow, settings.hold_minutes,
+                  settings.hold_max_minutes, audit)
+    transitions = Transitions(sessions, directory, utcnow, Policy(
+        settings.caseload_limit, settings.at_risk_hours, settings.lapse_grace_hours))
+    holds.on_end.append(transitions.hold_ended)
+    notifier = Notifier(redis, settings.redis_prefix)
+    referrals = Referrals(sessions, directory, holds, live, notifier, utcnow,
+                          settings.referral_expiry_minutes, settings.decline_reasons)
+    system = System(
+        settings=settings, redis=redis, engine=engine, sessions=sessions, live=live,
+        inventory=inventory, directory=directory,
+        tokens=TokenVerifier(sessions, settings.token_cache_seconds), holds=holds,
+        transitions=transitions, referrals=referrals, notifier=notifier, audit=audit,
+        demand=Outbox(redis, settings.redis_prefix))
+    system.supervisor.start("audit_writer", audit.run)
+    system.supervisor.start("demand_outbox", system.demand.run)
+    return system
