@@ -1,7 +1,6 @@
-"""Scheduled jobs, each a supervised long-lived task of its own (so a hung job delays only
-itself) that ticks every interval; per tick, only one process of the cluster runs the job,
-under a Redis lock that expires by itself, so a process that dies mid-job never leaves it
-stuck."""
+"""Scheduled jobs: one APScheduler per process, itself a supervised task (`job_scheduler`),
+runs every job at its interval; per tick, only one process of the cluster runs the job, under
+a Redis lock that expires by itself, so a process that dies mid-job never leaves it stuck."""
 
 from __future__ import annotations
 
@@ -10,6 +9,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
 from feeds.jobs import Job, scheduled_jobs
 from inventory.watch import watch_transitions
 from web.analytics import refresh_history
@@ -17,6 +18,9 @@ from web.services import Services
 
 log = logging.getLogger(__name__)
 MIN_LOCK_SECONDS = 30
+# A tick skipped because the job's previous run is still going is expected under load.
+logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
+logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
 
 
 def once_per_cluster(svc: Services, name: str, interval: float, lock_seconds: float,
@@ -41,19 +45,6 @@ def once_per_cluster(svc: Services, name: str, interval: float, lock_seconds: fl
             await svc.live.unlock(f"job:{name}:run", token)
 
     return run
-
-
-def every(interval: float, tick: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
-    """A long-lived task calling `tick` one interval after start and after each tick ends:
-    never two at once, and missed ticks are not made up. An exception from `tick` (Redis
-    down while taking a lock) ends the task for the supervisor to restart."""
-
-    async def loop() -> None:
-        while True:
-            await asyncio.sleep(interval)
-            await tick()
-
-    return loop
 
 
 async def purge_client_refs(svc: Services) -> None:
@@ -85,8 +76,26 @@ def jobs(svc: Services) -> list[Job]:
     return listed + scheduled_jobs(svc.system)
 
 
+def scheduler_task(svc: Services) -> Callable[[], Awaitable[None]]:
+    """The process's scheduler as one long-lived task: each job runs one interval after start
+    and after each interval, never two runs at once (`max_instances`), missed runs collapsed
+    into one (`coalesce`). If the task ends, the supervisor starts a fresh scheduler."""
+
+    async def run() -> None:
+        scheduler = AsyncIOScheduler(job_defaults={"coalesce": True, "max_instances": 1,
+                                                   "misfire_grace_time": 30})
+        for name, seconds, job in jobs(svc):
+            tick = once_per_cluster(svc, name, seconds, max(seconds * 5, MIN_LOCK_SECONDS), job)
+            scheduler.add_job(tick, "interval", seconds=seconds, id=name)
+        scheduler.start()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            scheduler.shutdown(wait=False)
+
+    return run
+
+
 def start_jobs(svc: Services) -> None:
-    """Start every scheduled job under the process's supervisor, as `job:<name>`."""
-    for name, seconds, job in jobs(svc):
-        tick = once_per_cluster(svc, name, seconds, max(seconds * 5, MIN_LOCK_SECONDS), job)
-        svc.supervisor.start(f"job:{name}", every(seconds, tick))
+    """Start the job scheduler under the process's supervisor, as `job_scheduler`."""
+    svc.supervisor.start("job_scheduler", scheduler_task(svc))

@@ -123,7 +123,7 @@ async def test_a_task_waiting_to_restart_makes_the_process_unready(server: Serve
 async def test_every_long_lived_task_of_the_app_is_supervised(server: Server) -> None:
     names = set(server.svc.supervisor.status())
     assert {"stream_reader", "heartbeats", "notifications", "live_state_watch",
-            "audit_writer", "demand_outbox", "job:expire_holds", "job:freshness"} <= names
+            "audit_writer", "demand_outbox", "job_scheduler"} <= names
     await until(lambda: server.svc.supervisor.all_running())
 
 
