@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     seq_rebuild_gap: int = 1_000_000
     subscriber_queue: int = 2000
     heartbeat_seconds: float = 15.0
+    # /readyz fails once the stream reader has been behind the event stream this long.
+    stream_stall_seconds: float = 5.0
     max_body_bytes: int = 262_144
     hold_minutes: int = 120
     hold_max_minutes: int = 480

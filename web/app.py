@@ -42,7 +42,8 @@ def web_services(system: System, redis_url: str) -> Services:
     mirror = Mirror()
     reader = StreamReader(system.live, mirror)
     fanout = Fanout(mirror, lambda batch: events.encode(system, batch),
-                    settings.subscriber_queue, settings.heartbeat_seconds)
+                    settings.subscriber_queue, settings.heartbeat_seconds,
+                    latest=system.live.current_seq)
     token_sessions = TokenSessions()
     token_sessions.on_revoke.append(system.tokens.forget)
     meters = Metrics()

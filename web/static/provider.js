@@ -325,7 +325,7 @@ async function main() {
     : [el("p", { class: "panel", text: "Your organization has no programs yet. An administrator adds them." })]));
   todo();
   const feed = new LiveFeed({
-    onState: (state) => setConnection(state, connectionWords(state)),
+    onState: (state, detail) => setConnection(state, connectionWords(state, detail)),
     onSnapshot: (list) => list.forEach((u) => apply(u)), onUnit, onMessage,
   });
   feed.start();
