@@ -89,6 +89,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     if not redis_url:
         embedded = EmbeddedRedis(settings.data_dir)
         redis_url = embedded.start()
+        embedded.supervise()  # killed or crashed, it is started again (a no-op if joined)
     system = await build_system(settings, redis_url)
     svc = web_services(system, redis_url)
     app.state.services = svc

@@ -48,6 +48,7 @@ def shared_redis(settings: Settings) -> EmbeddedRedis | None:
         return None
     embedded = EmbeddedRedis(settings.data_dir)
     os.environ["BEDFINDER_REDIS_URL"] = embedded.start()
+    embedded.supervise()  # killed or crashed, it is started again within a second
     return embedded
 
 
