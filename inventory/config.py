@@ -37,6 +37,9 @@ class Settings(BaseSettings):
 
     data_dir: Path = Path(".bedfinder")
     redis_url: str | None = None
+    # Redis Sentinel instead of one Redis: "host:port,host:port" and the monitored name.
+    redis_sentinels: str = ""
+    redis_sentinel_service: str = "bedfinder"
     database_url: str | None = None
 
     public_read: bool = False
@@ -61,6 +64,9 @@ class Settings(BaseSettings):
         "no_bed", "eligibility", "clinical_needs", "payer", "client_declined", "other"])
     default_cadence_minutes: int = 240
     token_cache_seconds: float = 5.0
+    # How often each process checks its open websockets' tokens against SQL (a revocation
+    # whose pub/sub message it missed still closes them within this).
+    token_sweep_seconds: float = 10.0
     # Requests per token (per client address without one), cluster-wide; "" turns one off.
     rate_limit_writes: str = "600/minute"
     rate_limit_reads: str = "3000/minute"

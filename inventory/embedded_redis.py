@@ -56,6 +56,10 @@ class EmbeddedRedis:
     def url(self) -> str:
         return f"unix://{self.socket}"
 
+    def answering(self) -> bool:
+        """Whether a server (this process's or another's) answers on the socket now."""
+        return _answers(self.socket)
+
     def start(self) -> str:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if _answers(self.socket):

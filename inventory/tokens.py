@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import secrets
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -49,6 +49,24 @@ async def revoke_token(sessions: async_sessionmaker, token_id: str, now: datetim
         row.revoked_at = now
 
 
+async def no_longer_valid(sessions: async_sessionmaker, token_ids: set[str], now: datetime
+                          ) -> set[str]:
+    """Those of `token_ids` that are revoked, expired or gone: what a process that may have
+    missed a revocation message checks its open websockets against."""
+    if not token_ids:
+        return set()
+    async with sessions() as session:
+        rows = (await session.execute(select(Token.id, Token.revoked_at, Token.expires_at)
+                                      .where(Token.id.in_(token_ids)))).all()
+    valid = {row.id for row in rows if row.revoked_at is None
+             and (row.expires_at is None or _aware(row.expires_at) > now)}
+    return token_ids - valid
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 class TokenVerifier:
     """Looks tokens up by hash, caching answers briefly so a busy provider costs no SQL."""
 
@@ -69,7 +87,7 @@ class TokenVerifier:
         until = time.monotonic() + self.cache_seconds
         if row is not None and row.revoked_at is None and hmac.compare_digest(row.token_hash, key):
             left = (None if row.expires_at is None else
-                    (row.expires_at - datetime.now(timezone.utc)).total_seconds())
+                    (row.expires_at - datetime.now(UTC)).total_seconds())
             if left is None or left > 0:
                 actor = Actor(token_id=row.id, role=row.role, organization_id=row.organization_id,
                               label=row.label, expires_at=row.expires_at)

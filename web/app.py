@@ -15,7 +15,8 @@ from inventory.live import Event
 from inventory.live_watch import watch_live_state
 from inventory.mirror import Mirror
 from inventory.stream_reader import Listener, StreamReader
-from inventory.system import System, build_system
+from inventory.system import System, build_system, redis_address
+from inventory.tokens import no_longer_valid
 from web import analytics, errors, logs, pages, ws
 from web.api import events, feeds, health, match, metrics, programs, reports, tokens, units
 from web.api import holds as holds_api
@@ -76,6 +77,9 @@ def start_tasks(svc: Services) -> None:
     supervisor.start("stream_reader", svc.reader.run)
     supervisor.start("heartbeats", svc.fanout.heartbeats)
     supervisor.start("notifications", svc.notifications.run)
+    supervisor.start("token_sweep", lambda: svc.token_sessions.sweep(
+        lambda ids: no_longer_valid(svc.sessions, ids, svc.clock()),
+        svc.settings.token_sweep_seconds))
     supervisor.start("live_state_watch", lambda: watch_live_state(
         svc.live, svc.inventory, svc.reader))
     start_jobs(svc)
@@ -85,7 +89,7 @@ def start_tasks(svc: Services) -> None:
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     embedded = None
-    redis_url = settings.redis_url
+    redis_url = redis_address(settings)
     if not redis_url:
         embedded = EmbeddedRedis(settings.data_dir)
         redis_url = embedded.start()

@@ -11,7 +11,6 @@ from typing import Annotated
 
 import typer
 import uvicorn
-from redis.asyncio import Redis
 from rich.console import Console
 
 from feeds import cli as feeds_cli
@@ -22,6 +21,7 @@ from inventory.database import create_engine, session_factory, upgrade_database
 from inventory.notify import Notifier
 from inventory.tokens import create_token, revoke_token
 from inventory.embedded_redis import EmbeddedRedis
+from inventory.system import connect_redis, redis_address
 from web.logs import json_config
 from web.services import utcnow
 
@@ -44,7 +44,7 @@ def shared_redis(settings: Settings) -> EmbeddedRedis | None:
     SIGTERM once it has shut down; turning that into SystemExit lets the caller's `finally`
     stop the embedded server instead of leaving it running."""
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    if settings.redis_url:
+    if redis_address(settings):
         return None
     embedded = EmbeddedRedis(settings.data_dir)
     os.environ["BEDFINDER_REDIS_URL"] = embedded.start()
@@ -151,9 +151,13 @@ def token_revoke(token_id: str) -> None:
             await revoke_token(session_factory(engine), token_id, utcnow())
         finally:
             await engine.dispose()
-        if not settings.redis_url:
+        address = redis_address(settings)
+        embedded = EmbeddedRedis(settings.data_dir)
+        if not address and embedded.answering():  # the embedded Redis of a running serve
+            address = embedded.url
+        if not address:
             return False
-        redis = Redis.from_url(settings.redis_url)
+        redis = connect_redis(address)
         try:
             await Notifier(redis, settings.redis_prefix).revoked(token_id)
         finally:
@@ -163,4 +167,5 @@ def token_revoke(token_id: str) -> None:
     told = asyncio.run(run())
     console.print(f"revoked {token_id}" + (
         "; running processes were told" if told else
-        "; running processes refuse it within token_cache_seconds"))
+        "; no running process answered: each refuses it within token_cache_seconds and "
+        "closes its websockets within token_sweep_seconds"))

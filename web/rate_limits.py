@@ -10,7 +10,7 @@ import time
 
 import orjson
 from limits import RateLimitItem, parse
-from limits.aio.storage import RedisStorage
+from limits.aio.storage import RedisSentinelStorage, RedisStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -27,8 +27,10 @@ def limits_uri(redis_url: str) -> str:
 
 class RateLimits:
     def __init__(self, redis_url: str, prefix: str, writes: str, reads: str) -> None:
-        self.storage = RedisStorage(limits_uri(redis_url), implementation="redispy",
-                                    key_prefix=prefix + "rate")
+        storage = (RedisSentinelStorage if redis_url.startswith("redis+sentinel://")
+                   else RedisStorage)  # BEDFINDER_REDIS_SENTINELS: follow the primary
+        self.storage = storage(limits_uri(redis_url), implementation="redispy",
+                               key_prefix=prefix + "rate")
         self.limiter = MovingWindowRateLimiter(self.storage)
         self.writes: RateLimitItem | None = parse(writes) if writes else None
         self.reads: RateLimitItem | None = parse(reads) if reads else None
