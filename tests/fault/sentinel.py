@@ -14,6 +14,7 @@ import contextlib
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import redis
 
@@ -161,8 +162,9 @@ class SentinelCluster:
                 return False
             for sentinel in self.sentinels:
                 client = sentinel.client()
-                replicas = client.sentinel_slaves(SERVICE)
-                if len(replicas) != 1 or len(client.sentinel_sentinels(SERVICE)) != 2:
+                replicas: list[dict[str, Any]] = client.sentinel_slaves(SERVICE)  # type: ignore[assignment]
+                peers: list[dict[str, Any]] = client.sentinel_sentinels(SERVICE)  # type: ignore[assignment]
+                if len(replicas) != 1 or len(peers) != 2:
                     return False
                 if replicas[0]["is_sdown"] or replicas[0]["is_disconnected"]:
                     return False
@@ -171,8 +173,9 @@ class SentinelCluster:
             return False
 
     def primary_port_now(self) -> int:
-        _, port = self.sentinels[0].client().sentinel_get_master_addr_by_name(SERVICE)
-        return int(port)
+        address: tuple[str, int] = self.sentinels[0].client(
+        ).sentinel_get_master_addr_by_name(SERVICE)  # type: ignore[assignment]
+        return int(address[1])
 
     async def stop(self) -> None:
         for process in (*self.sentinels, self.replica, self.primary):

@@ -64,8 +64,8 @@ async def test_failover_to_a_replica_that_missed_writes_loses_nothing_acknowledg
                     quiet = units[-1]
                     provider.units = units[:-1]
                     await provider.until_acked(3)
-                    primary_seq = int(cluster.primary.client().get(PREFIX + "seq"))
-                    replica_seq = int(cluster.replica.client().get(PREFIX + "seq"))
+                    primary_seq = int(cluster.primary.client().get(PREFIX + "seq") or 0)
+                    replica_seq = int(cluster.replica.client().get(PREFIX + "seq") or 0)
                     acked_before_kill = max(provider.acked_seqs)
                     assert replica_seq < provider.acked[quiet][1] <= primary_seq, \
                         "the replica should have missed acknowledged writes"
