@@ -14,13 +14,14 @@ from typing import Any
 from feeds.webhook import ReminderWebhook
 from inventory.actors import SYSTEM
 from inventory.errors import InventoryError
+from inventory.keys import Keys
 from inventory.live import Change
 from inventory.model import is_stale
 
 
 async def check(svc: Any, webhook: ReminderWebhook) -> dict[str, Any]:
     now = svc.clock()
-    key = svc.settings.redis_prefix + "feed:stale"
+    key = Keys(svc.settings.redis_prefix).feed_stale
     programs = await svc.directory.programs()
     states = await svc.live.units(u.id for p in programs.values() for u in p.units)
     marked = await svc.redis.hgetall(key)

@@ -21,6 +21,7 @@ from inventory.errors import Conflict, Invalid, InventoryError, NotFound, NotYou
 from inventory.live import LiveStore
 from inventory.privacy import check_client_ref
 from inventory.records import AuditEntry, Hold, new_id
+from inventory.scripts import Counts, HoldEnd, HoldGrant
 
 ACTIVE, ADMITTED, RELEASED, EXPIRED = "active", "admitted", "released", "expired"
 ENDED = {"admit": ADMITTED, "release": RELEASED, "expire": EXPIRED}
@@ -45,10 +46,10 @@ class HoldView:
                    hold.created_by, hold.created_at, hold.expires_at, hold.ended_at, seq)
 
 
-def _audit(op: str, hold: Hold, counts: list[int], at: datetime, actor: str) -> AuditEntry:
-    seq, available, held, waitlist, capacity = counts
-    return AuditEntry(seq=seq, unit_id=hold.unit_id, op=op, at=at, actor=actor, source="hold",
-                      available=available, held=held, waitlist=waitlist, capacity=capacity,
+def _audit(op: str, hold: Hold, counts: Counts, at: datetime, actor: str) -> AuditEntry:
+    return AuditEntry(seq=counts.seq, unit_id=hold.unit_id, op=op, at=at, actor=actor,
+                      source="hold", available=counts.available, held=counts.held,
+                      waitlist=counts.waitlist, capacity=counts.capacity,
                       hold_id=hold.id, note=None, detail={})
 
 
@@ -81,14 +82,17 @@ class Holds:
         hold = Hold(id=new_id("hold"), unit_id=unit_id, client_ref=client_ref, status=ACTIVE,
                     created_by=on_behalf_of or actor.token_id, created_at=now,
                     expires_at=now + timedelta(minutes=minutes))
-        counts = await self.live.grant_hold(hold.id, unit_id, hold.expires_at, now, actor.name)
+        counts = await self.live.grant_hold(HoldGrant(
+            hold_id=hold.id, unit_id=unit_id, expires_at=hold.expires_at, at=now,
+            actor=actor.name))
         try:
             await audit.record(self.sessions, [hold, _audit("hold", hold, counts, now,
                                                               actor.name)])
         except InventoryError:
-            await self.live.end_hold(hold.id, unit_id, "release", self.clock(), "system:rollback")
+            await self.live.end_hold(HoldEnd(hold_id=hold.id, unit_id=unit_id, op="release",
+                                             at=self.clock(), actor="system:rollback"))
             raise
-        return HoldView.of(hold, program.id, counts[0])
+        return HoldView.of(hold, program.id, counts.seq)
 
     async def get(self, hold_id: str) -> HoldView:
         async with self.sessions() as session:
@@ -114,14 +118,15 @@ class Holds:
 
     async def _end(self, hold_id: str, unit_id: str, op: str, actor_name: str) -> HoldView:
         now = self.clock()
-        counts = await self.live.end_hold(hold_id, unit_id, op, now, actor_name)
+        counts = await self.live.end_hold(HoldEnd(hold_id=hold_id, unit_id=unit_id, op=op,
+                                                  at=now, actor=actor_name))
         async with self.sessions() as session, session.begin():
             hold = await session.get(Hold, hold_id)
             assert hold is not None
             hold.status, hold.ended_at = ENDED[op], now
             session.add(_audit(op, hold, counts, now, actor_name))
         program = await self.directory.program_of_unit(unit_id)
-        view = HoldView.of(hold, program.id, counts[0])
+        view = HoldView.of(hold, program.id, counts.seq)
         for listener in self.on_end:
             await listener(view)
         return view

@@ -15,7 +15,7 @@ from inventory.availability import Clock
 from inventory.directory import Directory
 from inventory.errors import Conflict, Invalid, NotFound, NotYourUnit
 from inventory.holds import Holds
-from inventory.live import LiveStore
+from inventory.locks import Locks
 from inventory.notify import Audience, Notifier
 from inventory.privacy import check_client_ref, check_note
 from inventory.records import Referral, new_id
@@ -36,12 +36,12 @@ def view(r: Referral) -> dict[str, Any]:
 
 class Referrals:
     def __init__(self, sessions: async_sessionmaker, directory: Directory, holds: Holds,
-                 live: LiveStore, notifier: Notifier, clock: Clock, expiry_minutes: int,
+                 locks: Locks, notifier: Notifier, clock: Clock, expiry_minutes: int,
                  decline_reasons: list[str]) -> None:
         self.sessions = sessions
         self.directory = directory
         self.holds = holds
-        self.live = live
+        self.locks = locks
         self.notifier = notifier
         self.clock = clock
         self.expiry_minutes = expiry_minutes
@@ -108,7 +108,7 @@ class Referrals:
         program = await self.directory.program(row.program_id)
         if unit_id not in {u.id for u in program.units}:
             raise Invalid(f"unit {unit_id!r} is not a unit of program {program.id!r}")
-        token = await self.live.try_lock(f"referral:{row.group_id}", 15)
+        token = await self.locks.acquire(f"referral:{row.group_id}", 15)
         if token is None:
             raise Conflict("another program is answering this referral right now; try again")
         try:
@@ -129,7 +129,7 @@ class Referrals:
                     Referral.group_id == row.group_id, Referral.id != row.id,
                     Referral.status == PENDING).values(status=WITHDRAWN, responded_at=now))
         finally:
-            await self.live.unlock(f"referral:{row.group_id}", token)
+            await self.locks.release(f"referral:{row.group_id}", token)
         for other in group:
             if other.id != row.id and other.status == PENDING:
                 other.status = WITHDRAWN

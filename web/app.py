@@ -16,10 +16,12 @@ from inventory.config import Settings, load_settings
 from inventory.database import create_engine, session_factory
 from inventory.directory import Directory
 from inventory.holds import Holds
+from inventory.keys import Keys
 from inventory.notify import Notifier
 from inventory.referrals import Referrals
 from inventory.transitions import Policy, Transitions
 from inventory.live import Event, LiveStore
+from inventory.locks import Locks
 from inventory.tokens import TokenVerifier
 from web import analytics, errors, logs, metrics, pages, ws
 from web.api import events, feeds, health, placement, programs, reports, tokens, units
@@ -67,8 +69,10 @@ async def build_services(settings: Settings, redis_url: str) -> Services:
         max_connections=REDIS_CONNECTIONS, timeout=REDIS_WAIT_SECONDS))
     engine = create_engine(settings.sqlalchemy_url())
     sessions = session_factory(engine)
-    live = LiveStore(redis, settings.redis_prefix, settings.stream_max_events)
-    inventory = Inventory(live, sessions, utcnow, settings.seq_rebuild_gap)
+    keys = Keys(settings.redis_prefix)
+    live = LiveStore(redis, keys, settings.stream_max_events)
+    locks = Locks(redis, keys)
+    inventory = Inventory(live, sessions, utcnow, settings.seq_rebuild_gap, locks)
     directory = Directory(sessions, inventory, redis, settings.redis_prefix, utcnow)
     tokens = TokenVerifier(sessions, settings.token_cache_seconds)
     svc: Services
@@ -84,10 +88,10 @@ async def build_services(settings: Settings, redis_url: str) -> Services:
         settings.caseload_limit, settings.at_risk_hours, settings.lapse_grace_hours))
     holds.on_end.append(transitions.hold_ended)
     notifier = Notifier(redis, settings.redis_prefix)
-    referrals = Referrals(sessions, directory, holds, live, notifier, utcnow,
+    referrals = Referrals(sessions, directory, holds, locks, notifier, utcnow,
                           settings.referral_expiry_minutes, settings.decline_reasons)
     svc = Services(settings=settings, redis=redis, engine=engine, sessions=sessions,
-                   live=live, inventory=inventory, directory=directory, tokens=tokens, hub=hub,
+                   live=live, locks=locks, inventory=inventory, directory=directory, tokens=tokens, hub=hub,
                    holds=holds, transitions=transitions, referrals=referrals,
                    notifier=notifier)
 

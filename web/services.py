@@ -18,6 +18,7 @@ from inventory.notify import Notifier
 from inventory.referrals import Referrals
 from inventory.transitions import Transitions
 from inventory.live import LiveStore
+from inventory.locks import Locks
 from inventory.tokens import TokenVerifier
 from web.hub import Hub
 from web.metrics import Metrics
@@ -35,6 +36,7 @@ class Services:
     engine: AsyncEngine
     sessions: async_sessionmaker
     live: LiveStore
+    locks: Locks
     inventory: Inventory
     directory: Directory
     tokens: TokenVerifier
