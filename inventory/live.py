@@ -25,6 +25,7 @@ from inventory.keys import Keys
 from inventory.model import UnitState
 from inventory.scripts import Change, Counts, HoldEnd, HoldGrant, Scripts
 
+# `Change` lives beside its script in scripts.py; callers import it from here, the store.
 __all__ = ["MAX_SEQ", "ActiveHold", "Change", "Event", "LiveStore"]
 
 # Seqs are Redis integers and stream ids: anything larger is no seq of ours.
@@ -48,6 +49,8 @@ class Event:
 
 @dataclass(frozen=True, slots=True)
 class ActiveHold:
+    """A hold the live state must count, as the rebuild reads it from SQL."""
+
     id: str
     unit_id: str
     expires_at: datetime

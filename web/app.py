@@ -91,9 +91,9 @@ async def build_services(settings: Settings, redis_url: str) -> Services:
     referrals = Referrals(sessions, directory, holds, locks, notifier, utcnow,
                           settings.referral_expiry_minutes, settings.decline_reasons)
     svc = Services(settings=settings, redis=redis, engine=engine, sessions=sessions,
-                   live=live, locks=locks, inventory=inventory, directory=directory, tokens=tokens, hub=hub,
-                   holds=holds, transitions=transitions, referrals=referrals,
-                   notifier=notifier)
+                   live=live, locks=locks, inventory=inventory, directory=directory,
+                   tokens=tokens, hub=hub, holds=holds, transitions=transitions,
+                   referrals=referrals, notifier=notifier)
 
     def count(event: Event) -> None:
         svc.metrics.events.labels(event.op).inc()
