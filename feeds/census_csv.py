@@ -22,6 +22,7 @@ from inventory.directory import ProgramInfo, UnitInfo
 from inventory.errors import InventoryError
 from inventory.live import Change
 from inventory.model import UnitState
+from inventory.privacy import identifiers_in
 
 ALIASES = {"program_id": "program", "program_name": "program", "unit_id": "unit",
            "unit_label": "unit", "discharges": "expected_discharges"}
@@ -128,6 +129,10 @@ def _row(line: int, row: dict[str, str], programs: list[ProgramInfo],
     capacity = _count(row, "capacity", errors)
     waitlist = _count(row, "waitlist", errors)
     discharges = _discharges(row, now, errors)
+    kinds = identifiers_in(row.get("note", ""))
+    if kinds:  # the same check as a note typed on the page (inventory/privacy.py)
+        errors.append(f"the note looks like it holds {' and '.join(kinds)}; notes must "
+                      "never identify a client")
     if unit is None or available is None or errors:
         return None
     state = states.get(unit.id)

@@ -18,10 +18,10 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from inventory import audit
 from inventory.actors import Actor
 from inventory.errors import LiveStateUnavailable
-from inventory.model import check_text
 from inventory.live import Change, LiveStore
 from inventory.locks import Locks
-from inventory.model import UnitState
+from inventory.model import UnitState, check_text
+from inventory.privacy import check_note
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
@@ -44,6 +44,9 @@ class Inventory:
         capacity: int | None = None, waitlist: int | None = None,
         expected_discharges: list[dict[str, Any]] | None = None, note: str = "",
     ) -> UnitState:
+        """A person's new counts (REST or the provider websocket); their note is checked for
+        identifiers first, so a refused note changes nothing."""
+        check_note(check_text(note, "note"))
         return await self.apply(Change(
             op="set", unit_id=unit_id, at=self.clock(), by=actor.name, source=source,
             only_organization=actor.writable_organization(), available=available,
@@ -52,14 +55,21 @@ class Inventory:
         ))
 
     async def attest(self, unit_id: str, actor: Actor, source: str, note: str = "") -> UnitState:
-        """"No change": the counts stand, and the freshness clock restarts."""
+        """"No change": the counts stand, and the freshness clock restarts. The note is
+        checked for identifiers first, like `set_availability`'s."""
+        check_note(check_text(note, "note"))
         return await self.apply(Change(
             op="attest", unit_id=unit_id, at=self.clock(), by=actor.name, source=source,
             only_organization=actor.writable_organization(), note=note,
         ))
 
     async def apply(self, change: Change) -> UnitState:
-        """Apply in Redis, record in SQL, return the new state (the acknowledgement)."""
+        """Apply in Redis, record in SQL, return the new state (the acknowledgement).
+
+        The note is taken as given: it is composed by code ("csv batch ... row 3: ...",
+        "observed <time>") or was checked where a person typed it (`set_availability`,
+        `attest`, census rows in `feeds/census_csv.py`), since a system note may carry a time
+        that the identifier check would take for a date of birth."""
         check_text(change.note, "note")
         try:
             state = await self.live.apply(change)

@@ -33,3 +33,16 @@ class LiveStateUnavailable(InventoryError):
 
 class RecordsUnavailable(InventoryError):
     """The SQL database did not take the write: the change was not acknowledged."""
+
+
+class UndoFailed(RecordsUnavailable):
+    """A flow failed part-way and could not undo its earlier steps either: the message says
+    what stays changed, never that nothing was."""
+
+
+def explain(error: BaseException) -> str:
+    """A failure as a sentence fit for the caller: a domain error says itself; anything else
+    (a database or driver error, whose text may carry SQL) is named by what failed."""
+    if isinstance(error, InventoryError):
+        return str(error)
+    return f"the database or live store did not answer ({type(error).__name__})"

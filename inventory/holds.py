@@ -2,26 +2,47 @@
 
 A hold takes one `available` bed into `held`. `admit` turns it into an admission (held - 1,
 available stays lower); `release` and expiry give the bed back (held - 1, available + 1).
+
+Every flow here leaves Redis (the live counts, and the event every subscriber sees) and SQL
+(the hold's record, its audit entry, and what follows from it, such as its transition) telling
+the same story, or fails saying truthfully what was changed:
+
+- placing: the bed is taken in Redis, then recorded; a failed record gives the bed back.
+- ending (admit, release, expire): the hold's record and its followers change in one SQL
+  transaction that stays open across the Redis step, so a refusal anywhere before Redis
+  changes nothing; the Redis step is the last thing that can refuse.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy import CursorResult, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from inventory import audit
 from inventory.actors import ADMIN, NAVIGATOR, PROVIDER, Actor
 from inventory.availability import Clock
-from inventory.directory import Directory
-from inventory.errors import Conflict, Invalid, InventoryError, NotFound, NotYourUnit
+from inventory.directory import Directory, ProgramInfo
+from inventory.errors import (
+    Conflict,
+    Invalid,
+    NotFound,
+    NotYourUnit,
+    RecordsUnavailable,
+    UndoFailed,
+    explain,
+)
 from inventory.live import LiveStore
 from inventory.privacy import check_client_ref
 from inventory.records import AuditEntry, Hold, new_id
 from inventory.scripts import Counts, HoldEnd, HoldGrant
+
+log = logging.getLogger(__name__)
 
 ACTIVE, ADMITTED, RELEASED, EXPIRED = "active", "admitted", "released", "expired"
 ENDED = {"admit": ADMITTED, "release": RELEASED, "expire": EXPIRED}
@@ -46,11 +67,17 @@ class HoldView:
                    hold.created_by, hold.created_at, hold.expires_at, hold.ended_at, seq)
 
 
-def _audit(op: str, hold: Hold, counts: Counts, at: datetime, actor: str) -> AuditEntry:
-    return AuditEntry(seq=counts.seq, unit_id=hold.unit_id, op=op, at=at, actor=actor,
+def _audit(op: str, hold_id: str, unit_id: str, counts: Counts, at: datetime, actor: str
+           ) -> AuditEntry:
+    return AuditEntry(seq=counts.seq, unit_id=unit_id, op=op, at=at, actor=actor,
                       source="hold", available=counts.available, held=counts.held,
-                      waitlist=counts.waitlist, capacity=counts.capacity,
-                      hold_id=hold.id, note=None, detail={})
+                      waitlist=counts.waitlist, capacity=counts.capacity, hold_id=hold_id,
+                      note=None, detail={})
+
+
+# Called inside the SQL transaction that ends a hold, before Redis is touched: whatever a
+# follower writes commits with the hold's end, or not at all.
+HoldFollower = Callable[[AsyncSession, HoldView], Awaitable[None]]
 
 
 class Holds:
@@ -62,12 +89,15 @@ class Holds:
         self.clock = clock
         self.default_minutes = default_minutes
         self.max_minutes = max_minutes
-        # Called with every hold that ends (transitions follow their holds this way).
-        self.on_end: list[Callable[[HoldView], Awaitable[None]]] = []
+        # Run with every hold that ends (transitions follow their holds this way).
+        self.on_end: list[HoldFollower] = []
 
-    async def place(self, unit_id: str, client_ref: str, actor: Actor,
-                    minutes: int | None = None, on_behalf_of: str | None = None) -> HoldView:
-        """Reserve one bed; NoCapacity (409) when none is free. Never two holds on one bed.
+    # Placing -------------------------------------------------------------------------
+
+    async def prepare(self, unit_id: str, client_ref: str, actor: Actor,
+                      minutes: int | None = None, on_behalf_of: str | None = None
+                      ) -> tuple[Hold, ProgramInfo]:
+        """Check who may hold a bed in this unit and build the hold; changes nothing.
         `on_behalf_of` names the navigator's token when a provider places it for them."""
         if actor.role not in (NAVIGATOR, ADMIN, PROVIDER):
             raise NotYourUnit("only navigators, providers and admins place holds")
@@ -82,17 +112,51 @@ class Holds:
         hold = Hold(id=new_id("hold"), unit_id=unit_id, client_ref=client_ref, status=ACTIVE,
                     created_by=on_behalf_of or actor.token_id, created_at=now,
                     expires_at=now + timedelta(minutes=minutes))
+        return hold, program
+
+    async def place(self, unit_id: str, client_ref: str, actor: Actor,
+                    minutes: int | None = None, on_behalf_of: str | None = None) -> HoldView:
+        """Reserve one bed; NoCapacity (409) when none is free. Never two holds on one bed.
+        Either the bed is held and recorded, or it is free again and the error is raised."""
+        hold, program = await self.prepare(unit_id, client_ref, actor, minutes, on_behalf_of)
         counts = await self.live.grant_hold(HoldGrant(
-            hold_id=hold.id, unit_id=unit_id, expires_at=hold.expires_at, at=now,
+            hold_id=hold.id, unit_id=unit_id, expires_at=hold.expires_at, at=hold.created_at,
             actor=actor.name))
         try:
-            await audit.record(self.sessions, [hold, _audit("hold", hold, counts, now,
-                                                              actor.name)])
-        except InventoryError:
-            await self.live.end_hold(HoldEnd(hold_id=hold.id, unit_id=unit_id, op="release",
-                                             at=self.clock(), actor="system:rollback"))
+            await audit.record(self.sessions, [hold, _audit(
+                "hold", hold.id, unit_id, counts, hold.created_at, actor.name)])
+        except Exception as error:
+            await self.ungrant(hold, error)
             raise
         return HoldView.of(hold, program.id, counts.seq)
+
+    async def grant_in(self, session: AsyncSession, hold: Hold, actor_name: str) -> Counts:
+        """Add `hold` and its audit entry to `session` and take the bed in Redis; the caller
+        commits, and calls `ungrant` if the commit fails. Returns the counts as
+        `LiveStore.grant_hold`."""
+        session.add(hold)
+        counts = await self.live.grant_hold(HoldGrant(
+            hold_id=hold.id, unit_id=hold.unit_id, expires_at=hold.expires_at,
+            at=hold.created_at, actor=actor_name))
+        session.add(_audit("hold", hold.id, hold.unit_id, counts, hold.created_at, actor_name))
+        return counts
+
+    async def ungrant(self, hold: Hold, cause: Exception) -> None:
+        """Give back in Redis a bed granted for a hold that was never recorded; nothing to do
+        when it was never granted. Should Redis not answer, the hold may stay there,
+        unrecorded, until its expiry frees it (see `expire_due`), and UndoFailed says so."""
+        try:
+            await self.live.end_hold(HoldEnd(hold_id=hold.id, unit_id=hold.unit_id,
+                                             op="release", at=self.clock(),
+                                             actor="system:rollback"))
+        except Conflict:
+            return  # the grant never happened
+        except Exception as error:
+            log.exception("hold %s could not be undone after %r", hold.id, cause)
+            raise UndoFailed(
+                f"{explain(cause)}; and the bed taken for it could not be given back "
+                f"({explain(error)}): a bed in unit {hold.unit_id!r} may stay held until "
+                f"{hold.expires_at:%H:%M} UTC, when it is freed by itself") from cause
 
     async def get(self, hold_id: str) -> HoldView:
         async with self.sessions() as session:
@@ -102,8 +166,11 @@ class Holds:
         program = await self.directory.program_of_unit(hold.unit_id)
         return HoldView.of(hold, program.id)
 
+    # Ending: admit, release, expire --------------------------------------------------
+
     async def end(self, hold_id: str, op: str, actor: Actor) -> HoldView:
-        """Admit or release a hold, by its navigator, the unit's provider or an admin."""
+        """Admit or release a hold, by its navigator, the unit's provider or an admin.
+        Either the hold, its transition and the live counts all change, or none does."""
         current = await self.get(hold_id)
         program = await self.directory.program_of_unit(current.unit_id)
         allowed = (actor.role == ADMIN or current.created_by == actor.token_id
@@ -114,33 +181,89 @@ class Holds:
                               "an admin may end it")
         if current.status != ACTIVE:
             raise Conflict(f"hold {hold_id!r} is already {current.status}")
-        return await self._end(hold_id, current.unit_id, op, actor.name)
+        return await self.finish(hold_id, current.unit_id, op, actor.name)
 
-    async def _end(self, hold_id: str, unit_id: str, op: str, actor_name: str) -> HoldView:
+    async def finish(self, hold_id: str, unit_id: str, op: str, actor_name: str) -> HoldView:
+        """End a hold with no check of who asks (expiry, and flows undoing their own hold).
+
+        One SQL transaction around the whole end: mark the record (only if still active),
+        let followers write, run the Redis script, add the audit entry, commit. Everything
+        before the script rolls back on failure, so "nothing was changed" is then true; a
+        failure after it is retried once and otherwise reported as what it is."""
         now = self.clock()
-        counts = await self.live.end_hold(HoldEnd(hold_id=hold_id, unit_id=unit_id, op=op,
-                                                  at=now, actor=actor_name))
-        async with self.sessions() as session, session.begin():
-            hold = await session.get(Hold, hold_id)
-            assert hold is not None
-            hold.status, hold.ended_at = ENDED[op], now
-            session.add(_audit(op, hold, counts, now, actor_name))
         program = await self.directory.program_of_unit(unit_id)
-        view = HoldView.of(hold, program.id, counts.seq)
-        for listener in self.on_end:
-            await listener(view)
+        counts: Counts | None = None
+        try:
+            async with self.sessions() as session, session.begin():
+                view = await self._mark_ended(session, hold_id, op, now, program.id)
+                counts = await self.live.end_hold(HoldEnd(
+                    hold_id=hold_id, unit_id=unit_id, op=op, at=now, actor=actor_name))
+                session.add(_audit(op, hold_id, unit_id, counts, now, actor_name))
+        except Exception as error:
+            if counts is None:
+                raise
+            await self._record_end_again(view, op, counts, now, actor_name, error)
+        return replace(view, seq=counts.seq)
+
+    async def _mark_ended(self, session: AsyncSession, hold_id: str, op: str,
+                          now: datetime, program_id: str) -> HoldView:
+        """Compare-and-set: only an active hold ends, so two enders never both succeed."""
+        result = cast(CursorResult[Any], await session.execute(update(Hold).where(
+            Hold.id == hold_id, Hold.status == ACTIVE).values(status=ENDED[op], ended_at=now)))
+        hold = await session.get(Hold, hold_id)
+        if hold is None:
+            raise NotFound(f"hold {hold_id!r} does not exist")
+        if not result.rowcount:
+            raise Conflict(f"hold {hold_id!r} is already {hold.status}")
+        view = HoldView.of(hold, program_id)
+        for follower in self.on_end:
+            await follower(session, view)
         return view
 
+    async def _record_end_again(self, view: HoldView, op: str, counts: Counts,
+                                now: datetime, actor_name: str, cause: Exception) -> None:
+        """Redis has ended the hold but the commit failed: try the record once more, and if
+        that fails too, say exactly that (never "nothing was changed")."""
+        try:
+            async with self.sessions() as session, session.begin():
+                await self._mark_ended(session, view.id, op, now, view.program_id)
+                session.add(_audit(op, view.id, view.unit_id, counts, now, actor_name))
+        except Exception:
+            log.exception("hold %s was %s in Redis but not recorded after %r", view.id,
+                          ENDED[op], cause)
+            what = {"admit": "admitted (the bed stays taken)",
+                    "release": "released (the bed is free again)",
+                    "expire": "expired (the bed is free again)"}[op]
+            raise RecordsUnavailable(
+                f"hold {view.id!r} was {what} in live availability, but the database did not "
+                f"record it: {explain(cause)}") from cause
+
     async def expire_due(self) -> int:
-        """Give back every bed whose hold has passed its expiry; returns how many."""
+        """Give back every bed whose hold has passed its expiry; returns how many. A hold
+        Redis has but SQL never recorded (a placement whose undo failed), or recorded as
+        ended, expires as well."""
         expired = 0
         for hold_id, unit_id in await self.live.due_holds(self.clock()):
             try:
-                await self._end(hold_id, unit_id, "expire", "system:expiry")
+                await self.finish(hold_id, unit_id, "expire", "system:expiry")
                 expired += 1
-            except Conflict:
-                continue  # admitted or released meanwhile, or not due after all
+            except (NotFound, Conflict):
+                # SQL holds no active record of it: never recorded, or ended meanwhile (then
+                # Redis no longer has it either, and this does nothing).
+                expired += await self._expire_unrecorded(hold_id, unit_id)
         return expired
+
+    async def _expire_unrecorded(self, hold_id: str, unit_id: str) -> int:
+        """End in Redis a due hold SQL does not hold as active, so the two agree again."""
+        now = self.clock()
+        try:
+            counts = await self.live.end_hold(HoldEnd(
+                hold_id=hold_id, unit_id=unit_id, op="expire", at=now, actor="system:expiry"))
+        except (Conflict, NotFound):
+            return 0
+        await audit.record(self.sessions, [_audit("expire", hold_id, unit_id, counts, now,
+                                                  "system:expiry")])
+        return 1
 
     async def list_for(self, actor: Actor, status: str | None = None) -> list[HoldView]:
         """A navigator's own holds; a provider's organization's; everything for admins."""

@@ -1,18 +1,25 @@
 """Referrals: a navigator asks up to three programs at once; the first to accept places a
 hold and the others are withdrawn and told so. Every referral records when it was first
-acknowledged, because networks measure the share acknowledged within 30 minutes."""
+acknowledged, because networks measure the share acknowledged within 30 minutes.
+
+Accepting spans holds and transitions, so its flow lives in `inventory/flows/accept_referral.py`;
+this module gives it the steps that touch referrals."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from redis.exceptions import RedisError
+from sqlalchemy import CursorResult, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from inventory.actors import ADMIN, NAVIGATOR, PROVIDER, Actor
 from inventory.availability import Clock
-from inventory.directory import Directory
+from inventory.directory import Directory, ProgramInfo
 from inventory.errors import Conflict, Invalid, NotFound, NotYourUnit
 from inventory.holds import Holds
 from inventory.locks import Locks
@@ -23,6 +30,8 @@ from inventory.records import Referral, new_id
 PENDING, ACCEPTED, DECLINED, EXPIRED, WITHDRAWN = (
     "pending", "accepted", "declined", "expired", "withdrawn")
 MAX_PROGRAMS = 3
+LOCK_SECONDS = 15
+log = logging.getLogger(__name__)
 
 
 def view(r: Referral) -> dict[str, Any]:
@@ -102,40 +111,60 @@ class Referrals:
             row = await session.get(Referral, row.id)
         return view(row)  # type: ignore[arg-type]
 
-    async def accept(self, referral_id: str, unit_id: str, actor: Actor) -> dict[str, Any]:
-        """Place a hold on one of the program's units and withdraw the group's others."""
+    async def answerable(self, referral_id: str, unit_id: str, actor: Actor
+                         ) -> tuple[Referral, ProgramInfo]:
+        """The referral this provider may accept into `unit_id`, and its program; reads
+        only. Whether it is still pending is decided when the acceptance is written."""
         row = await self._get_for_provider(referral_id, actor)
         program = await self.directory.program(row.program_id)
         if unit_id not in {u.id for u in program.units}:
             raise Invalid(f"unit {unit_id!r} is not a unit of program {program.id!r}")
-        token = await self.locks.acquire(f"referral:{row.group_id}", 15)
+        return row, program
+
+    @asynccontextmanager
+    async def answering(self, row: Referral) -> AsyncIterator[None]:
+        """One program at a time answers a referral group. The lock lapses after
+        LOCK_SECONDS even if its holder is still busy, so it only spares the others a wasted
+        try: `accept_in`'s compare-and-set is what keeps a second acceptance out."""
+        name = f"referral:{row.group_id}"
+        token = await self.locks.acquire(name, LOCK_SECONDS)
         if token is None:
             raise Conflict("another program is answering this referral right now; try again")
         try:
-            async with self.sessions() as session:
-                group = (await session.execute(select(Referral).where(
-                    Referral.group_id == row.group_id))).scalars().all()
-            current = next(r for r in group if r.id == row.id)
-            if current.status != PENDING:
-                raise Conflict(f"this referral is already {current.status}")
-            hold = await self.holds.place(unit_id, row.client_ref or "purged", actor,
-                                          on_behalf_of=row.navigator)
-            now = self.clock()
-            async with self.sessions() as session, session.begin():
-                await session.execute(update(Referral).where(Referral.id == row.id).values(
-                    status=ACCEPTED, hold_id=hold.id, responded_at=now,
-                    acknowledged_at=current.acknowledged_at or now))
-                await session.execute(update(Referral).where(
-                    Referral.group_id == row.group_id, Referral.id != row.id,
-                    Referral.status == PENDING).values(status=WITHDRAWN, responded_at=now))
+            yield
         finally:
-            await self.locks.release(f"referral:{row.group_id}", token)
-        for other in group:
-            if other.id != row.id and other.status == PENDING:
-                other.status = WITHDRAWN
-                program_of = await self.directory.program(other.program_id)
-                await self._tell_provider(program_of.organization_id, other)
-        accepted = await self._reload(row.id)
+            await self.locks.release(name, token)
+
+    async def accept_in(self, session: AsyncSession, row: Referral, hold_id: str,
+                        now: datetime) -> list[Referral]:
+        """Within the caller's transaction: accept `row` only if it is still pending
+        (compare-and-set), and withdraw the group's other pending referrals; returns those.
+        Conflict, with nothing written, when it was answered, withdrawn or expired."""
+        accepted = cast(CursorResult[Any], await session.execute(update(Referral).where(
+            Referral.id == row.id, Referral.status == PENDING).values(
+            status=ACCEPTED, hold_id=hold_id, responded_at=now,
+            acknowledged_at=row.acknowledged_at or now)))
+        if not accepted.rowcount:
+            current = await session.get(Referral, row.id)
+            raise Conflict(f"this referral is already {current.status if current else 'gone'}")
+        others = (await session.execute(select(Referral).where(
+            Referral.group_id == row.group_id, Referral.id != row.id,
+            Referral.status == PENDING))).scalars().all()
+        if others:
+            await session.execute(update(Referral).where(
+                Referral.id.in_([o.id for o in others]), Referral.status == PENDING).values(
+                status=WITHDRAWN, responded_at=now))
+        for other in others:
+            other.status, other.responded_at = WITHDRAWN, now
+        return list(others)
+
+    async def tell_accepted(self, referral_id: str, withdrawn: list[Referral]
+                            ) -> dict[str, Any]:
+        """Tell the withdrawn programs and the navigator; returns the accepted referral."""
+        for other in withdrawn:
+            program = await self.directory.program(other.program_id)
+            await self._tell_provider(program.organization_id, other)
+        accepted = await self._reload(referral_id)
         await self._tell_navigator(accepted)
         return accepted
 
@@ -193,12 +222,19 @@ class Referrals:
         return view(row)
 
     async def _tell_provider(self, organization_id: str, row: Referral) -> None:
-        await self.notifier.send(Audience(organization_id=organization_id),
-                                 {"type": "referral", "referral": _jsonable(view(row))})
+        await self._tell(Audience(organization_id=organization_id), view(row))
 
     async def _tell_navigator(self, referral: dict[str, Any]) -> None:
-        await self.notifier.send(Audience(token_id=referral["navigator"]),
-                                 {"type": "referral", "referral": _jsonable(referral)})
+        await self._tell(Audience(token_id=referral["navigator"]), referral)
+
+    async def _tell(self, audience: Audience, referral: dict[str, Any]) -> None:
+        """A cue after the record is committed: when it cannot be sent the answer still
+        stands (pages read referrals on connect), so the caller is not told otherwise."""
+        try:
+            await self.notifier.send(audience, {"type": "referral",
+                                                "referral": _jsonable(referral)})
+        except (RedisError, OSError) as error:
+            log.warning("referral %s: notification not sent: %s", referral["id"], error)
 
 
 def _jsonable(data: dict[str, Any]) -> dict[str, Any]:

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from inventory.actors import ADMIN, NAVIGATOR, Actor
 from inventory.availability import Clock
@@ -126,26 +126,43 @@ class Transitions:
     async def cancel(self, transition_id: str, actor: Actor) -> dict[str, Any]:
         return await self._end(await self.get(transition_id, actor), CANCELLED)
 
-    async def link_hold(self, transition_id: str, hold: HoldView, actor: Actor) -> None:
+    async def check_open(self, transition_id: str, actor: Actor) -> Transition:
+        """The actor's transition, refused unless it is still open; changes nothing."""
         row = await self.get(transition_id, actor)
         if row.status != OPEN:
             raise Conflict(f"transition {transition_id!r} is already {row.status}")
-        program = await self.directory.program(hold.program_id)
-        async with self.sessions() as session, session.begin():
-            await session.execute(update(Transition).where(Transition.id == row.id).values(
-                hold_id=hold.id, to_level=program.level_of_care))
+        return row
 
-    async def hold_ended(self, hold: HoldView) -> None:
-        """Follow a hold: admitted means placed; released or expired means at risk again."""
+    async def link_hold(self, transition_id: str, hold: HoldView, actor: Actor) -> None:
+        """Point an open transition at the hold that is its landing; Conflict (and nothing
+        written) if it is no longer open, even when it was cancelled a moment ago."""
+        await self.check_open(transition_id, actor)
         async with self.sessions() as session, session.begin():
-            row = (await session.execute(select(Transition).where(
-                Transition.hold_id == hold.id, Transition.status == OPEN))).scalar_one_or_none()
-            if row is None:
-                return
-            if hold.status == ADMITTED:
-                row.status, row.ended_at = PLACED, self.clock()
-            else:
-                row.hold_id, row.to_level = None, None
+            if not await self.link_in(session, transition_id, hold):
+                row = await session.get(Transition, transition_id)
+                raise Conflict(f"transition {transition_id!r} is already "
+                               f"{row.status if row else 'gone'}")
+
+    async def link_in(self, session: AsyncSession, transition_id: str, hold: HoldView) -> bool:
+        """Within the caller's transaction, link the hold if the transition is still open
+        (compare-and-set on its status); False when it is not, and nothing is written."""
+        program = await self.directory.program(hold.program_id)
+        result = cast(CursorResult[Any], await session.execute(update(Transition).where(
+            Transition.id == transition_id, Transition.status == OPEN).values(
+            hold_id=hold.id, to_level=program.level_of_care)))
+        return bool(result.rowcount)
+
+    async def hold_ended(self, session: AsyncSession, hold: HoldView) -> None:
+        """Follow a hold, inside the transaction that ends it: admitted means placed;
+        released or expired means at risk again."""
+        row = (await session.execute(select(Transition).where(
+            Transition.hold_id == hold.id, Transition.status == OPEN))).scalar_one_or_none()
+        if row is None:
+            return
+        if hold.status == ADMITTED:
+            row.status, row.ended_at = PLACED, self.clock()
+        else:
+            row.hold_id, row.to_level = None, None
 
     async def lapse_overdue(self) -> int:
         """Discharged with no placement and no hold: the transition lapsed."""

@@ -24,8 +24,10 @@ from inventory.live import Event, LiveStore
 from inventory.locks import Locks
 from inventory.tokens import TokenVerifier
 from web import analytics, errors, logs, metrics, pages, ws
-from web.api import events, feeds, health, placement, programs, reports, tokens, units
+from web.api import events, feeds, health, match, programs, reports, tokens, units
 from web.api import holds as holds_api
+from web.api import referrals as referrals_api
+from web.api import transitions as transitions_api
 from web.embedded_redis import EmbeddedRedis
 from web.hub import Hub
 from web.limits import BodySizeLimit
@@ -33,6 +35,7 @@ from web.metrics import RequestMetrics
 from web.rate_limits import RateLimit, RateLimits
 from web.request_context import RequestContext
 from web.scheduled import start_scheduler
+from web.api import docs as api_docs
 from web.services import Services, utcnow
 
 log = logging.getLogger(__name__)
@@ -151,15 +154,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         summary="Real-time beds and treatment slots across a behavioral-health system of care",
         lifespan=lifespan,
+        docs_url=None, redoc_url=None,  # web/api/docs.py serves /docs itself, CDN-free
     )
     app.state.settings = settings
     errors.install(app)
     errors.document(app)
     for router in (health.router, programs.router, units.router, holds_api.router,
-                   placement.router, events.router, feeds.router, reports.router, tokens.router,
-                   ws.router, metrics.router,
+                   match.router, transitions_api.router, referrals_api.router, events.router,
+                   feeds.router, reports.router, tokens.router, ws.router, metrics.router,
                    pages.router, analytics.router):
         app.include_router(router)
+    app.include_router(api_docs.router)  # /docs from the package, no CDN
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RateLimit)
     app.add_middleware(RequestMetrics)

@@ -66,7 +66,7 @@ async def export(measure: str, start: str | None, end: str | None, levels: list[
             table = await answer(measure, sessions, q)
             progress.update(task, completed=1)
             write = progress.add_task("writing CSV", total=1)
-            out.write_text(to_csv(table), encoding="utf-8")
+            out.write_text(to_csv(table), encoding="utf-8", newline="")  # CRLF as written
             progress.update(write, completed=1)
     finally:
         await engine.dispose()

@@ -31,7 +31,7 @@ async def test_report_writes_the_measure_as_csv(directory: async_sessionmaker,
     assert code == 0, said
     assert "rolling up history" in said and "wrote 2 rows of zero_hours" in said
     expected = to_csv(await answer("zero_hours", directory, ask()))
-    assert target.read_text() == expected
+    assert target.read_bytes().decode() == expected  # CRLF rows, as the API sends
     assert "withdrawal_management,all,2.5" in expected
 
 

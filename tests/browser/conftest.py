@@ -24,7 +24,8 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync"]
 HERE = Path(__file__).resolve().parent
-DOCS_SHOTS = HERE.parents[1] / "docs" / "screenshots"
+# Set only by `bench/refresh_screenshots.sh`: a test run never writes into the work tree.
+PUBLISH_TO = os.environ.get("BEDFINDER_PUBLISH_SCREENSHOTS")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -97,10 +98,12 @@ async def contexts(browser: Any, server: Server) -> AsyncIterator[Contexts]:
 
 @pytest.fixture(scope="session")
 def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Where the tests save screenshots; the final ones are also copied to docs/screenshots."""
+    """Where the tests save screenshots (a temporary folder; see `publish`)."""
     return tmp_path_factory.mktemp("screenshots")
 
 
 def publish(shot: Path) -> None:
-    DOCS_SHOTS.mkdir(parents=True, exist_ok=True)
-    shutil.copy(shot, DOCS_SHOTS / shot.name)
+    """Copy a screenshot to the folder BEDFINDER_PUBLISH_SCREENSHOTS names, if it is set."""
+    if PUBLISH_TO:
+        Path(PUBLISH_TO).mkdir(parents=True, exist_ok=True)
+        shutil.copy(shot, Path(PUBLISH_TO) / shot.name)

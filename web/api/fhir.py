@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException
 from fastapi.responses import JSONResponse
 
 from feeds import fhir
@@ -26,8 +26,10 @@ def fhir_json(body: dict[str, Any], status: int = 200) -> JSONResponse:
     return JSONResponse(body, status_code=status, media_type=MEDIA)
 
 
-def base_url(request: Request) -> str:
-    return str(request.base_url).rstrip("/") + "/fhir"
+def base_url(svc: Services) -> str:
+    """Where this FHIR endpoint lives, from `public_base_url` (a request's Host header is
+    whatever the client sent, so it never makes a link)."""
+    return svc.settings.public_base_url.rstrip("/") + "/fhir"
 
 
 def select(programs: list[ProgramInfo], ids: str | None, type_: str | None, near: str | None
@@ -66,8 +68,8 @@ async def capability_statement(svc: Svc) -> JSONResponse:
 
 
 @router.get("/HealthcareService")
-async def search_services(request: Request, svc: Svc, _actor: Reader,
-                          _id: str | None = None, type: str | None = None,  # noqa: A002
+async def search_services(svc: Svc, _actor: Reader,
+                          _id: str | None = None, type: str | None = None,
                           near: str | None = None, _include: str | None = None
                           ) -> JSONResponse:
     """Programs as HealthcareService; `_include=HealthcareService:location` adds their units
@@ -81,7 +83,7 @@ async def search_services(request: Request, svc: Svc, _actor: Reader,
     elif _include:
         raise HTTPException(400, f"_include {_include!r} is not supported; use "
                                  f"{INCLUDE_LOCATIONS}")
-    return fhir_json(fhir.searchset(base_url(request), matches, included))
+    return fhir_json(fhir.searchset(base_url(svc), matches, included))
 
 
 async def locations_of(svc: Services, programs: list[ProgramInfo],
@@ -101,8 +103,8 @@ async def read_service(service_id: str, svc: Svc, _actor: Reader) -> JSONRespons
 
 
 @router.get("/Location")
-async def search_locations(request: Request, svc: Svc, _actor: Reader,
-                           _id: str | None = None, type: str | None = None,  # noqa: A002
+async def search_locations(svc: Svc, _actor: Reader,
+                           _id: str | None = None, type: str | None = None,
                            near: str | None = None) -> JSONResponse:
     """Units as Location, with bed status in `operationalStatus` (HL7 v2 table 0116)."""
     programs = select(list((await svc.directory.programs()).values()), _id, type, near)
@@ -111,7 +113,7 @@ async def search_locations(request: Request, svc: Svc, _actor: Reader,
         unit_ids = {u.id for p in programs for u in p.units
                     if u.id in unit_ids or p.id in unit_ids}
     resources = await locations_of(svc, programs, unit_ids)
-    return fhir_json(fhir.searchset(base_url(request), resources, []))
+    return fhir_json(fhir.searchset(base_url(svc), resources, []))
 
 
 @router.get("/Location/{unit_id}")

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from inventory.actors import ADMIN, NAVIGATOR, PROVIDER, Actor
+from inventory.flows.hold_for_transition import place_hold as place
 from inventory.holds import HoldView
 from web.api.deps import services
 from web.auth import require
@@ -51,12 +52,8 @@ def out(view: HoldView) -> dict[str, Any]:
              responses={409: {"description": "No bed is free in this unit"}})
 async def place_hold(body: HoldIn, svc: Svc, actor: Staff) -> dict[str, Any]:
     """Reserve one bed while the client is on the way; it returns by itself at `expires_at`."""
-    if body.transition_id:
-        await svc.transitions.get(body.transition_id, actor)
-    hold = await svc.holds.place(body.unit_id, body.client_ref, actor, body.minutes)
-    if body.transition_id:
-        await svc.transitions.link_hold(body.transition_id, hold, actor)
-    return out(hold)
+    return out(await place(svc.holds, svc.transitions, actor, body.unit_id, body.client_ref,
+                           body.minutes, body.transition_id))
 
 
 @router.get("", response_model=list[HoldOut])

@@ -47,9 +47,11 @@ def paged(items: list[Any], page: int, per_page: int) -> tuple[list[Any], int]:
 
 
 @router.get("/")
-async def root(request: Request, _actor: Reader) -> dict[str, Any]:
-    """Which HSDS version this API speaks."""
-    return out.root(str(request.url_for("openapi")))
+async def root(request: Request, svc: Svc, _actor: Reader) -> dict[str, Any]:
+    """Which HSDS version this API speaks; the link comes from `public_base_url`, never from
+    the request's Host header."""
+    openapi = request.app.openapi_url or "/openapi.json"
+    return out.root(svc.settings.public_base_url.rstrip("/") + openapi)
 
 
 @router.get("/services")

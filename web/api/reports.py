@@ -42,7 +42,7 @@ def parse_when(text: str, tz: ZoneInfo, name: str, end_of_day: bool = False) -> 
         if len(text) == 10:
             day = date.fromisoformat(text) + timedelta(days=1 if end_of_day else 0)
             return datetime.combine(day, time(), tz)
-        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        when = datetime.fromisoformat(text)  # 3.11 reads a trailing Z
     except ValueError:
         raise HTTPException(422, f"{name} must be a date (2026-11-01) or a time with a zone "
                                  f"(2026-11-01T08:00:00-08:00), got {text!r}") from None
@@ -73,12 +73,32 @@ def question(settings: Settings, now: datetime, start: str | None, end: str | No
                     default_cadence=settings.default_cadence_minutes)
 
 
+# A cell starting with one of these is run as a formula by Excel, LibreOffice or Sheets
+# (OWASP, "CSV Injection"): `=HYPERLINK(...)` sends data away, `+cmd|...` runs a program.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: object) -> object:
+    """A cell a spreadsheet shows as text: text that would start a formula gets a leading
+    `'` (which spreadsheets hide). Numbers stay numbers, so `-3` is still minus three; only
+    text (program names, areas, levels, reasons) can carry a formula."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def to_csv(table: Table) -> str:
+    """The table as CSV (the API's and `bedfinder report`'s): every text cell passed through
+    `spreadsheet_safe`, since names and areas come from admins and imported feeds."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(table.columns)
+    # RFC 4180's CRLF: the writer then quotes any cell holding a CR as well as an LF (with
+    # "\n" alone a bare CR would end the row in a spreadsheet and start a formula cell).
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([spreadsheet_safe(c) for c in table.columns])
     for row in table.rows:
-        writer.writerow(["" if row[c] is None else row[c] for c in table.columns])
+        writer.writerow([spreadsheet_safe(row[c]) for c in table.columns])
     return out.getvalue()
 
 
@@ -111,11 +131,13 @@ class Params:
         unit: Annotated[str | None, Query(max_length=64)] = None,
         program: Annotated[str | None, Query(max_length=64)] = None,
     ) -> None:
-        self.values = dict(start=start, end=end, levels=level, area=area, by_area=by_area,
-                           bucket=bucket, tz=tz, unit=unit, program=program)
+        self.start, self.end, self.levels, self.area = start, end, level, area
+        self.by_area, self.bucket, self.tz = by_area, bucket, tz
+        self.unit, self.program = unit, program
 
     def question(self, svc: Services) -> Question:
-        return question(svc.settings, svc.clock(), **self.values)
+        return question(svc.settings, svc.clock(), self.start, self.end, self.levels,
+                        self.area, self.by_area, self.bucket, self.tz, self.unit, self.program)
 
 
 @router.get("", summary="The measures available")
