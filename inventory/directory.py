@@ -21,6 +21,7 @@ from sqlalchemy.orm import selectinload
 from inventory.actors import Actor
 from inventory.availability import Inventory
 from inventory.errors import Conflict, Invalid, NotFound
+from inventory.keys import Keys
 from inventory.live import Change
 from inventory.model import UnitState
 from inventory.records import Organization, Program, Unit, new_id
@@ -100,7 +101,7 @@ class Directory:
         self.sessions = sessions
         self.inventory = inventory
         self.redis = redis
-        self.version_key = prefix + "directory_version"
+        self.version_key = Keys(prefix).directory_version
         self.clock = clock
         self._cache: dict[str, ProgramInfo] = {}
         self._by_level: dict[str, list[ProgramInfo]] = {}

@@ -299,7 +299,7 @@ async def fill_history(svc: System, days: int, seed: int = 7) -> dict[str, int] 
         session.add_all(world.holds)
         session.add_all(world.transitions)
         session.add_all(world.referrals)
-    await svc.redis.delete(svc.live.ready_key)  # the live state follows the new records
+    await svc.redis.delete(svc.live.keys.epoch)  # the live state follows the new records
     await svc.inventory.rebuild()
     await history.forget_from(svc.sessions, start)
     await history.roll_up(svc.sessions, utcnow())

@@ -14,6 +14,8 @@ from limits.aio.storage import RedisStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from inventory.keys import Keys
+
 READS = frozenset({"GET", "HEAD", "OPTIONS"})
 LIMITED = ("/api/", "/fhir/", "/hsds/")
 
@@ -28,7 +30,7 @@ def limits_uri(redis_url: str) -> str:
 class RateLimits:
     def __init__(self, redis_url: str, prefix: str, writes: str, reads: str) -> None:
         self.storage = RedisStorage(limits_uri(redis_url), implementation="redispy",
-                                    key_prefix=prefix + "rate")
+                                    key_prefix=Keys(prefix).rate_limits)
         self.limiter = MovingWindowRateLimiter(self.storage)
         self.writes: RateLimitItem | None = parse(writes) if writes else None
         self.reads: RateLimitItem | None = parse(reads) if reads else None

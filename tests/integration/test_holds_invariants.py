@@ -167,11 +167,11 @@ def machine_for(settings: Any) -> type[RuleBasedStateMachine]:
                         s.available, s.held, s.capacity, s.seq)
                     assert s.seq <= seq
             ours = {h for unit in self.model for h in await live.active_hold_ids(unit)}
-            scores = [await live.redis.zscore(live.expiry_key, h) for h in ours]
+            scores = [await live.redis.zscore(live.keys.hold_expiry, h) for h in ours]
             assert None not in scores
             assert ours == set(self.active)
             for h in self.ended:
-                assert await live.redis.zscore(live.expiry_key, h) is None
+                assert await live.redis.zscore(live.keys.hold_expiry, h) is None
 
     return HoldsMachine
 

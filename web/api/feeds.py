@@ -14,6 +14,7 @@ from feeds.uploads import file_from_body
 from feeds.webhook import ReminderWebhook
 from inventory.actors import Actor
 from inventory.errors import Invalid
+from inventory.keys import Keys
 from web.api import fhir, hsds
 from web.api.deps import services
 from web.api.programs import unit_response
@@ -98,7 +99,7 @@ async def feed_status(svc: Svc, _admin: Admin) -> dict[str, Any]:
     webhook = ReminderWebhook(svc.settings.reminder_webhook, svc.redis,
                               svc.settings.redis_prefix)
     programs = await svc.directory.programs()
-    stale = await svc.redis.hlen(svc.settings.redis_prefix + "feed:stale")
+    stale = await svc.redis.hlen(Keys(svc.settings.redis_prefix).feed_stale)
     return {"feeds": feeds, "reminder_webhook": await webhook.state(), "stale_units": stale,
             "noncompliant": await compliance.noncompliance(svc.sessions, programs,
                                                            svc.clock())}
