@@ -29,7 +29,7 @@ async def import_hsds(svc: Any, source: str | Dataset, default_level: str = "out
 async def import_edxl(svc: Any, data: bytes, hospitals: dict[str, dict[str, str]] | None = None,
                       actor: Actor = SYSTEM, label: str = "edxl") -> dict[str, Any]:
     """Parse, check every mapped entry, then apply; a blocking problem changes nothing."""
-    report = edxl_have.parse(data)
+    report = await edxl_have.parse_off_loop(data, svc.settings.feed_parse_seconds)
     updates, problems, unmapped = edxl_have.map_to_units(
         report, svc.settings.edxl_hospitals if hospitals is None else hospitals)
     org = actor.writable_organization()
@@ -66,7 +66,8 @@ async def import_census(svc: Any, data: bytes, actor: Actor, organization_id: st
     text = census_csv.decode(data)
     programs = await svc.directory.programs()
     states = await svc.live.units(u.id for p in programs.values() for u in p.units)
-    census = census_csv.validate(text, programs, states, organization_id, svc.clock())
+    census = await census_csv.validate_off_loop(text, programs, states, organization_id,
+                                                svc.clock(), svc.settings.feed_parse_seconds)
     if census.problems:
         bad = len(census.problems)
         raise census_csv.CensusRejected(

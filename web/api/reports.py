@@ -20,6 +20,7 @@ from inventory.config import Settings
 from inventory.measures import BUCKETS, MEASURES, Question, Table, answer
 from web.api.deps import services
 from web.auth import require
+from web.schemas import EARLIEST_YEAR, LATEST_YEAR
 from web.services import Services
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
@@ -37,15 +38,21 @@ def parse_zone(name: str) -> ZoneInfo:
 
 
 def parse_when(text: str, tz: ZoneInfo, name: str, end_of_day: bool = False) -> datetime:
-    """A date (midnight in `tz`; the next midnight for an inclusive `to`) or an ISO time."""
+    """A date (midnight in `tz`; the next midnight for an inclusive `to`) or an ISO time,
+    within the years the service can have data for (near year 9999 the range arithmetic
+    would overflow)."""
     try:
         if len(text) == 10:
             day = date.fromisoformat(text) + timedelta(days=1 if end_of_day else 0)
-            return datetime.combine(day, time(), tz)
-        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
+            when = datetime.combine(day, time(), tz)
+        else:
+            when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except (ValueError, OverflowError):
         raise HTTPException(422, f"{name} must be a date (2026-11-01) or a time with a zone "
                                  f"(2026-11-01T08:00:00-08:00), got {text!r}") from None
+    if not EARLIEST_YEAR <= when.year <= LATEST_YEAR:
+        raise HTTPException(422, f"{name} {text!r} is outside the years {EARLIEST_YEAR} to "
+                                 f"{LATEST_YEAR}")
     if when.tzinfo is None:
         when = when.replace(tzinfo=tz)
     return when
