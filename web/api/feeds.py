@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Annotated, Any
 
@@ -38,7 +39,10 @@ UPLOAD_DOC = {"requestBody": {"content": {
 
 
 async def uploaded(request: Request) -> bytes:
-    data = file_from_body(request.headers.get("content-type", ""), await request.body())
+    """The uploaded file; the MIME parser runs in a worker thread (a large multipart body
+    costs real time to take apart)."""
+    data = await asyncio.to_thread(file_from_body, request.headers.get("content-type", ""),
+                                   await request.body())
     if not data.strip():
         raise Invalid("the upload is empty: send a CSV file as form field 'file' or as a "
                       "text/csv body")

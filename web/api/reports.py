@@ -43,16 +43,18 @@ def parse_when(text: str, tz: ZoneInfo, name: str, end_of_day: bool = False) -> 
     would overflow)."""
     try:
         if len(text) == 10:
-            day = date.fromisoformat(text) + timedelta(days=1 if end_of_day else 0)
+            day = date.fromisoformat(text)
             when = datetime.combine(day, time(), tz)
         else:
             when = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except (ValueError, OverflowError):
+    except ValueError:
         raise HTTPException(422, f"{name} must be a date (2026-11-01) or a time with a zone "
                                  f"(2026-11-01T08:00:00-08:00), got {text!r}") from None
     if not EARLIEST_YEAR <= when.year <= LATEST_YEAR:
         raise HTTPException(422, f"{name} {text!r} is outside the years {EARLIEST_YEAR} to "
                                  f"{LATEST_YEAR}")
+    if len(text) == 10 and end_of_day:
+        when += timedelta(days=1)
     if when.tzinfo is None:
         when = when.replace(tzinfo=tz)
     return when
