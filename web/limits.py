@@ -4,20 +4,22 @@
 
 - a declared or actual body larger than `max_bytes` is refused with 413 while it streams in;
 - a JSON body (content type `application/json`, `*+json`, or none) is refused with 422 when
-  it is nested deeper than `max_json_depth`, holds `NaN` or `Infinity` (which Python's JSON
-  reader accepts but JSON does not define), or holds a lone UTF-16 surrogate (`"\\ud800"`,
-  which is no text and cannot be stored). The 422 names the field, like a validation error.
+  it is nested deeper than `max_json_depth`; holds `NaN` or `Infinity` (which Python's JSON
+  reader accepts but JSON does not define) or a number too large for a float (`1e400`,
+  read as infinity); or holds a lone UTF-16 surrogate (`"\\ud800"`, which is no text and
+  cannot be stored). The 422 names the field, like a validation error.
 
 Checking costs one C-speed scan of the body; the body is parsed (and walked) only when the
 scan says it could break a rule, off the event loop when it is large, and at most
-`max_bytes` are ever held. A JSON body that does
-not parse is passed on unchanged: the handler's own parsing reports it.
+`max_bytes` are ever held. A JSON body that does not parse is passed on unchanged: the
+handler's own parsing reports it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +30,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 # An escaped or raw (UTF-8 encoded) UTF-16 surrogate; pairs match too and pass the walk.
 SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
 NON_FINITE = (b"NaN", b"Infinity")
+# A number too large for a float (1e400, or 310 digits) that Python would read as infinity.
+HUGE_NUMBER = re.compile(rb"[eE]\+?\d{3}|\d{309}")
 OFF_LOOP_BYTES = 16_384
 
 
@@ -54,6 +58,11 @@ class _NonFinite:
         self.text = text
 
 
+def _float(text: str) -> float | _NonFinite:
+    value = float(text)
+    return _NonFinite(text) if math.isinf(value) else value
+
+
 def field_name(path: tuple[str | int, ...]) -> str:
     if not path:
         return "the body"
@@ -63,11 +72,12 @@ def field_name(path: tuple[str | int, ...]) -> str:
 def json_problem(body: bytes, max_depth: int) -> JsonProblem | None:
     """The first rule `body` breaks, or None (also None when it is not JSON at all)."""
     suspicious = (body.count(b"[") + body.count(b"{") > max_depth
-                  or any(word in body for word in NON_FINITE) or SURROGATE.search(body))
+                  or any(word in body for word in NON_FINITE) or SURROGATE.search(body)
+                  or HUGE_NUMBER.search(body))
     if not suspicious:
         return None
     try:
-        document = json.loads(body, parse_constant=_NonFinite)
+        document = json.loads(body, parse_constant=_NonFinite, parse_float=_float)
     except RecursionError:
         return JsonProblem("json_too_deep", (), f"the JSON is nested deeper than {max_depth} "
                                                 f"levels")
@@ -107,7 +117,8 @@ def walk(document: Any, max_depth: int) -> JsonProblem | None:
 
 def _scalar_problem(value: Any, path: tuple[str | int, ...]) -> JsonProblem | None:
     if isinstance(value, _NonFinite):
-        return JsonProblem("finite_number", path, f"{field_name(path)} is {value.text}, "
+        shown = value.text if len(value.text) <= 24 else value.text[:20] + "..."
+        return JsonProblem("finite_number", path, f"{field_name(path)} is {shown}, "
                            f"not a finite number")
     if isinstance(value, str) and not _is_text(value):
         return _surrogate(path)
