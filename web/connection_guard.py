@@ -45,6 +45,8 @@ class ConnectionLimits:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ConnectionLimits:
+        if not settings.max_connections:
+            raise_descriptor_limit()
         return cls(settings.header_timeout_seconds, settings.max_connections_per_address,
                    settings.max_connections or descriptor_budget())
 
@@ -55,6 +57,18 @@ def descriptor_budget() -> int:
     if soft == resource.RLIM_INFINITY:
         return 1_000_000
     return max(soft - FD_RESERVE, 64)
+
+
+def raise_descriptor_limit(ceiling: int = 1_048_576) -> None:
+    """Lift the soft open-file limit to the hard one (often 1024 -> 524288): the total cap
+    then comes from what the system allows, not from a login shell's default."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = ceiling if hard == resource.RLIM_INFINITY else min(hard, ceiling)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        except (ValueError, OSError):
+            pass  # keep the soft limit; the cap follows it
 
 
 class Guard:
@@ -125,9 +139,9 @@ class GuardedHttp(HttpToolsProtocol):
         self._arm()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        # Not called once the connection became a websocket: GuardedWebSocket releases it.
         self._disarm()
-        if self.transport is not None and self.transport.get_protocol() is self:
-            self.guard.release(self.transport)  # an upgraded websocket releases it itself
+        self.guard.release(self.transport)
         super().connection_lost(exc)
 
     def on_response_complete(self) -> None:
