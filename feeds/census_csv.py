@@ -240,7 +240,7 @@ def _discharges(row: dict[str, str], now: datetime, errors: list[str]
 
 def _time(text: str) -> datetime | None:
     try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        value = datetime.fromisoformat(text)
     except ValueError:
         return None
     if len(text) == 10:  # a date: noon UTC that day

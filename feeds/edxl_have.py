@@ -174,7 +174,7 @@ def _time(text: str) -> datetime | None:
     if not text:
         return None
     try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        value = datetime.fromisoformat(text)
     except ValueError:
         return None
     return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -46,7 +46,7 @@ def parse_when(text: str, tz: ZoneInfo, name: str, end_of_day: bool = False) -> 
             day = date.fromisoformat(text)
             when = datetime.combine(day, time(), tz)
         else:
-            when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            when = datetime.fromisoformat(text)
     except ValueError:
         raise HTTPException(422, f"{name} must be a date (2026-11-01) or a time with a zone "
                                  f"(2026-11-01T08:00:00-08:00), got {text!r}") from None
