@@ -91,6 +91,9 @@ class Settings(BaseSettings):
     # Requests per token (per client address without one), cluster-wide; "" turns one off.
     rate_limit_writes: str = "600/minute"
     rate_limit_reads: str = "3000/minute"
+    # The address people and systems reach this deployment at: absolute links (FHIR fullUrl,
+    # HSDS openapi_url) are built from it, never from a request's Host header.
+    public_base_url: str = "http://127.0.0.1:8000"
     # Websocket and page origins accepted (empty: same host only).
     allowed_origins: list[str] = Field(default_factory=list)
     # Polling feeds (feeds/): each {name, kind, url or path, interval_seconds, mapping}.

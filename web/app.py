@@ -156,8 +156,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    ws.router, metrics.router,
                    pages.router, analytics.router):
         app.include_router(router)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes,
-                       max_json_depth=settings.max_json_depth)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RateLimit)
     app.add_middleware(RequestMetrics)
     app.add_middleware(RequestContext)

@@ -33,6 +33,7 @@ NON_FINITE = (b"NaN", b"Infinity")
 # A number too large for a float (1e400, or 310 digits) that Python would read as infinity.
 HUGE_NUMBER = re.compile(rb"[eE]\+?\d{3}|\d{309}")
 OFF_LOOP_BYTES = 16_384
+DEFAULT_DEPTH = 64
 
 
 class BodyTooLarge(Exception):
@@ -169,10 +170,19 @@ class BodySizeLimit:
     """Pure ASGI middleware: refuses a declared or actual body larger than `max_bytes`, and
     a JSON body that breaks the rules above."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int, max_json_depth: int = 64) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, max_json_depth: int | None = None
+                 ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.max_json_depth = max_json_depth
+
+    def json_depth(self, scope: Scope) -> int:
+        """The depth limit given, else the app's `max_json_depth` setting (Starlette puts
+        the app in the scope before any middleware runs)."""
+        if self.max_json_depth is not None:
+            return self.max_json_depth
+        state = getattr(scope.get("app"), "state", None)
+        return int(getattr(getattr(state, "settings", None), "max_json_depth", DEFAULT_DEPTH))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -205,10 +215,11 @@ class BodySizeLimit:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
+        depth = self.json_depth(scope)
         if len(body) > OFF_LOOP_BYTES:  # a big hostile body must not hold up other requests
-            problem = await asyncio.to_thread(json_problem, body, self.max_json_depth)
+            problem = await asyncio.to_thread(json_problem, body, depth)
         else:
-            problem = json_problem(body, self.max_json_depth)
+            problem = json_problem(body, depth)
         if problem is not None:
             await _respond(send, 422, orjson.dumps({"detail": problem.as_detail()}))
             return

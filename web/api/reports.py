@@ -38,26 +38,27 @@ def parse_zone(name: str) -> ZoneInfo:
 
 
 def parse_when(text: str, tz: ZoneInfo, name: str, end_of_day: bool = False) -> datetime:
-    """A date (midnight in `tz`; the next midnight for an inclusive `to`) or an ISO time,
-    within the years the service can have data for (near year 9999 the range arithmetic
-    would overflow)."""
+    """A date (midnight in `tz`; the next midnight for an inclusive `to`) or an ISO time."""
     try:
         if len(text) == 10:
-            day = date.fromisoformat(text)
-            when = datetime.combine(day, time(), tz)
-        else:
-            when = datetime.fromisoformat(text)
+            day = date.fromisoformat(text) + timedelta(days=1 if end_of_day else 0)
+            return datetime.combine(day, time(), tz)
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise HTTPException(422, f"{name} must be a date (2026-11-01) or a time with a zone "
                                  f"(2026-11-01T08:00:00-08:00), got {text!r}") from None
-    if not EARLIEST_YEAR <= when.year <= LATEST_YEAR:
-        raise HTTPException(422, f"{name} {text!r} is outside the years {EARLIEST_YEAR} to "
-                                 f"{LATEST_YEAR}")
-    if len(text) == 10 and end_of_day:
-        when += timedelta(days=1)
     if when.tzinfo is None:
         when = when.replace(tzinfo=tz)
     return when
+
+
+def within_years(text: str | None, name: str) -> None:
+    """422 for a date or time outside the years the service can have data for, before any
+    arithmetic on it (near year 9999 a day more, or the default range, would overflow)."""
+    year = text[:4] if text else ""
+    if year.isascii() and year.isdigit() and not EARLIEST_YEAR <= int(year) <= LATEST_YEAR:
+        raise HTTPException(422, f"{name} {text!r} is outside the years {EARLIEST_YEAR} to "
+                                 f"{LATEST_YEAR}")
 
 
 def question(settings: Settings, now: datetime, start: str | None, end: str | None,
@@ -69,6 +70,8 @@ def question(settings: Settings, now: datetime, start: str | None, end: str | No
     if unknown:
         raise HTTPException(422, f"unknown level {', '.join(unknown)}; known: "
                                  f"{', '.join(settings.levels_of_care)}")
+    for name, text in (("from", start), ("to", end)):
+        within_years(text, name)
     stop = parse_when(end, zone, "to", end_of_day=True) if end else now
     begin = parse_when(start, zone, "from") if start else stop - timedelta(days=DEFAULT_DAYS)
     if stop <= begin:
