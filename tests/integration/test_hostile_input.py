@@ -121,6 +121,20 @@ async def test_deeply_nested_json_is_refused_before_any_handler(server: Server, 
     assert "nested deeper than 64 levels" in problem["msg"]
 
 
+async def test_json_depth_follows_the_setting(server: Server) -> None:
+    server.settings.max_json_depth = 8
+    admin = await server.token("admin")
+    async with server.client(admin) as client:
+        deep = await client.post("/api/v1/match", content=nested_json(9),
+                                 headers={"Content-Type": "application/json"})
+        shallow = await client.post("/api/v1/match", content=nested_json(8),
+                                    headers={"Content-Type": "application/json"})
+    assert deep.status_code == 422
+    assert "nested deeper than 8 levels" in deep.json()["detail"][0]["msg"]
+    assert shallow.status_code == 422  # past the guard: the model refuses the unknown field
+    assert shallow.json()["detail"][0]["type"] == "extra_forbidden"
+
+
 async def test_hsds_upload_checks_json_limits_whatever_its_content_type(server: Server) -> None:
     admin = await server.token("admin")
     async with server.client(admin) as client:
