@@ -4,6 +4,10 @@ Columns (header names, any order, case-insensitive): `program` (id or name, or
 `program_id`), `unit` (id or label, or `unit_id`; may be left out when the program has one
 unit), `available` (required), `capacity`, `waitlist`, `expected_discharges` (either a count,
 with the time in `discharge_at`, or `TIME=COUNT` pairs separated by `;`), `note`.
+
+Reading stops at MAX_ROWS rows, MAX_CELL_CHARS characters in a cell, or the deadline, and
+`validate_off_loop` runs the check in a worker thread so a large upload does not hold up
+the event loop.
 """
 
 from __future__ import annotations
@@ -13,9 +17,10 @@ import io
 import itertools
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime, time, timezone
+from datetime import UTC, datetime, time
 from typing import Any
 
+from feeds.limits import DEFAULT_SECONDS, Deadline, off_loop
 from inventory.actors import Actor
 from inventory.availability import Inventory
 from inventory.directory import ProgramInfo, UnitInfo
@@ -28,6 +33,7 @@ ALIASES = {"program_id": "program", "program_name": "program", "unit_id": "unit"
            "unit_label": "unit", "discharges": "expected_discharges"}
 MAX_ROWS = 5000
 MAX_COUNT = 100_000
+MAX_CELL_CHARS = 4000  # a note is at most 500; anything longer is not a census
 
 
 @dataclass
@@ -73,7 +79,9 @@ def decode(data: bytes) -> str:
 
 def read_rows(text: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
     reader = csv.DictReader(io.StringIO(text))
+    previous = csv.field_size_limit()
     try:
+        csv.field_size_limit(MAX_CELL_CHARS)
         header = [ALIASES.get(h.strip().lower(), h.strip().lower())
                   for h in reader.fieldnames or []]
         reader.fieldnames = header
@@ -82,6 +90,8 @@ def read_rows(text: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
     except csv.Error as error:
         raise CensusRejected(f"the file is not readable CSV: {error}",
                              [RowError(reader.line_num, [str(error)])]) from error
+    finally:
+        csv.field_size_limit(previous)
     return header, rows
 
 
@@ -92,10 +102,20 @@ def _text(value: str | list[str] | None) -> str:
     return (value or "").strip()
 
 
+async def validate_off_loop(text: str, programs: dict[str, ProgramInfo],
+                            states: dict[str, UnitState], organization_id: str | None,
+                            now: datetime, seconds: float = DEFAULT_SECONDS) -> Census:
+    """`validate` in a worker thread, refused (Invalid) once `seconds` have passed."""
+    return await off_loop(lambda deadline: validate(text, programs, states, organization_id,
+                                                    now, deadline), seconds, "the census CSV")
+
+
 def validate(text: str, programs: dict[str, ProgramInfo], states: dict[str, UnitState],
-             organization_id: str | None, now: datetime) -> Census:
+             organization_id: str | None, now: datetime, deadline: Deadline | None = None
+             ) -> Census:
     """Check every row against the directory and live counts; `organization_id` confines
     the rows to that organization's units (None: any)."""
+    deadline = deadline or Deadline(DEFAULT_SECONDS, "the census CSV")
     header, rows = read_rows(text)
     census = Census()
     if "available" not in header:
@@ -110,6 +130,7 @@ def validate(text: str, programs: dict[str, ProgramInfo], states: dict[str, Unit
                if organization_id is None or p.organization_id == organization_id]
     seen: dict[str, int] = {}
     for line, row in rows:
+        deadline.check()
         errors: list[str] = []
         parsed = _row(line, row, visible, states, now, errors)
         if parsed and parsed.unit_id in seen:
@@ -224,12 +245,12 @@ def _discharges(row: dict[str, str], now: datetime, errors: list[str]
 
 def _time(text: str) -> datetime | None:
     try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        value = datetime.fromisoformat(text)
     except ValueError:
         return None
     if len(text) == 10:  # a date: noon UTC that day
-        value = datetime.combine(value.date(), time(12), timezone.utc)
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        value = datetime.combine(value.date(), time(12), UTC)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 async def apply(census: Census, inventory: Inventory, actor: Actor, source: str = "csv"

@@ -5,7 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 from pydantic import Strict as StrictMode
 
 from inventory.errors import Invalid
@@ -15,16 +22,31 @@ Gender = Literal["female", "male", "nonbinary"]
 Mat = Literal["buprenorphine", "methadone", "naltrexone"]
 Kind = Literal["bed", "slot"]
 Count = Field(ge=0, le=100_000)
+EARLIEST_YEAR, LATEST_YEAR = 2000, 2199
+
+
+def plausible(value: datetime) -> datetime:
+    """Times far outside the service's life are typos, and near year 9999 the arithmetic
+    done on them (a hold's expiry, a report's range) would overflow."""
+    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        raise ValueError(f"{value.isoformat()} is outside the years {EARLIEST_YEAR} to "
+                         f"{LATEST_YEAR}")
+    return value
+
+
 # JSON has no date type: timestamps arrive as ISO 8601 strings even in strict models.
-Timestamp = Annotated[datetime, StrictMode(False)]
+Timestamp = Annotated[datetime, StrictMode(False), AfterValidator(plausible)]
 Id = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
 
 
 class Strict(BaseModel):
     """Inputs: exact JSON types and no unknown fields, so a typo is an error, not a no-op;
-    no control characters in any text, since they could not all be recorded."""
+    only finite numbers; no control characters in any text, since they could not all be
+    recorded (pydantic itself refuses lone UTF-16 surrogates in strings). web/limits.py
+    refuses NaN and surrogates in a JSON body before it gets here, naming the field, since
+    a validation error that echoed them back could not be written as JSON."""
 
-    model_config = ConfigDict(strict=True, extra="forbid")
+    model_config = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False)
 
     @field_validator("*", mode="after")
     @classmethod
