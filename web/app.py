@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
 
 from fastapi import FastAPI
 from redis.asyncio import BlockingConnectionPool, Redis
@@ -16,11 +17,11 @@ from inventory.config import Settings, load_settings
 from inventory.database import create_engine, session_factory
 from inventory.directory import Directory
 from inventory.holds import Holds
+from inventory.live import Event, LiveStore
 from inventory.notify import Notifier
 from inventory.referrals import Referrals
-from inventory.transitions import Policy, Transitions
-from inventory.live import Event, LiveStore
 from inventory.tokens import TokenVerifier
+from inventory.transitions import Policy, Transitions
 from web import analytics, errors, logs, metrics, pages, ws
 from web.api import events, feeds, health, placement, programs, reports, tokens, units
 from web.api import holds as holds_api
@@ -59,7 +60,9 @@ async def watch_live_state(svc: Services) -> None:
         await asyncio.sleep(WATCH_SECONDS)
 
 
-async def build_services(settings: Settings, redis_url: str) -> Services:
+async def build_services(settings: Settings, redis_url: str,
+                         clock: Callable[[], datetime] = utcnow) -> Services:
+    """Every service reads time from `clock` (the demo history passes a simulated one)."""
     # A burst (hundreds of websockets connecting at once) waits for a connection rather than
     # failing when the pool is exhausted.
     redis = Redis.from_pool(BlockingConnectionPool.from_url(
@@ -68,8 +71,8 @@ async def build_services(settings: Settings, redis_url: str) -> Services:
     engine = create_engine(settings.sqlalchemy_url())
     sessions = session_factory(engine)
     live = LiveStore(redis, settings.redis_prefix, settings.stream_max_events)
-    inventory = Inventory(live, sessions, utcnow, settings.seq_rebuild_gap)
-    directory = Directory(sessions, inventory, redis, settings.redis_prefix, utcnow)
+    inventory = Inventory(live, sessions, clock, settings.seq_rebuild_gap)
+    directory = Directory(sessions, inventory, redis, settings.redis_prefix, clock)
     tokens = TokenVerifier(sessions, settings.token_cache_seconds)
     svc: Services
 
@@ -78,18 +81,18 @@ async def build_services(settings: Settings, redis_url: str) -> Services:
 
     hub = Hub(live, encode, settings.subscriber_queue, settings.heartbeat_seconds)
     hub.on_revoke.append(tokens.forget)
-    holds = Holds(live, sessions, directory, utcnow, settings.hold_minutes,
+    holds = Holds(live, sessions, directory, clock, settings.hold_minutes,
                   settings.hold_max_minutes)
-    transitions = Transitions(sessions, directory, utcnow, Policy(
+    transitions = Transitions(sessions, directory, clock, Policy(
         settings.caseload_limit, settings.at_risk_hours, settings.lapse_grace_hours))
     holds.on_end.append(transitions.hold_ended)
     notifier = Notifier(redis, settings.redis_prefix)
-    referrals = Referrals(sessions, directory, holds, live, notifier, utcnow,
+    referrals = Referrals(sessions, directory, holds, live, notifier, clock,
                           settings.referral_expiry_minutes, settings.decline_reasons)
     svc = Services(settings=settings, redis=redis, engine=engine, sessions=sessions,
                    live=live, inventory=inventory, directory=directory, tokens=tokens, hub=hub,
                    holds=holds, transitions=transitions, referrals=referrals,
-                   notifier=notifier)
+                   notifier=notifier, clock=clock)
 
     def count(event: Event) -> None:
         svc.metrics.events.labels(event.op).inc()
