@@ -2,7 +2,8 @@
 
 Programs are services (same id); each program's address and point are one location and one
 service_at_location (UUIDv5 ids from the program id); each unit is a `service_capacity`
-(same id) whose `available`, `maximum` and `updated` are the live counts. Values we do not
+(same id) whose `available`, `maximum` and `updated` are the live counts (and a
+`waitlist:N` attribute when people wait). Values we do not
 have are left out rather than sent empty, since HSDS types them as strings or numbers.
 """
 

@@ -3,8 +3,8 @@
 Accepts a service (`/services/{id}`), a `Page` of services, a full organization with its
 services, a service_at_location with its service, or a list of any of these. One HSDS
 service becomes one program; its first service_at_location gives the program's address and
-point; each `service_capacity` becomes one unit (id kept). Fields with no home in Bedfinder
-are dropped (see docs/feeds.md).
+point; each `service_capacity` becomes one unit (id kept, its `waitlist:N` attribute the
+unit's waitlist). Fields with no home in Bedfinder are dropped (see docs/feeds.md).
 """
 
 from __future__ import annotations
