@@ -107,6 +107,8 @@ class Lanes:
         self.refused: list[str] = []
         self.failed: list[BaseException] = []
         self.calls = 0
+        self._room: asyncio.Future[None] | None = None
+        self._limit = 0
 
     def run(self, keys: Iterable[str], when: datetime, call: Callable[[], Awaitable[T]],
             serial: bool = True) -> asyncio.Task[T | None]:
@@ -138,11 +140,16 @@ class Lanes:
         self.running.discard(task)
         if not task.cancelled() and task.exception() is not None:
             self.failed.append(task.exception())  # type: ignore[arg-type]
+        room = self._room
+        if room is not None and not room.done() and len(self.running) <= self._limit:
+            room.set_result(None)
 
     async def settle(self, limit: int = 0) -> None:
         """Wait until at most `limit` calls are running; raise the first call that broke."""
-        while len(self.running) > limit:
-            await asyncio.wait(set(self.running), return_when=asyncio.FIRST_COMPLETED)
+        if len(self.running) > limit:
+            self._room, self._limit = asyncio.get_running_loop().create_future(), limit
+            await self._room
+            self._room = None
         if self.failed:
             raise self.failed[0]
 
