@@ -195,5 +195,5 @@ async def drain(redis: Redis, prefix: str, sessions: async_sessionmaker,
 async def settle() -> None:
     """Wait until this process has pushed what it recorded (tests; before a drain)."""
     tasks = [box.task for boxes in list(_outboxes.values()) for box in boxes.values()
-             if box.task is not None]
+             if box.task is not None and not box.task.done()]  # done: maybe of a closed loop
     await asyncio.gather(*tasks, return_exceptions=True)
