@@ -12,16 +12,15 @@ from tests.browser.pages import (
     wait_text,
 )
 from tests.conftest import Server
-from web.demo import load_directory
-from web.demo_directory import ORGANIZATIONS
+from web.demo import PROVIDER_ORGANIZATION, load_directory
 
 DETOX = "unit-fogline-detox-women"
 
 
 async def busy_day(server: Server) -> dict[str, str]:
     """The demo directory with a hold, a referral and a transition under way."""
-    await load_directory(server.svc)
-    org = ORGANIZATIONS[0]["id"]
+    await load_directory(server.svc.system)
+    org = PROVIDER_ORGANIZATION
     navigator = await server.token("navigator")
     async with server.client(navigator) as client:
         programs = (await client.get("/api/v1/programs", params={"limit": 100})).json()

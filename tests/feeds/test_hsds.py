@@ -200,7 +200,7 @@ async def test_import_from_an_hsds_api_url_follows_its_pages(server):
 
 
 async def test_demo_directory_exports_valid_hsds_and_fhir(server):
-    await load_directory(server.svc)
+    await load_directory(server.svc.system)
     async with server.client(await server.token("display")) as http:
         services = (await http.get("/hsds/services", params={"full": "true",
                                                              "per_page": 500})).json()
