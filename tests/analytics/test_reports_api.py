@@ -9,7 +9,6 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from inventory import demand
 from inventory.config import Settings
 from inventory.history import floor_hour
 from inventory.history_records import DemandEntry
@@ -85,7 +84,7 @@ async def test_searches_and_matches_that_found_nothing_are_counted(server: Serve
         match = await client.post("/api/v1/match", json={"from_level": "withdrawal_management",
                                                          "needs": {"age": 34}})
         assert match.status_code == 200
-    await demand.settle()
+    await server.svc.demand.settle()
     async with server.client(await server.token("analyst")) as client:
         rows = (await client.get("/api/v1/reports/unmet_demand",
                                  params={"level": "residential_sud", "by_area": "true"})).json()
