@@ -30,6 +30,7 @@ class LevelOfCare(BaseModel):
     name: str
     kind: str = "bed"
     asam: list[str] = Field(default_factory=list)
+    names: dict[str, str] = Field(default_factory=dict)  # display names by language (es, zh, fil)
 
 
 class Settings(BaseSettings):
