@@ -8,7 +8,7 @@ import pytest
 
 from inventory.directory import ProgramInfo, UnitInfo
 from inventory.errors import Invalid
-from inventory.matcher import Needs, rank, target_levels
+from inventory.matcher import Needs, Words, rank, target_levels
 from inventory.model import UnitState
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
@@ -114,3 +114,30 @@ def test_every_option_says_what_would_disqualify() -> None:
                    ["residential_sud"], NOW, NOW, 240)
     rules = options[0].would_disqualify
     assert "serves female clients only" in rules and "ages 18-64" in rules
+
+
+def test_reasons_name_the_level_as_people_do_and_count_slots_for_slot_levels() -> None:
+    words = Words(names={"residential_sud": "Residential treatment",
+                         "intensive_outpatient": "Intensive outpatient"})
+    iop = program("iop", level="intensive_outpatient",
+                  units=(UnitInfo("u-iop", "iop", "Groups", "slot", 10),))
+    options = rank([program("res"), iop], {"u-res": state("res", 2), "u-iop": state("iop", 3)},
+                   Needs(), ["residential_sud", "intensive_outpatient"], NOW, NOW, 240,
+                   words=words)
+    by_id = {o.program.id: o.reasons for o in options}
+    assert by_id["res"][:2] == ["Residential treatment is the next step", "2 beds free now"]
+    assert by_id["iop"][:2] == ["Intensive outpatient is another next step (choice 2 of 2)",
+                                "3 slots free now"]
+
+
+def test_check_before_referring_lists_only_what_is_unknown() -> None:
+    p = program("w", genders=("female",), payers=("medi-cal",))
+    unknown = rank([p], {"u-w": state("w", 1)}, Needs(), ["residential_sud"], NOW, NOW,
+                   240)[0].would_disqualify
+    assert {"serves female clients only", "ages 18-64", "payers: medi-cal",
+            "no wheelchair-accessible room", "no pets"} <= set(unknown)
+    known = rank([p], {"u-w": state("w", 1)},
+                 Needs(gender="female", age=30, payer="medi-cal", mat="buprenorphine",
+                       wheelchair=False, pets=False, co_occurring=True),
+                 ["residential_sud"], NOW, NOW, 240)[0].would_disqualify
+    assert known == []

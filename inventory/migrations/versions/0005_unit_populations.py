@@ -23,10 +23,13 @@ def upgrade() -> None:
     with op.batch_alter_table('units') as batch:
         for name, type_ in UNIT_COLUMNS:
             batch.add_column(sa.Column(name, type_, nullable=True))
+    # A literal '0' (false on both backends), not sa.false(): SQLite can add a column with a
+    # literal default in place, whereas an expression makes Alembic rebuild the table, which
+    # foreign keys from units, holds and referrals refuse.
     with op.batch_alter_table('programs') as batch:
         for name in PROGRAM_FLAGS:
             batch.add_column(sa.Column(name, sa.Boolean(), nullable=False,
-                                       server_default=sa.false()))
+                                       server_default='0'))
 
 
 def downgrade() -> None:
