@@ -2,7 +2,9 @@
 
     python -m bench.search --programs 10000 --units-per-program 3 --queries 500
 
-Prints p50/p99/max in milliseconds for filtered searches and full matcher rankings.
+Prints p50/p99/max in milliseconds for filtered searches and full matcher rankings. Units
+serve mixed populations (bench/directory.py), so the unit-level eligibility rule is applied
+to every unit of every candidate program.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from bench.common import bench_settings, percentiles, running_app
 from bench.directory import BENCH_TOKEN, LEVELS, build_sync
 
 PATHWAY_FROM = ["withdrawal_management", "psychiatric_inpatient", "crisis_stabilization",
-                "residential_sud", "sobering_center"]
+                "residential_sud", "sobering_center", "crisis_residential",
+                "mental_health_residential"]
+ATTRIBUTES = ["harm_reduction", "telehealth", "reentry", "homeless_priority", "wheelchair"]
 
 
 def search_params(rng: random.Random) -> dict[str, object]:
@@ -35,6 +39,8 @@ def search_params(rng: random.Random) -> dict[str, object]:
         params["available_only"] = "true"
     if rng.random() < 0.3:
         params["mat"] = rng.choice(["buprenorphine", "methadone"])
+    if rng.random() < 0.3:
+        params[rng.choice(ATTRIBUTES)] = "true"
     return params
 
 

@@ -4,6 +4,12 @@ Columns (header names, any order, case-insensitive): `program` (id or name, or
 `program_id`), `unit` (id or label, or `unit_id`; may be left out when the program has one
 unit), `available` (required), `capacity`, `waitlist`, `expected_discharges` (either a count,
 with the time in `discharge_at`, or `TIME=COUNT` pairs separated by `;`), `note`.
+
+Optional population columns `genders` (e.g. `female` or `female;nonbinary`), `age_min` and
+`age_max` say whom the row's unit serves. They are checked against the unit's effective
+population in the directory, never applied (an admin changes whom a unit serves): a row
+whose population differs is refused, which catches a census whose rows landed on the wrong
+unit (a women's count on the men's unit).
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from typing import Any
 from inventory.actors import Actor
 from inventory.availability import Inventory
 from inventory.directory import ProgramInfo, UnitInfo
+from inventory.eligibility import GENDERS
 from inventory.errors import InventoryError
 from inventory.live import Change
 from inventory.model import UnitState
@@ -128,6 +135,8 @@ def _row(line: int, row: dict[str, str], programs: list[ProgramInfo],
     capacity = _count(row, "capacity", errors)
     waitlist = _count(row, "waitlist", errors)
     discharges = _discharges(row, now, errors)
+    if unit is not None:
+        _check_population(row, unit, errors)
     if unit is None or available is None or errors:
         return None
     state = states.get(unit.id)
@@ -167,6 +176,26 @@ def _unit(row: dict[str, str], programs: list[ProgramInfo], errors: list[str]
     else:
         return units[0]
     return None
+
+
+def _check_population(row: dict[str, str], unit: UnitInfo, errors: list[str]) -> None:
+    """The row's population columns, if any, must say what the directory says."""
+    raw = row.get("genders", "")
+    if raw:
+        said = {g.strip().lower() for g in raw.replace(",", ";").split(";") if g.strip()}
+        unknown = sorted(said - set(GENDERS))
+        if unknown:
+            errors.append(f"genders: unknown value {unknown[0]!r}; known: {', '.join(GENDERS)}")
+        elif said != set(unit.genders):
+            errors.append(f"genders: {unit.label} serves {';'.join(unit.genders)} in the "
+                          f"directory, the row says {';'.join(sorted(said))}; is this the "
+                          f"right unit? (an admin changes whom a unit serves)")
+    for name in ("age_min", "age_max"):
+        value = _count(row, name, errors)
+        if value is not None and value != getattr(unit, name):
+            errors.append(f"{name}: {unit.label} serves {name.replace('_', ' ')} "
+                          f"{getattr(unit, name)} in the directory, the row says {value}; "
+                          f"is this the right unit? (an admin changes whom a unit serves)")
 
 
 def _count(row: dict[str, str], name: str, errors: list[str], required: bool = False

@@ -13,6 +13,7 @@ from sqlalchemy import text
 
 from inventory.database import MIGRATIONS, create_engine, migrate
 from tests.conftest import Server
+from web.demo import load_directory
 
 ADMIN_PROGRAM = {"organization_id": "org-bay", "name": "Bayshore Withdrawal Management",
                  "level_of_care": "withdrawal_management", "payers": ["medi-cal"]}
@@ -164,3 +165,36 @@ def test_migration_0005_is_valid_postgresql() -> None:
     assert "ALTER TABLE units ADD COLUMN genders JSON" in sql
     assert "ALTER TABLE programs ADD COLUMN harm_reduction BOOLEAN DEFAULT '0' NOT NULL" in sql
     assert "ALTER TABLE units DROP COLUMN secure" in sql
+
+
+async def test_a_census_row_that_lands_on_the_wrong_population_is_refused(server: Server
+                                                                         ) -> None:
+    program_id, units, admin = await bayshore(server)
+    csv = ("unit_id,available,genders\n"
+           f"{units['female']},2,female\n"
+           f"{units['male']},0,female\n")
+    async with server.client(admin) as http:
+        refused = await http.post("/api/v1/census", content=csv,
+                                  headers={"Content-Type": "text/csv"})
+        assert refused.status_code == 422
+        [row] = refused.json()["rows"]
+        assert row["row"] == 3 and row["errors"][0].startswith(
+            "genders: Men's beds serves male in the directory")
+        good = await http.post("/api/v1/census", content=csv.replace("0,female", "0,male"),
+                               headers={"Content-Type": "text/csv"})
+        assert good.status_code == 200, good.text
+    assert (await server.svc.live.units([units["female"]]))[units["female"]].available == 2
+
+
+async def test_demo_directory_counts_for_a_woman_only_free_beds_of_units_admitting_women(
+        server: Server) -> None:
+    await load_directory(server.svc)
+    nav = await server.token("navigator")
+    async with server.client(nav) as client:
+        found = (await client.get("/api/v1/programs", params={
+            "gender": "female", "limit": 2000})).json()
+    assert found["count"] > 0
+    for program in found["programs"]:
+        admitting = [u for u in program["units"] if "female" in u["genders"]]
+        assert all(u["fits"] == ("female" in u["genders"]) for u in program["units"])
+        assert program["available"] == sum(u["available"] for u in admitting)
