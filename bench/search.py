@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import random
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import typer
@@ -25,8 +26,8 @@ PATHWAY_FROM = ["withdrawal_management", "psychiatric_inpatient", "crisis_stabil
 ATTRIBUTES = ["harm_reduction", "telehealth", "reentry", "homeless_priority", "wheelchair"]
 
 
-def search_params(rng: random.Random) -> dict[str, object]:
-    params: dict[str, object] = {"level_of_care": rng.sample(LEVELS, rng.randint(1, 2)),
+def search_params(rng: random.Random) -> dict[str, Any]:
+    params: dict[str, Any] = {"level_of_care": rng.sample(LEVELS, rng.randint(1, 2)),
                                  "age": rng.randint(16, 70)}
     if rng.random() < 0.7:
         params["gender"] = rng.choice(["female", "male", "nonbinary"])
@@ -46,7 +47,7 @@ def search_params(rng: random.Random) -> dict[str, object]:
 
 def match_body(rng: random.Random) -> dict[str, object]:
     return {"from_level": rng.choice(PATHWAY_FROM), "limit": 10,
-            "ready_at": (datetime.now(timezone.utc) + timedelta(hours=18)).isoformat(),
+            "ready_at": (datetime.now(UTC) + timedelta(hours=18)).isoformat(),
             "needs": {"age": rng.randint(18, 64), "gender": rng.choice(["female", "male"]),
                       "payer": "medi-cal", "language": rng.choice(["en", "es", "zh"]),
                       "location": {"lat": 37.77, "lon": -122.42}}}

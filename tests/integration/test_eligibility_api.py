@@ -169,7 +169,7 @@ def test_migration_0005_is_valid_postgresql() -> None:
 
 async def test_a_census_row_that_lands_on_the_wrong_population_is_refused(server: Server
                                                                          ) -> None:
-    program_id, units, admin = await bayshore(server)
+    _, units, admin = await bayshore(server)
     csv = ("unit_id,available,genders\n"
            f"{units['female']},2,female\n"
            f"{units['male']},0,female\n")

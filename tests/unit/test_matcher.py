@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -11,19 +11,20 @@ from inventory.errors import Invalid
 from inventory.matcher import Needs, Words, rank, target_levels
 from inventory.model import UnitState
 
-NOW = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 PATHWAYS = {"withdrawal_management": ["residential_sud", "recovery_residence"]}
 
 
 def program(pid: str, level: str = "residential_sud", **kw: object) -> ProgramInfo:
-    base: dict = dict(
-        id=pid, organization_id="org", organization_name="Org", name=pid.title(),
-        description="", level_of_care=level, asam_level=None, area="Mission", address=None,
-        latitude=37.76, longitude=-122.42, phone=None,
-        genders=("female", "male", "nonbinary"), age_min=18, age_max=64,
-        payers=("medi-cal",), languages=("en",), mat=("buprenorphine",), wheelchair=False,
-        pets=False, co_occurring=True, involuntary=False, secure=False, cadence_minutes=240,
-        units=(UnitInfo(f"u-{pid}", pid, "Beds", "bed", 10),))
+    base: dict = {
+        "id": pid, "organization_id": "org", "organization_name": "Org", "name": pid.title(),
+        "description": "", "level_of_care": level, "asam_level": None, "area": "Mission",
+        "address": None, "latitude": 37.76, "longitude": -122.42, "phone": None,
+        "genders": ("female", "male", "nonbinary"), "age_min": 18, "age_max": 64,
+        "payers": ("medi-cal",), "languages": ("en",), "mat": ("buprenorphine",),
+        "wheelchair": False, "pets": False, "co_occurring": True, "involuntary": False,
+        "secure": False, "cadence_minutes": 240,
+        "units": (UnitInfo(f"u-{pid}", pid, "Beds", "bed", 10),)}
     base.update(kw)
     return ProgramInfo(**base)
 
@@ -36,7 +37,10 @@ def state(pid: str, available: int, age_minutes: int = 5, waitlist: int = 0,
                      source="api", seq=1, expected_discharges=discharges or [])
 
 
-def ranked(programs: list[ProgramInfo], states: list[UnitState], needs: Needs = Needs(),
+ANYONE = Needs()
+
+
+def ranked(programs: list[ProgramInfo], states: list[UnitState], needs: Needs = ANYONE,
            ready_at: datetime = NOW) -> list[str]:
     options = rank(programs, {s.id: s for s in states}, needs,
                    ["residential_sud", "recovery_residence"], ready_at, NOW, 240)

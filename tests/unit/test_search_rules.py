@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from inventory.model import UnitState
 from inventory.search import Filters, distance_km, search

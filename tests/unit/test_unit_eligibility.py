@@ -9,7 +9,8 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from inventory.directory import ProgramInfo, UnitInfo
 from inventory.eligibility import (
@@ -22,7 +23,8 @@ from inventory.eligibility import (
     unit_fit,
 )
 from inventory.errors import Invalid
-from inventory.matcher import Needs as MatchNeeds, rank
+from inventory.matcher import Needs as MatchNeeds
+from inventory.matcher import rank
 from inventory.model import UnitState
 from inventory.search import Filters, search
 from tests.unit.test_matcher import NOW, program
