@@ -196,8 +196,8 @@ def check_narrowing(program: Eligibility, own: Narrowing, label: str) -> None:
             raise Invalid(f"genders: unknown value {unknown[0]!r}; known: {', '.join(GENDERS)}")
         wider = [g for g in own.genders if g not in program.genders]
         if wider:
-            raise Invalid(f"genders: unit {label!r} may not admit {_gender_words(wider)}: its "
-                          f"program serves {_gender_words(program.genders)} only, and a unit "
+            raise Invalid(f"genders: unit {label!r} may not admit {gender_words(wider)}: its "
+                          f"program serves {gender_words(program.genders)} only, and a unit "
                           f"can only narrow its program")
     if own.age_min is not None and own.age_min < program.age_min:
         raise Invalid(f"age_min: unit {label!r} may not admit from age {own.age_min}: its "
@@ -320,7 +320,7 @@ def _program_only_misfits(p: Eligibility, n: Needs) -> list[str]:
 def population_misfits(u: Population | Eligibility, n: Needs) -> list[str]:
     out = []
     if n.gender is not None and n.gender not in u.genders:
-        out.append(f"{_gender_words(u.genders)} only")
+        out.append(f"{gender_words(u.genders)} only")
     if n.age is not None and not u.age_min <= n.age <= u.age_max:
         out.append(f"ages {u.age_min}-{u.age_max} only")
     out += [LACKS[name] for name in UNIT_CAPABILITIES
@@ -328,7 +328,7 @@ def population_misfits(u: Population | Eligibility, n: Needs) -> list[str]:
     return out
 
 
-def _gender_words(genders: tuple[str, ...] | list[str]) -> str:
+def gender_words(genders: tuple[str, ...] | list[str]) -> str:
     words = [GENDER_WORDS.get(g, g) for g in GENDERS if g in genders]
     words += [g for g in genders if g not in GENDERS]
     return " and ".join(words) if len(words) < 3 else ", ".join(words[:-1]) + " and " + words[-1]

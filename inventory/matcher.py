@@ -19,6 +19,7 @@ from inventory.eligibility import (
     LACKS,
     PROGRAM_CAPABILITIES,
     UNIT_CAPABILITIES,
+    gender_words,
     population_misfits,
     program_admits,
     unit_admits,
@@ -226,6 +227,20 @@ def check_before_referring(p: ProgramInfo, needs: Needs) -> list[str]:
             out.append(LACKS[name])
     if p.secure and needs.secure is None:
         out.append("locked unit")
+    return out + [f"{u.label}: {'; '.join(said)}" for u in p.units
+                  if (said := _unit_conditions(u, needs))]
+
+
+def _unit_conditions(u: UnitInfo, needs: Needs) -> list[str]:
+    """What a unit says of its own population that the navigator has not said the client
+    meets."""
+    out = []
+    if needs.gender is None and u.own.genders is not None:
+        out.append(f"{gender_words(u.genders)} only")
+    if needs.age is None and (u.own.age_min is not None or u.own.age_max is not None):
+        out.append(f"ages {u.age_min}-{u.age_max}")
+    out += [LACKS[name] for name in UNIT_CAPABILITIES
+            if getattr(needs, name) is None and getattr(u.own, name) is False]
     return out
 
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from inventory.directory import ProgramInfo, UnitInfo
+from inventory.eligibility import Narrowing
 from inventory.errors import Invalid
 from inventory.matcher import Needs, Words, rank, target_levels
 from inventory.model import UnitState
@@ -145,3 +146,19 @@ def test_check_before_referring_lists_only_what_is_unknown() -> None:
                        wheelchair=False, pets=False, co_occurring=True),
                  ["residential_sud"], NOW, NOW, 240)[0].would_disqualify
     assert known == []
+
+
+def test_check_before_referring_names_units_by_label_when_their_population_is_unknown() -> None:
+    women = UnitInfo("u-w", "m", "Women's beds", "bed", 8, genders=("female",),
+                     own=Narrowing(genders=("female",)))
+    men = UnitInfo("u-m", "m", "Men's beds", "bed", 8, genders=("male",),
+                   own=Narrowing(genders=("male",)))
+    p = program("m", units=(women, men))
+    states = {u.id: UnitState(u.id, "m", "org", 1, 0, 0, 8, NOW, "p", "api", 1)
+              for u in (women, men)}
+    unknown = rank([p], states, Needs(), ["residential_sud"], NOW, NOW, 240)[0]
+    assert "Women's beds: women only" in unknown.would_disqualify
+    assert "Men's beds: men only" in unknown.would_disqualify
+    woman = rank([p], states, Needs(gender="female"), ["residential_sud"], NOW, NOW, 240)[0]
+    assert not any("beds:" in c for c in woman.would_disqualify)
+    assert woman.available_now == 1 and woman.best_unit_id == "u-w"

@@ -53,7 +53,7 @@ def test_within_km_keeps_exactly_the_programs_that_close(ps: list, km: float) ->
                      NOW, 240)
     assert {r.program.id for r in results} == {
         p.id for p in ps if distance_km(here, (p.latitude, p.longitude)) <= km}
-    distances = [r.distance_km for r in results]
+    distances = [r.distance_km or 0.0 for r in results]
     assert distances == sorted(distances)
 
 
