@@ -39,7 +39,7 @@ PROGRAM_FIELDS = (
     "name", "description", "level_of_care", "asam_level", "area", "address", "latitude",
     "longitude", "phone", "genders", "age_min", "age_max", "payers", "languages", "mat",
     "wheelchair", "pets", "co_occurring", "involuntary", "secure", "harm_reduction",
-    "telehealth", "reentry", "homeless_priority", "cadence_minutes",
+    "telehealth", "reentry", "homeless_priority", "hours", "cadence_minutes",
 )
 
 
@@ -104,6 +104,7 @@ class ProgramInfo:
     telehealth: bool = False
     reentry: bool = False
     homeless_priority: bool = False
+    hours: dict[str, str] | None = None  # None: always open (inventory/hours.py)
     search_text: str = ""
 
     def record(self) -> dict[str, Any]:

@@ -88,6 +88,7 @@ class Program(Base):
     telehealth: Mapped[bool] = mapped_column(Boolean, default=False)
     reentry: Mapped[bool] = mapped_column(Boolean, default=False)
     homeless_priority: Mapped[bool] = mapped_column(Boolean, default=False)
+    hours: Mapped[dict | None] = mapped_column(JSON, default=None)  # inventory/hours.py
     cadence_minutes: Mapped[int | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

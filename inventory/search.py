@@ -23,6 +23,7 @@ from inventory.eligibility import (
     program_admits,
     unit_admits,
 )
+from inventory.hours import open_at
 from inventory.model import UnitState
 
 EARTH_RADIUS_KM = 6371.0088
@@ -79,6 +80,7 @@ class Result:
     stale: bool
     updated_at: datetime | None
     misfits: dict[str, str] = field(default_factory=dict)
+    open_now: bool = True  # from the program's hours (always, without)
 
 
 def distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
@@ -122,7 +124,7 @@ def search(programs: Iterable[ProgramInfo], states: dict[str, UnitState], f: Fil
                          needs if by_unit else None)
         if result is None:
             continue
-        if f.available_only and result.available <= 0:
+        if f.available_only and (result.available <= 0 or not result.open_now):
             continue
         if f.fresh_only and result.stale:
             continue
@@ -157,7 +159,8 @@ def _result(p: ProgramInfo, states: dict[str, UnitState], now: datetime,
     if p.units and len(misfits) == len(p.units):
         return None
     return Result(program=p, units=units, distance_km=distance, available=available,
-                  waitlist=waitlist, stale=stale, updated_at=newest, misfits=misfits)
+                  waitlist=waitlist, stale=stale, updated_at=newest, misfits=misfits,
+                  open_now=p.hours is None or open_at(p.hours, now))
 
 
 def _sort_key(sort: str):  # type: ignore[no-untyped-def]

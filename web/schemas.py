@@ -96,6 +96,7 @@ class ProgramPatch(Strict):
     telehealth: bool | None = None
     reentry: bool | None = None  # takes people leaving jail or prison
     homeless_priority: bool | None = None
+    hours: dict[str, str] | None = Field(default=None, max_length=8)  # inventory/hours.py
     cadence_minutes: int | None = Field(default=None, ge=1, le=10_080)
 
     @model_validator(mode="after")

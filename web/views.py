@@ -43,6 +43,7 @@ def program_view(result: Result, now: datetime, default_cadence: int) -> dict[st
         "stale": result.stale,
         "updated_at": result.updated_at.isoformat() if result.updated_at else None,
         "distance_km": result.distance_km,
+        "open_now": result.open_now,
         "units": units,
     }
 
@@ -60,7 +61,7 @@ def public_unit_view(unit: dict[str, Any]) -> dict[str, Any]:
 def public_program_view(view: dict[str, Any]) -> dict[str, Any]:
     """What an anonymous wall display may see: counts and program names only."""
     keep = ("id", "organization_id", "name", "level_of_care", "area", "available",
-            "waitlist", "stale", "updated_at", "distance_km")
+            "waitlist", "stale", "updated_at", "distance_km", "open_now")
     out = {k: view.get(k) for k in keep}
     out["units"] = [public_unit_view(u) for u in view["units"]]
     return out

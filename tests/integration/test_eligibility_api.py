@@ -101,7 +101,17 @@ async def test_a_unit_that_would_widen_its_program_is_refused_naming_the_attribu
 
 
 async def test_contradictory_needs_and_new_attributes_in_search(server: Server) -> None:
-    await bayshore(server)
+    _, _, admin = await bayshore(server)
+    async with server.client(admin) as client:
+        bad = await client.post("/api/v1/programs", json={
+            **ADMIN_PROGRAM, "level_of_care": "peer_center", "hours": {"mon": "9-5"}})
+        assert bad.status_code == 422 and bad.json()["detail"].startswith("hours")
+        never = {"timezone": "America/Los_Angeles"}  # no day listed: closed all week
+        peer = await client.post("/api/v1/programs", json={
+            **ADMIN_PROGRAM, "name": "Peer Wellness Center", "level_of_care": "peer_center",
+            "harm_reduction": True, "hours": never})
+        assert peer.status_code == 201, peer.text
+        assert (peer.json()["open_now"], peer.json()["harm_reduction"]) == (False, True)
     nav = await server.token("navigator")
     async with server.client(nav) as client:
         reply = await client.get("/api/v1/programs", params={"involuntary": "true",
@@ -109,7 +119,7 @@ async def test_contradictory_needs_and_new_attributes_in_search(server: Server) 
         assert reply.status_code == 422 and reply.json()["detail"].startswith("secure:")
         low_barrier = (await client.get("/api/v1/programs",
                                         params={"harm_reduction": "true"})).json()
-        assert low_barrier["count"] == 0
+        assert [p["name"] for p in low_barrier["programs"]] == ["Peer Wellness Center"]
         levels = (await client.get("/api/v1/levels")).json()
     by_id = {level["id"]: level for level in levels["levels"]}
     assert by_id["full_service_partnership"]["kind"] == "slot"

@@ -12,6 +12,7 @@ from inventory import demand
 from inventory.actors import Actor
 from inventory.eligibility import NARROWABLE, Narrowing
 from inventory.errors import NotFound
+from inventory.hours import check_hours
 from inventory.model import UnitState
 from inventory.search import SORTS, Filters, Result, search
 from web.api.deps import services
@@ -175,6 +176,8 @@ async def update_organization(org_id: str, body: OrganizationPatch, svc: Svc,
 async def create_program(body: ProgramIn, svc: Svc,
                          _: Annotated[Actor, Depends(admin_only)]) -> dict[str, Any]:
     check_levels(svc, [body.level_of_care])
+    if body.hours:
+        check_hours(body.hours)
     values = body.model_dump(exclude={"id"})
     info = await svc.directory.create_program(values, body.id)
     result = search([info], {}, Filters(), svc.clock(), svc.settings.default_cadence_minutes)[0]
@@ -187,6 +190,8 @@ async def update_program(program_id: str, body: ProgramPatch, svc: Svc,
     values = body.model_dump(exclude_unset=True)
     if "level_of_care" in values:
         check_levels(svc, [values["level_of_care"]])
+    if values.get("hours"):
+        check_hours(values["hours"])
     current = await svc.directory.program(program_id)
     low = values.get("age_min", current.age_min)
     high = values.get("age_max", current.age_max)

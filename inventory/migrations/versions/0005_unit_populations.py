@@ -1,4 +1,4 @@
-"""units narrow their program's population; programs gain navigators' attributes
+"""units narrow their program's population; programs gain navigators' attributes and hours
 
 Revision ID: 0005
 Revises: 0004
@@ -30,10 +30,12 @@ def upgrade() -> None:
         for name in PROGRAM_FLAGS:
             batch.add_column(sa.Column(name, sa.Boolean(), nullable=False,
                                        server_default='0'))
+        batch.add_column(sa.Column('hours', sa.JSON(), nullable=True))  # NULL: always open
 
 
 def downgrade() -> None:
     with op.batch_alter_table('programs') as batch:
+        batch.drop_column('hours')
         for name in PROGRAM_FLAGS:
             batch.drop_column(name)
     with op.batch_alter_table('units') as batch:
