@@ -22,7 +22,7 @@ from inventory.transitions import Policy, Transitions
 from inventory.live import Event, LiveStore
 from inventory.tokens import TokenVerifier
 from web import analytics, errors, logs, metrics, pages, ws
-from web.api import events, feeds, health, levels, placement, programs, reports, tokens, units
+from web.api import events, feeds, health, placement, programs, reports, tokens, units
 from web.api import holds as holds_api
 from web.embedded_redis import EmbeddedRedis
 from web.hub import Hub
@@ -150,8 +150,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     errors.install(app)
+    from web.api import levels  # GET /api/v1/levels (fold into the router list on merge)
+    app.include_router(levels.router)
     errors.document(app)
-    for router in (health.router, programs.router, units.router, holds_api.router, levels.router,
+    for router in (health.router, programs.router, units.router, holds_api.router,
                    placement.router, events.router, feeds.router, reports.router, tokens.router,
                    ws.router, metrics.router,
                    pages.router, analytics.router):
