@@ -135,8 +135,6 @@ def _row(line: int, row: dict[str, str], programs: list[ProgramInfo],
     capacity = _count(row, "capacity", errors)
     waitlist = _count(row, "waitlist", errors)
     discharges = _discharges(row, now, errors)
-    if unit is not None:
-        _check_population(row, unit, errors)
     if unit is None or available is None or errors:
         return None
     state = states.get(unit.id)
@@ -147,6 +145,8 @@ def _row(line: int, row: dict[str, str], programs: list[ProgramInfo],
     if available + state.held > cap:
         held = f" plus {state.held} held" if state.held else ""
         errors.append(f"available {available}{held} is more than the capacity of {cap}")
+        return None
+    if _check_population(row, unit, errors):
         return None
     return CensusRow(line, unit.id, available, capacity, waitlist, discharges,
                      row.get("note", "")[:500])
@@ -178,8 +178,10 @@ def _unit(row: dict[str, str], programs: list[ProgramInfo], errors: list[str]
     return None
 
 
-def _check_population(row: dict[str, str], unit: UnitInfo, errors: list[str]) -> None:
-    """The row's population columns, if any, must say what the directory says."""
+def _check_population(row: dict[str, str], unit: UnitInfo, errors: list[str]) -> bool:
+    """The row's population columns, if any, must say what the directory says; True when
+    they do not (the reasons are in `errors`)."""
+    before = len(errors)
     raw = row.get("genders", "")
     if raw:
         said = {g.strip().lower() for g in raw.replace(",", ";").split(";") if g.strip()}
@@ -196,6 +198,7 @@ def _check_population(row: dict[str, str], unit: UnitInfo, errors: list[str]) ->
             errors.append(f"{name}: {unit.label} serves {name.replace('_', ' ')} "
                           f"{getattr(unit, name)} in the directory, the row says {value}; "
                           f"is this the right unit? (an admin changes whom a unit serves)")
+    return len(errors) > before
 
 
 def _count(row: dict[str, str], name: str, errors: list[str], required: bool = False
