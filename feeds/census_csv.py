@@ -3,13 +3,9 @@
 Columns (header names, any order, case-insensitive): `program` (id or name, or
 `program_id`), `unit` (id or label, or `unit_id`; may be left out when the program has one
 unit), `available` (required), `capacity`, `waitlist`, `expected_discharges` (either a count,
-with the time in `discharge_at`, or `TIME=COUNT` pairs separated by `;`), `note`.
-
-Optional population columns `genders` (e.g. `female` or `female;nonbinary`), `age_min` and
-`age_max` say whom the row's unit serves. They are checked against the unit's effective
-population in the directory, never applied (an admin changes whom a unit serves): a row
-whose population differs is refused, which catches a census whose rows landed on the wrong
-unit (a women's count on the men's unit).
+with the time in `discharge_at`, or `TIME=COUNT` pairs separated by `;`), `note`; and
+optionally whom the row's unit serves (`genders`, `age_min`, `age_max`: see
+`_check_population`).
 """
 
 from __future__ import annotations
@@ -179,8 +175,12 @@ def _unit(row: dict[str, str], programs: list[ProgramInfo], errors: list[str]
 
 
 def _check_population(row: dict[str, str], unit: UnitInfo, errors: list[str]) -> bool:
-    """The row's population columns, if any, must say what the directory says; True when
-    they do not (the reasons are in `errors`)."""
+    """Optional population columns `genders` (e.g. `female` or `female;nonbinary`),
+    `age_min` and `age_max` say whom the row's unit serves. They are checked against the
+    unit's effective population in the directory, never applied (an admin changes whom a
+    unit serves): a row whose population differs is refused, which catches a census whose
+    rows landed on the wrong unit (a women's count on the men's unit). True when they differ
+    (the reasons are in `errors`)."""
     before = len(errors)
     raw = row.get("genders", "")
     if raw:
