@@ -3,9 +3,7 @@
 Columns (header names, any order, case-insensitive): `program` (id or name, or
 `program_id`), `unit` (id or label, or `unit_id`; may be left out when the program has one
 unit), `available` (required), `capacity`, `waitlist`, `expected_discharges` (either a count,
-with the time in `discharge_at`, or `TIME=COUNT` pairs separated by `;`), `note`; and
-optionally whom the row's unit serves (`genders`, `age_min`, `age_max`: see
-`_check_population`).
+with the time in `discharge_at`, or `TIME=COUNT` pairs separated by `;`), `note`.
 """
 
 from __future__ import annotations
