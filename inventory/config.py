@@ -47,6 +47,7 @@ class LevelOfCare(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     kind: str = Field(default="bed", pattern="^(bed|slot)$")
     asam: list[str] = Field(default_factory=list)
+    names: dict[str, str] = Field(default_factory=dict)  # display names by language (es, zh, fil)
 
 
 class Settings(BaseSettings):

@@ -84,6 +84,11 @@ class Program(Base):
     co_occurring: Mapped[bool] = mapped_column(Boolean, default=False)
     involuntary: Mapped[bool] = mapped_column(Boolean, default=False)
     secure: Mapped[bool] = mapped_column(Boolean, default=False)
+    harm_reduction: Mapped[bool] = mapped_column(Boolean, default=False)
+    telehealth: Mapped[bool] = mapped_column(Boolean, default=False)
+    reentry: Mapped[bool] = mapped_column(Boolean, default=False)
+    homeless_priority: Mapped[bool] = mapped_column(Boolean, default=False)
+    hours: Mapped[dict | None] = mapped_column(JSON, default=None)  # inventory/hours.py
     cadence_minutes: Mapped[int | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -103,6 +108,14 @@ class Unit(Base):
     kind: Mapped[str] = mapped_column(String(8), default="bed")
     capacity: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime]
+    # The unit's own population (inventory/eligibility.py): each only narrows its program's
+    # eligibility; NULL inherits the program's value.
+    genders: Mapped[list | None] = mapped_column(JSON, default=None)
+    age_min: Mapped[int | None] = mapped_column(Integer, default=None)
+    age_max: Mapped[int | None] = mapped_column(Integer, default=None)
+    wheelchair: Mapped[bool | None] = mapped_column(Boolean, default=None)
+    involuntary: Mapped[bool | None] = mapped_column(Boolean, default=None)
+    secure: Mapped[bool | None] = mapped_column(Boolean, default=None)
 
     program: Mapped[Program] = relationship(back_populates="units")
 

@@ -17,7 +17,8 @@ from inventory.mirror import Mirror
 from inventory.stream_reader import Listener, StreamReader
 from inventory.system import System, build_system
 from web import analytics, errors, logs, pages, ws
-from web.api import events, feeds, health, match, metrics, programs, reports, tokens, units
+from web.api import (events, feeds, health, levels, match, metrics, programs, reports, tokens,
+                     units)
 from web.api import holds as holds_api
 from web.api import referrals as referrals_api
 from web.api import transitions as transitions_api
@@ -116,7 +117,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     errors.install(app)
     errors.document(app)
-    for router in (health.router, programs.router, units.router, holds_api.router,
+    for router in (health.router, levels.router, programs.router, units.router, holds_api.router,
                    match.router, transitions_api.router, referrals_api.router, events.router,
                    feeds.router, reports.router, tokens.router, ws.router, metrics.router,
                    pages.router, analytics.router):
