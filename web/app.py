@@ -17,8 +17,8 @@ from inventory.mirror import Mirror
 from inventory.stream_reader import Listener, StreamReader
 from inventory.system import System, build_system
 from web import analytics, errors, logs, pages, ws
-from web.api import (events, feeds, health, levels, match, metrics, programs, reports, tokens,
-                     units)
+from web.api import docs as api_docs
+from web.api import events, feeds, health, levels, match, metrics, programs, reports, tokens, units
 from web.api import holds as holds_api
 from web.api import referrals as referrals_api
 from web.api import transitions as transitions_api
@@ -28,7 +28,6 @@ from web.metrics import Metrics, RequestMetrics
 from web.notifications import Notifications
 from web.rate_limits import RateLimit, RateLimits
 from web.request_context import RequestContext
-from web.api import docs as api_docs
 from web.scheduled import start_jobs
 from web.services import Services
 from web.sessions import TokenSessions
