@@ -161,7 +161,7 @@ class Directory:
 
     async def programs(self) -> dict[str, ProgramInfo]:
         """Every program, from this process's cache when the directory has not moved."""
-        version = await self.redis.get(self.version_key) or "0"
+        version = str(await self.redis.get(self.version_key) or "0")
         if version != self._cache_version:
             async with self._lock:
                 if version != self._cache_version:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 from sqlalchemy import delete, func, insert, select
@@ -38,7 +38,7 @@ CHUNK_HOURS = 24 * 7
 
 
 def floor_hour(t: datetime) -> datetime:
-    return t.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)
+    return t.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
 class Hour(NamedTuple):
@@ -186,7 +186,7 @@ async def states_at(session: AsyncSession, at: datetime,
     taken = (await session.execute(select(func.max(UnitSnapshot.taken_at))
                                    .where(UnitSnapshot.taken_at <= at))).scalar()
     states: dict[str, Counts] = {}
-    since = datetime(1970, 1, 1, tzinfo=timezone.utc)
+    since = datetime(1970, 1, 1, tzinfo=UTC)
     if taken is not None:
         since = taken
         snaps = await session.execute(select(UnitSnapshot).where(UnitSnapshot.taken_at == taken))
@@ -280,7 +280,7 @@ async def hourly(sessions: async_sessionmaker, start: datetime, end: datetime, n
         cursor = await rolled_until(session)
     if cursor is not None and cursor >= end:
         return stored
-    wanted = (lambda r: r.area == area) if area is not None else (  # noqa: E731
+    wanted = (lambda r: r.area == area) if area is not None else (
         lambda r: r.area != ALL_AREAS)
     fresh = await pending_hours(sessions, now)
     return stored + [r for r in fresh if floor_hour(start) <= r.hour < end and wanted(r)
@@ -293,5 +293,5 @@ async def forget_from(sessions: async_sessionmaker, start: datetime) -> None:
     async with sessions() as session, session.begin():
         await session.execute(delete(UnitSnapshot).where(UnitSnapshot.taken_at > start))
         cursor = await rolled_until(session)
-        floor = cursor or datetime(1970, 1, 1, tzinfo=timezone.utc)
+        floor = cursor or datetime(1970, 1, 1, tzinfo=UTC)
         await session.execute(delete(AvailabilityHour).where(AvailabilityHour.hour >= floor))

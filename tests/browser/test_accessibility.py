@@ -3,12 +3,18 @@ controls are reachable by keyboard with a visible focus, and screenshots are sav
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from tests.browser.conftest import publish
 from tests.browser.pages import (
-    DESKTOP, PHONE, WALL, no_horizontal_scroll, open_page, overlapping_text, serious_violations,
+    DESKTOP,
+    PHONE,
+    WALL,
+    no_horizontal_scroll,
+    open_page,
+    overlapping_text,
+    serious_violations,
     wait_text,
 )
 from tests.conftest import Server
@@ -32,7 +38,7 @@ async def busy_day(server: Server) -> dict[str, str]:
             "client_ref": "case-3307", "program_ids": [mine[0]["id"]],
             "needs": {"gender": "female", "age": 34, "payer": "medi-cal"}})
         assert referral.status_code == 201, referral.text
-        soon = (datetime.now(timezone.utc) + timedelta(hours=6)).isoformat()
+        soon = (datetime.now(UTC) + timedelta(hours=6)).isoformat()
         transition = await client.post("/api/v1/transitions", json={
             "client_ref": "case-1150", "from_program_id": mine[0]["id"], "discharge_at": soon,
             "needs": {"age": 41}})

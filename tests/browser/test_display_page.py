@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
-
 from inventory.config import Settings
 from tests.browser.conftest import Contexts
 from tests.browser.pages import WALL, no_horizontal_scroll, open_page, overlapping_text, wait_text

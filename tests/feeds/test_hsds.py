@@ -116,7 +116,7 @@ async def directory_with_uuids(server) -> tuple[str, str, str]:
 
 
 async def test_every_exported_object_validates_against_the_official_schemas(server):
-    org, program, unit = await directory_with_uuids(server)
+    org, program, _unit = await directory_with_uuids(server)
     await service.import_hsds(server.svc, str(EXAMPLES / "service_full.json"))
     async with server.client(await server.token("display")) as http:
         async def get(path: str, **params: Any) -> Any:
