@@ -9,7 +9,7 @@ have are left out rather than sent empty, since HSDS types them as strings or nu
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from feeds import hsds_vocabulary as vocab
@@ -96,7 +96,7 @@ def attribute(link_id: str, entity: str, kind: str, value: str) -> dict[str, Any
 def capacity(unit_id: str, label: str, kind: str, state: UnitState | None) -> dict[str, Any]:
     unit = vocab.unit_of(kind)
     updated = (state.updated_at if state and state.updated_at
-               else datetime.fromtimestamp(0, timezone.utc))
+               else datetime.fromtimestamp(0, UTC))
     result = {"id": unit_id, "unit": unit, "unit_id": unit["id"],
               "available": state.available if state else 0,
               "maximum": state.capacity if state else 0,

@@ -7,10 +7,10 @@ import asyncio
 
 from sqlalchemy import event, func, select
 
+from inventory.clock import utcnow
 from inventory.errors import RecordsUnavailable
 from inventory.records import AuditEntry
 from tests.conftest import Server
-from web.services import utcnow
 
 
 def row(seq: int, unit: str) -> AuditEntry:
