@@ -18,6 +18,7 @@ import httpx
 
 from inventory.config import Settings, load_settings
 from inventory.embedded_redis import EmbeddedRedis
+from inventory.keys import Keys, tagged_prefix
 
 
 def free_port() -> int:
@@ -84,7 +85,7 @@ def bench_settings(database: str | None = None, redis: str | None = None
         if redis_url == "embedded":
             embedded = EmbeddedRedis(data)
             redis_url = embedded.start()
-        prefix = f"bf{{bench{os.getpid()}}}:"
+        prefix = tagged_prefix(f"bench{os.getpid()}")
         try:
             yield load_settings(data_dir=data, redis_url=redis_url,
                                 database_url=database_url(database), redis_prefix=prefix)
@@ -99,7 +100,7 @@ def _delete_prefix(url: str, prefix: str) -> None:
     import redis
 
     client = redis.Redis.from_url(url)
-    keys = list(client.scan_iter(match=prefix + "*", count=1000))
+    keys = list(client.scan_iter(match=Keys(prefix).every_key, count=1000))
     if keys:
         client.delete(*keys)
     client.close()

@@ -4,6 +4,10 @@ Columns (header names, any order, case-insensitive): `program` (id or name, or
 `program_id`), `unit` (id or label, or `unit_id`; may be left out when the program has one
 unit), `available` (required), `capacity`, `waitlist`, `expected_discharges` (either a count,
 with the time in `discharge_at`, or `TIME=COUNT` pairs separated by `;`), `note`.
+
+Reading stops at MAX_ROWS rows, MAX_CELL_CHARS characters in a cell, or the deadline, and
+`validate_off_loop` runs the check in a worker thread so a large upload does not hold up
+the event loop.
 """
 
 from __future__ import annotations
@@ -13,12 +17,14 @@ import io
 import itertools
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime, time, timezone
+from datetime import UTC, datetime, time
 from typing import Any
 
+from feeds.limits import DEFAULT_SECONDS, Deadline, off_loop
 from inventory.actors import Actor
 from inventory.availability import Inventory
 from inventory.directory import ProgramInfo, UnitInfo
+from inventory.eligibility import GENDERS
 from inventory.errors import InventoryError
 from inventory.live import Change
 from inventory.model import UnitState
@@ -28,6 +34,7 @@ ALIASES = {"program_id": "program", "program_name": "program", "unit_id": "unit"
            "unit_label": "unit", "discharges": "expected_discharges"}
 MAX_ROWS = 5000
 MAX_COUNT = 100_000
+MAX_CELL_CHARS = 4000  # a note is at most 500; anything longer is not a census
 
 
 @dataclass
@@ -73,7 +80,9 @@ def decode(data: bytes) -> str:
 
 def read_rows(text: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
     reader = csv.DictReader(io.StringIO(text))
+    previous = csv.field_size_limit()
     try:
+        csv.field_size_limit(MAX_CELL_CHARS)
         header = [ALIASES.get(h.strip().lower(), h.strip().lower())
                   for h in reader.fieldnames or []]
         reader.fieldnames = header
@@ -82,6 +91,8 @@ def read_rows(text: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
     except csv.Error as error:
         raise CensusRejected(f"the file is not readable CSV: {error}",
                              [RowError(reader.line_num, [str(error)])]) from error
+    finally:
+        csv.field_size_limit(previous)
     return header, rows
 
 
@@ -92,10 +103,20 @@ def _text(value: str | list[str] | None) -> str:
     return (value or "").strip()
 
 
+async def validate_off_loop(text: str, programs: dict[str, ProgramInfo],
+                            states: dict[str, UnitState], organization_id: str | None,
+                            now: datetime, seconds: float = DEFAULT_SECONDS) -> Census:
+    """`validate` in a worker thread, refused (Invalid) once `seconds` have passed."""
+    return await off_loop(lambda deadline: validate(text, programs, states, organization_id,
+                                                    now, deadline), seconds, "the census CSV")
+
+
 def validate(text: str, programs: dict[str, ProgramInfo], states: dict[str, UnitState],
-             organization_id: str | None, now: datetime) -> Census:
+             organization_id: str | None, now: datetime, deadline: Deadline | None = None
+             ) -> Census:
     """Check every row against the directory and live counts; `organization_id` confines
     the rows to that organization's units (None: any)."""
+    deadline = deadline or Deadline(DEFAULT_SECONDS, "the census CSV")
     header, rows = read_rows(text)
     census = Census()
     if "available" not in header:
@@ -110,6 +131,7 @@ def validate(text: str, programs: dict[str, ProgramInfo], states: dict[str, Unit
                if organization_id is None or p.organization_id == organization_id]
     seen: dict[str, int] = {}
     for line, row in rows:
+        deadline.check()
         errors: list[str] = []
         parsed = _row(line, row, visible, states, now, errors)
         if parsed and parsed.unit_id in seen:
@@ -144,6 +166,8 @@ def _row(line: int, row: dict[str, str], programs: list[ProgramInfo],
         held = f" plus {state.held} held" if state.held else ""
         errors.append(f"available {available}{held} is more than the capacity of {cap}")
         return None
+    if _check_population(row, unit, errors):
+        return None
     return CensusRow(line, unit.id, available, capacity, waitlist, discharges,
                      row.get("note", "")[:500])
 
@@ -172,6 +196,33 @@ def _unit(row: dict[str, str], programs: list[ProgramInfo], errors: list[str]
     else:
         return units[0]
     return None
+
+
+def _check_population(row: dict[str, str], unit: UnitInfo, errors: list[str]) -> bool:
+    """Optional population columns `genders` (e.g. `female` or `female;nonbinary`),
+    `age_min` and `age_max` say whom the row's unit serves. They are checked against the
+    unit's effective population in the directory, never applied (an admin changes whom a
+    unit serves): a row whose population differs is refused, which catches a census whose
+    rows landed on the wrong unit (a women's count on the men's unit). True when they differ
+    (the reasons are in `errors`)."""
+    before = len(errors)
+    raw = row.get("genders", "")
+    if raw:
+        said = {g.strip().lower() for g in raw.replace(",", ";").split(";") if g.strip()}
+        unknown = sorted(said - set(GENDERS))
+        if unknown:
+            errors.append(f"genders: unknown value {unknown[0]!r}; known: {', '.join(GENDERS)}")
+        elif said != set(unit.genders):
+            errors.append(f"genders: {unit.label} serves {';'.join(unit.genders)} in the "
+                          f"directory, the row says {';'.join(sorted(said))}; is this the "
+                          f"right unit? (an admin changes whom a unit serves)")
+    for name in ("age_min", "age_max"):
+        value = _count(row, name, errors)
+        if value is not None and value != getattr(unit, name):
+            errors.append(f"{name}: {unit.label} serves {name.replace('_', ' ')} "
+                          f"{getattr(unit, name)} in the directory, the row says {value}; "
+                          f"is this the right unit? (an admin changes whom a unit serves)")
+    return len(errors) > before
 
 
 def _count(row: dict[str, str], name: str, errors: list[str], required: bool = False
@@ -224,12 +275,12 @@ def _discharges(row: dict[str, str], now: datetime, errors: list[str]
 
 def _time(text: str) -> datetime | None:
     try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        value = datetime.fromisoformat(text)
     except ValueError:
         return None
     if len(text) == 10:  # a date: noon UTC that day
-        value = datetime.combine(value.date(), time(12), timezone.utc)
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        value = datetime.combine(value.date(), time(12), UTC)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 async def apply(census: Census, inventory: Inventory, actor: Actor, source: str = "csv"

@@ -5,24 +5,31 @@ up in the configured `edxl_hospitals` table, which maps each `BedType` to a Bedf
 `AvailableCount` becomes `available`, `BaselineCount` becomes `capacity`; `CapacityStatus`
 `NotAvailable` means 0 available. Bed types with no mapping are reported, never silently
 dropped. Parsing uses defusedxml with DTDs forbidden, so entity expansion ("billion laughs")
-and external entities are refused before anything is read.
+and external entities are refused before anything is read. The document is read as a stream
+that stops at MAX_DEPTH levels of nesting, MAX_ELEMENTS elements or the deadline, and
+`parse_off_loop` runs all of it in a worker thread, so a hostile upload (thousands of nested
+`Hospital` elements) is refused in bounded time while the event loop keeps serving.
 """
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from xml.etree.ElementTree import Element, ParseError
 
 import defusedxml
-from defusedxml.ElementTree import fromstring
+from defusedxml.ElementTree import iterparse
 
+from feeds.limits import DEFAULT_SECONDS, Deadline, off_loop
 from inventory.errors import Invalid
 
 ID_NAMES = ("OrganizationID", "OrganisationID", "OrganizationIdentifier", "IdentifierElement",
             "Identifier")
 MAX_BYTES = 5_000_000
 MAX_COUNT = 100_000
+MAX_DEPTH = 32  # real documents nest about 12 deep
+MAX_ELEMENTS = 100_000  # about 150 hospitals with 20 bed types each
 
 
 @dataclass
@@ -60,25 +67,56 @@ def text_of(element: Element | None) -> str:
     return ((values[0].text if values else element.text) or "").strip()
 
 
-def parse(data: bytes) -> HaveReport:
+async def parse_off_loop(data: bytes, seconds: float = DEFAULT_SECONDS) -> HaveReport:
+    """`parse` in a worker thread, refused (Invalid) once `seconds` have passed."""
+    return await off_loop(lambda deadline: parse(data, deadline), seconds,
+                          "the EDXL-HAVE document")
+
+
+def parse(data: bytes, deadline: Deadline | None = None) -> HaveReport:
     """Read every hospital's bed capacities; raise Invalid for malformed or hostile XML."""
     if len(data) > MAX_BYTES:
         raise Invalid(f"the document is larger than {MAX_BYTES} bytes")
-    try:
-        root = fromstring(data, forbid_dtd=True, forbid_entities=True,
-                          forbid_external=True)
-    except defusedxml.DefusedXmlException as error:
-        raise Invalid(f"refused: the XML declares a DTD or entities ({type(error).__name__}); "
-                      f"EDXL-HAVE needs neither") from error
-    except ParseError as error:
-        raise Invalid(f"the XML is malformed: {error}") from error
+    deadline = deadline or Deadline(DEFAULT_SECONDS, "the EDXL-HAVE document")
+    root = read_tree(data, deadline)
     hospitals = [e for e in root.iter() if local(e.tag) == "Hospital"]
     if not hospitals:
         raise Invalid(f"no EDXL-HAVE Hospital element found (root is {local(root.tag)!r})")
     report = HaveReport()
     for hospital in hospitals:
-        _hospital(hospital, report)
+        deadline.check()
+        _hospital(hospital, report, deadline)
     return report
+
+
+def read_tree(data: bytes, deadline: Deadline) -> Element:
+    """The document's root, read as a stream that stops at the first broken limit."""
+    depth = elements = 0
+    root: Element | None = None
+    try:
+        for event, element in iterparse(io.BytesIO(data), events=("start", "end"),
+                                        forbid_dtd=True, forbid_entities=True,
+                                        forbid_external=True):
+            if event == "end":
+                depth -= 1
+                continue
+            depth += 1
+            elements += 1
+            root = element if root is None else root
+            if depth > MAX_DEPTH:
+                raise Invalid(f"the XML nests elements more than {MAX_DEPTH} deep (at "
+                              f"{local(element.tag)!r}); EDXL-HAVE needs far fewer")
+            if elements > MAX_ELEMENTS:
+                raise Invalid(f"the XML has more than {MAX_ELEMENTS} elements")
+            deadline.tick()
+    except defusedxml.DefusedXmlException as error:
+        raise Invalid(f"refused: the XML declares a DTD or entities ({type(error).__name__}); "
+                      f"EDXL-HAVE needs neither") from error
+    except ParseError as error:
+        raise Invalid(f"the XML is malformed: {error}") from error
+    if root is None:
+        raise Invalid("the XML is empty")
+    return root
 
 
 def hospital_keys(hospital: Element) -> list[str]:
@@ -94,13 +132,14 @@ def hospital_keys(hospital: Element) -> list[str]:
     return [k for k in keys if k]
 
 
-def _hospital(hospital: Element, report: HaveReport) -> None:
+def _hospital(hospital: Element, report: HaveReport, deadline: Deadline) -> None:
     keys = hospital_keys(hospital)
     if not keys:
         report.problems.append("a Hospital has no organization id or name; skipped")
         return
     observed = _time(text_of(first(hospital, "LastUpdateTime")))
     for capacity_status in hospital.iter():
+        deadline.tick()
         if local(capacity_status.tag) != "BedCapacity":
             continue
         bed_type = text_of(first(capacity_status, "BedType"))
@@ -135,10 +174,10 @@ def _time(text: str) -> datetime | None:
     if not text:
         return None
     try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        value = datetime.fromisoformat(text)
     except ValueError:
         return None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 @dataclass

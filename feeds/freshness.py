@@ -14,6 +14,7 @@ from typing import Any
 from feeds.webhook import ReminderWebhook
 from inventory.actors import SYSTEM
 from inventory.errors import InventoryError
+from inventory.keys import Keys
 from inventory.live import Change
 from inventory.model import is_stale
 from inventory.system import System
@@ -21,7 +22,7 @@ from inventory.system import System
 
 async def check(system: System, webhook: ReminderWebhook) -> dict[str, Any]:
     now = system.clock()
-    key = system.settings.redis_prefix + "feed:stale"
+    key = Keys(system.settings.redis_prefix).feed_stale
     programs = await system.directory.programs()
     states = await system.live.units(u.id for p in programs.values() for u in p.units)
     marked = await system.redis.hgetall(key)

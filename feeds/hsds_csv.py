@@ -1,5 +1,10 @@
 """An HSDS tabular datapackage (a folder of CSV files) -> the API-shaped objects
-`hsds_import` reads, so both shapes share one mapping."""
+`hsds_import` reads, so both shapes share one mapping.
+
+Each table may hold at most MAX_ROWS rows of cells up to MAX_CELL_CHARS characters, in a
+file of at most MAX_FILE_BYTES; a larger one is refused (Invalid) before it is read. Callers
+run this in a worker thread (`hsds_source.load`) with a deadline.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,12 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from feeds.limits import Deadline
+from inventory.errors import Invalid
+
+MAX_ROWS = 200_000
+MAX_CELL_CHARS = 100_000
+MAX_FILE_BYTES = 50_000_000
 TABLES = ("organizations", "services", "locations", "service_at_location", "addresses",
           "phones", "languages", "schedules", "service_capacity", "units", "attributes",
           "taxonomy_terms", "accessibility")
@@ -17,13 +28,30 @@ def is_datapackage(folder: Path) -> bool:
     return folder.is_dir() and (folder / "services.csv").is_file()
 
 
-def read_table(folder: Path, name: str) -> list[dict[str, Any]]:
+def read_table(folder: Path, name: str, deadline: Deadline | None = None
+               ) -> list[dict[str, Any]]:
     path = folder / f"{name}.csv"
     if not path.is_file():
         return []
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        return [{k: v for k, v in row.items() if k and v not in (None, "")}
-                for row in csv.DictReader(handle)]
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise Invalid(f"{path.name} is larger than {MAX_FILE_BYTES} bytes")
+    deadline = deadline or Deadline(what=f"{path.name}")
+    rows: list[dict[str, Any]] = []
+    previous = csv.field_size_limit(MAX_CELL_CHARS)
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            for row in csv.DictReader(handle):
+                if len(rows) >= MAX_ROWS:
+                    raise Invalid(f"{path.name} has more than {MAX_ROWS} rows")
+                deadline.tick()
+                rows.append({k: v for k, v in row.items() if k and v not in (None, "")})
+    except csv.Error as error:
+        raise Invalid(f"{path.name} is not readable CSV: {error}") from error
+    except UnicodeDecodeError as error:
+        raise Invalid(f"{path.name} is not UTF-8 text: {error}") from error
+    finally:
+        csv.field_size_limit(previous)
+    return rows
 
 
 def by(rows: list[dict[str, Any]], key: str) -> dict[str, list[dict[str, Any]]]:
@@ -34,9 +62,10 @@ def by(rows: list[dict[str, Any]], key: str) -> dict[str, list[dict[str, Any]]]:
     return grouped
 
 
-def services_from_folder(folder: Path) -> list[dict[str, Any]]:
+def services_from_folder(folder: Path, deadline: Deadline | None = None
+                         ) -> list[dict[str, Any]]:
     """Nested service objects (API shape) built from the datapackage's tables."""
-    t = {name: read_table(folder, name) for name in TABLES}
+    t = {name: read_table(folder, name, deadline) for name in TABLES}
     organizations = {o["id"]: o for o in t["organizations"] if o.get("id")}
     locations = {loc["id"]: dict(loc) for loc in t["locations"] if loc.get("id")}
     for loc_id, location in locations.items():

@@ -30,7 +30,7 @@ async def import_hsds(system: System, source: str | Dataset, default_level: str 
 async def import_edxl(system: System, data: bytes, hospitals: dict[str, dict[str, str]] | None = None,
                       actor: Actor = SYSTEM, label: str = "edxl") -> dict[str, Any]:
     """Parse, check every mapped entry, then apply; a blocking problem changes nothing."""
-    report = edxl_have.parse(data)
+    report = await edxl_have.parse_off_loop(data, system.settings.feed_parse_seconds)
     updates, problems, unmapped = edxl_have.map_to_units(
         report, system.settings.edxl_hospitals if hospitals is None else hospitals)
     org = actor.writable_organization()
@@ -67,7 +67,8 @@ async def import_census(system: System, data: bytes, actor: Actor, organization_
     text = census_csv.decode(data)
     programs = await system.directory.programs()
     states = await system.live.units(u.id for p in programs.values() for u in p.units)
-    census = census_csv.validate(text, programs, states, organization_id, system.clock())
+    census = await census_csv.validate_off_loop(text, programs, states, organization_id,
+                                                system.clock(), system.settings.feed_parse_seconds)
     if census.problems:
         bad = len(census.problems)
         raise census_csv.CensusRejected(

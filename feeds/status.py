@@ -9,14 +9,16 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 
+from inventory.keys import Keys
+
 
 class FeedStatus:
     def __init__(self, redis: Redis, prefix: str) -> None:
         self.redis = redis
-        self.prefix = prefix + "feed:"
+        self.keys = Keys(prefix)
 
     def key(self, name: str) -> str:
-        return f"{self.prefix}status:{name}"
+        return self.keys.feed_status(name)
 
     async def get(self, name: str) -> dict[str, Any]:
         raw = await self.redis.hgetall(self.key(name))
@@ -47,5 +49,5 @@ class FeedStatus:
     async def claim_run(self, name: str, seconds: float) -> bool:
         """True for exactly one caller per `seconds` across the cluster: the per-interval
         guard that makes a poll run once per interval however many processes schedule it."""
-        return bool(await self.redis.set(f"{self.prefix}due:{name}", "1", nx=True,
+        return bool(await self.redis.set(self.keys.feed_due(name), "1", nx=True,
                                           px=max(int(seconds * 1000), 1)))

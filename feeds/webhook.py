@@ -19,6 +19,8 @@ import httpx
 import orjson
 from redis.asyncio import Redis
 
+from inventory.keys import Keys
+
 log = logging.getLogger(__name__)
 
 
@@ -40,7 +42,7 @@ class ReminderWebhook:
         self.backoff = float(config.get("backoff_seconds", 1.0))
         self.timeout = float(config.get("timeout_seconds", 5.0))
         self.redis = redis
-        self.key = prefix + "feed:webhook"
+        self.key = Keys(prefix).feed_webhook
 
     @property
     def configured(self) -> bool:

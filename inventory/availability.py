@@ -19,6 +19,7 @@ from inventory import audit
 from inventory.actors import Actor
 from inventory.errors import LiveStateUnavailable
 from inventory.live import Change, LiveStore
+from inventory.locks import Locks
 from inventory.model import UnitState, check_text
 from inventory.privacy import check_note
 
@@ -31,8 +32,9 @@ class Inventory:
     """Availability operations shared by the REST API, the provider websocket and feeds."""
 
     def __init__(self, live: LiveStore, sessions: async_sessionmaker, clock: Clock,
-                 seq_rebuild_gap: int, audit_log: audit.AuditWriter) -> None:
+                 seq_rebuild_gap: int, audit_log: audit.AuditWriter, locks: Locks) -> None:
         self.live = live
+        self.locks = locks
         self.sessions = sessions
         self.audit_log = audit_log
         self.clock = clock
@@ -93,7 +95,7 @@ class Inventory:
 
     async def rebuild(self) -> str:
         """Load every unit's last recorded state into Redis, once across the cluster."""
-        token = await self.live.try_lock("rebuild", REBUILD_WAIT_SECONDS)
+        token = await self.locks.acquire("rebuild", REBUILD_WAIT_SECONDS)
         if token is None:
             return await self._wait_for_rebuild()
         try:
@@ -108,7 +110,7 @@ class Inventory:
             log.warning("live state rebuilt from SQL: %d units, seq %d", len(states), floor)
             return epoch
         finally:
-            await self.live.unlock("rebuild", token)
+            await self.locks.release("rebuild", token)
 
     async def _wait_for_rebuild(self) -> str:
         for _ in range(int(REBUILD_WAIT_SECONDS * 10)):

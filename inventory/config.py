@@ -1,39 +1,57 @@
-"""Settings: `config.yaml` holds the documented defaults, `BEDFINDER_*` variables override them."""
+"""Settings: `config.yaml` holds the documented defaults, `BEDFINDER_*` variables override them.
+
+Loading fails early and in one sentence (`ConfigError`): a `BEDFINDER_CONFIG` naming a missing
+file, a key the settings do not have (with the closest known key suggested), a value out of
+range, or an environment value of the wrong type. The default `config.yaml` ships inside the
+`inventory` package, so an installed wheel works from any directory.
+"""
 
 from __future__ import annotations
 
+import difflib
 import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     YamlConfigSettingsSource,
 )
 
-REPO_CONFIG = Path(__file__).resolve().parents[1] / "config.yaml"
+DEFAULT_CONFIG = Path(__file__).resolve().parent / "config.yaml"
+REPO_CONFIG = DEFAULT_CONFIG  # the repository's top-level config.yaml is a link to this file
+ENV_PREFIX = "BEDFINDER_"
+
+
+class ConfigError(ValueError):
+    """The configuration cannot be used; the message is one line saying what to fix."""
 
 
 def config_path() -> Path:
-    """`BEDFINDER_CONFIG`, else `./config.yaml`, else the one shipped beside the packages."""
+    """`BEDFINDER_CONFIG`, else `./config.yaml`, else the one shipped in the package."""
     explicit = os.environ.get("BEDFINDER_CONFIG")
     if explicit:
         return Path(explicit)
     local = Path("config.yaml")
-    return local if local.is_file() else REPO_CONFIG
+    return local if local.is_file() else DEFAULT_CONFIG
 
 
 class LevelOfCare(BaseModel):
-    name: str
-    kind: str = "bed"
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    kind: str = Field(default="bed", pattern="^(bed|slot)$")
     asam: list[str] = Field(default_factory=list)
+    names: dict[str, str] = Field(default_factory=dict)  # display names by language (es, zh, fil)
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="BEDFINDER_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid")
 
     data_dir: Path = Path(".bedfinder")
     redis_url: str | None = None
@@ -43,30 +61,42 @@ class Settings(BaseSettings):
     database_url: str | None = None
 
     public_read: bool = False
-    redis_prefix: str = "bf{main}:"
-    stream_max_events: int = 100_000
-    seq_rebuild_gap: int = 1_000_000
-    subscriber_queue: int = 2000
-    heartbeat_seconds: float = 15.0
+    redis_prefix: str = Field(default="bf{main}:", min_length=1, max_length=64)
+    stream_max_events: int = Field(default=100_000, ge=100, le=100_000_000)
+    seq_rebuild_gap: int = Field(default=1_000_000, ge=0, le=10**12)
+    subscriber_queue: int = Field(default=2000, ge=1, le=1_000_000)
+    heartbeat_seconds: float = Field(default=15.0, gt=0, le=3600)
     # /readyz fails once the stream reader has been behind the event stream this long.
-    stream_stall_seconds: float = 5.0
-    max_body_bytes: int = 262_144
-    hold_minutes: int = 120
-    hold_max_minutes: int = 480
-    hold_expiry_check_seconds: float = 1.0
-    purge_client_refs_days: int = 30
-    caseload_limit: int = 8
-    at_risk_hours: float = 24.0
-    lapse_grace_hours: float = 2.0
-    transition_watch_seconds: float = 2.0
-    referral_expiry_minutes: int = 240
+    stream_stall_seconds: float = Field(default=5.0, gt=0, le=3600)
+    max_body_bytes: int = Field(default=262_144, ge=1024, le=100_000_000)
+    # JSON bodies nested deeper than this are refused (422) before anything reads them.
+    max_json_depth: int = Field(default=64, ge=4, le=500)
+    # Connections (web/connection_guard.py): a connection that has not sent a complete
+    # request within header_timeout_seconds is closed; one client address may hold at most
+    # max_connections_per_address (0: no cap); all addresses together max_connections
+    # (0: the process's file-descriptor limit less a reserve for Redis, SQL and files).
+    header_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
+    max_connections_per_address: int = Field(default=256, ge=0, le=1_000_000)
+    max_connections: int = Field(default=0, ge=0, le=10_000_000)
+    # A feed document (upload or poll) must be parsed within this many seconds.
+    feed_parse_seconds: float = Field(default=5.0, gt=0, le=600)
+    hold_minutes: int = Field(default=120, ge=1, le=10_080)
+    hold_max_minutes: int = Field(default=480, ge=1, le=10_080)
+    hold_expiry_check_seconds: float = Field(default=1.0, gt=0, le=3600)
+    purge_client_refs_days: int = Field(default=30, ge=1, le=3650)
+    caseload_limit: int = Field(default=8, ge=1, le=10_000)
+    at_risk_hours: float = Field(default=24.0, gt=0, le=24 * 365)
+    lapse_grace_hours: float = Field(default=2.0, ge=0, le=24 * 365)
+    transition_watch_seconds: float = Field(default=2.0, gt=0, le=3600)
+    referral_expiry_minutes: int = Field(default=240, ge=1, le=10_080 * 4)
     decline_reasons: list[str] = Field(default_factory=lambda: [
-        "no_bed", "eligibility", "clinical_needs", "payer", "client_declined", "other"])
-    default_cadence_minutes: int = 240
-    token_cache_seconds: float = 5.0
+        "no_bed", "eligibility", "clinical_needs", "payer", "client_declined", "other"],
+        min_length=1)
+    default_cadence_minutes: int = Field(default=240, ge=1, le=10_080)
+    token_cache_seconds: float = Field(default=5.0, ge=0, le=3600)
     # How often each process checks its open websockets' tokens against SQL (a revocation
     # whose pub/sub message it missed still closes them within this).
-    token_sweep_seconds: float = 10.0
+    token_sweep_seconds: float = Field(default=10.0, gt=0, le=3600)
     # Requests per token (per client address without one), cluster-wide; "" turns one off.
     rate_limit_writes: str = "600/minute"
     rate_limit_reads: str = "3000/minute"
@@ -81,9 +111,22 @@ class Settings(BaseSettings):
     edxl_hospitals: dict[str, dict[str, str]] = Field(default_factory=dict)
     # Provider reminder webhook (freshness): {url, secret, max_failures}.
     reminder_webhook: dict[str, Any] = Field(default_factory=dict)
-    freshness_check_seconds: float = 60.0
+    freshness_check_seconds: float = Field(default=60.0, gt=0, le=86_400)
     levels_of_care: dict[str, LevelOfCare] = Field(default_factory=dict)
     pathways: dict[str, list[str]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def consistent(self) -> Settings:
+        if self.hold_minutes > self.hold_max_minutes:
+            raise ValueError(f"hold_minutes {self.hold_minutes} is more than hold_max_minutes "
+                             f"{self.hold_max_minutes}")
+        if self.levels_of_care:
+            named = {lv for src, dst in self.pathways.items() for lv in [src, *dst]}
+            unknown = sorted(named - set(self.levels_of_care))
+            if unknown:
+                raise ValueError(f"pathways name levels of care that levels_of_care does not "
+                                 f"define: {', '.join(unknown)}")
+        return self
 
     @classmethod
     def settings_customise_sources(
@@ -108,5 +151,41 @@ class Settings(BaseSettings):
 
 
 def load_settings(**overrides: Any) -> Settings:
-    """Settings for this process; keyword overrides win over environment and file."""
-    return Settings(**overrides)
+    """Settings for this process; keyword overrides win over environment and file.
+
+    Raises ConfigError (one line) instead of pydantic's multi-line report."""
+    path = config_path()
+    if not path.is_file():
+        if os.environ.get("BEDFINDER_CONFIG"):
+            raise ConfigError(f"BEDFINDER_CONFIG names {path}, which does not exist (unset it "
+                              f"to use ./config.yaml or the shipped defaults)")
+        raise ConfigError(f"the shipped defaults {path} are missing: reinstall bedfinder")
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        raise ConfigError(describe(error, path)) from None
+    except SettingsError as error:
+        cause = f": {error.__cause__}" if error.__cause__ else ""
+        raise ConfigError(f"{error}{cause}".replace("\n", " ")) from None
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path} is not valid YAML: {' '.join(str(error).split())}") from None
+
+
+def describe(error: ValidationError, path: Path) -> str:
+    """The first problem of a settings validation error as one sentence naming its source."""
+    problems = error.errors(include_url=False)
+    first = problems[0]
+    loc = [str(part) for part in first["loc"]]
+    key = loc[0] if loc else ""
+    where = ".".join(loc)
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    if first["type"] == "extra_forbidden":
+        known = Settings.model_fields if len(loc) == 1 else LevelOfCare.model_fields
+        close = difflib.get_close_matches(loc[-1], list(known), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        return f"{path}: unknown setting {where!r}{hint}{more}"
+    env = ENV_PREFIX + key.upper()
+    source = f"{env}={os.environ[env]!r}" if key and env in os.environ else str(path)
+    if not key:
+        return f"{source}: {first['msg']}{more}"
+    return f"{source}: {where}: {first['msg']}, got {first.get('input')!r}{more}"

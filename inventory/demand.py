@@ -29,11 +29,11 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from inventory.directory import ProgramInfo
 from inventory.history import NO_AREA
 from inventory.history_records import ALL_AREAS, DemandEntry
+from inventory.keys import Keys
 from inventory.model import CONTROL
 from inventory.search import Filters, Result, distance_km
 
 log = logging.getLogger(__name__)
-KEY = "demand"
 MAX_PENDING = 100_000
 BATCH = 5_000
 NEEDS = ("gender", "payer", "language", "mat", "wheelchair", "pets", "co_occurring",
@@ -65,7 +65,7 @@ class Outbox:
 
     def __init__(self, redis: Redis, prefix: str) -> None:
         self.redis = redis
-        self.key = prefix + KEY
+        self.key = Keys(prefix).demand
         self.items: deque[Callable[[], dict[str, Any]]] = deque(maxlen=MAX_BUFFERED)
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
@@ -193,11 +193,12 @@ async def drain(redis: Redis, prefix: str, sessions: async_sessionmaker,
                 programs: dict[str, ProgramInfo]) -> int:
     """Move recorded summaries from Redis into SQL; returns how many requests."""
     centres = area_centres(programs)
+    key = Keys(prefix).demand
     moved = 0
     while True:
         async with redis.pipeline(transaction=True) as pipe:
-            pipe.lrange(prefix + KEY, 0, BATCH - 1)
-            pipe.ltrim(prefix + KEY, BATCH, -1)
+            pipe.lrange(key, 0, BATCH - 1)
+            pipe.ltrim(key, BATCH, -1)
             raw, _ = await pipe.execute()
         if not raw:
             return moved

@@ -40,6 +40,7 @@ from inventory.errors import (
 from inventory.live import LiveStore
 from inventory.privacy import check_client_ref
 from inventory.records import AuditEntry, Hold, new_id
+from inventory.scripts import Counts, HoldEnd, HoldGrant
 
 log = logging.getLogger(__name__)
 
@@ -66,12 +67,12 @@ class HoldView:
                    hold.created_by, hold.created_at, hold.expires_at, hold.ended_at, seq)
 
 
-def _audit(op: str, hold_id: str, unit_id: str, counts: list[int], at: datetime, actor: str
+def _audit(op: str, hold_id: str, unit_id: str, counts: Counts, at: datetime, actor: str
            ) -> AuditEntry:
-    seq, available, held, waitlist, capacity = counts
-    return AuditEntry(seq=seq, unit_id=unit_id, op=op, at=at, actor=actor, source="hold",
-                      available=available, held=held, waitlist=waitlist, capacity=capacity,
-                      hold_id=hold_id, note=None, detail={})
+    return AuditEntry(seq=counts.seq, unit_id=unit_id, op=op, at=at, actor=actor,
+                      source="hold", available=counts.available, held=counts.held,
+                      waitlist=counts.waitlist, capacity=counts.capacity, hold_id=hold_id,
+                      note=None, detail={})
 
 
 # Called inside the SQL transaction that ends a hold, before Redis is touched: whatever a
@@ -120,23 +121,25 @@ class Holds:
         """Reserve one bed; NoCapacity (409) when none is free. Never two holds on one bed.
         Either the bed is held and recorded, or it is free again and the error is raised."""
         hold, program = await self.prepare(unit_id, client_ref, actor, minutes, on_behalf_of)
-        counts = await self.live.grant_hold(hold.id, unit_id, hold.expires_at, hold.created_at,
-                                            actor.name)
+        counts = await self.live.grant_hold(HoldGrant(
+            hold_id=hold.id, unit_id=unit_id, expires_at=hold.expires_at, at=hold.created_at,
+            actor=actor.name))
         try:
             await self.audit_log.record([hold, _audit(
                 "hold", hold.id, unit_id, counts, hold.created_at, actor.name)])
         except Exception as error:
             await self.ungrant(hold, error)
             raise
-        return HoldView.of(hold, program.id, counts[0])
+        return HoldView.of(hold, program.id, counts.seq)
 
-    async def grant_in(self, session: AsyncSession, hold: Hold, actor_name: str) -> list[int]:
+    async def grant_in(self, session: AsyncSession, hold: Hold, actor_name: str) -> Counts:
         """Add `hold` and its audit entry to `session` and take the bed in Redis; the caller
         commits, and calls `ungrant` if the commit fails. Returns the counts as
         `LiveStore.grant_hold`."""
         session.add(hold)
-        counts = await self.live.grant_hold(hold.id, hold.unit_id, hold.expires_at,
-                                            hold.created_at, actor_name)
+        counts = await self.live.grant_hold(HoldGrant(
+            hold_id=hold.id, unit_id=hold.unit_id, expires_at=hold.expires_at,
+            at=hold.created_at, actor=actor_name))
         session.add(_audit("hold", hold.id, hold.unit_id, counts, hold.created_at, actor_name))
         return counts
 
@@ -145,8 +148,9 @@ class Holds:
         when it was never granted. Should Redis not answer, the hold may stay there,
         unrecorded, until its expiry frees it (see `expire_due`), and UndoFailed says so."""
         try:
-            await self.live.end_hold(hold.id, hold.unit_id, "release", self.clock(),
-                                     "system:rollback")
+            await self.live.end_hold(HoldEnd(hold_id=hold.id, unit_id=hold.unit_id,
+                                             op="release", at=self.clock(),
+                                             actor="system:rollback"))
         except Conflict:
             return  # the grant never happened
         except Exception as error:
@@ -190,17 +194,18 @@ class Holds:
         failure after it is retried once and otherwise reported as what it is."""
         now = self.clock()
         program = await self.directory.program_of_unit(unit_id)
-        counts: list[int] | None = None
+        counts: Counts | None = None
         try:
             async with self.sessions() as session, session.begin():
                 view = await self._mark_ended(session, hold_id, op, now, program.id)
-                counts = await self.live.end_hold(hold_id, unit_id, op, now, actor_name)
+                counts = await self.live.end_hold(HoldEnd(
+                    hold_id=hold_id, unit_id=unit_id, op=op, at=now, actor=actor_name))
                 session.add(_audit(op, hold_id, unit_id, counts, now, actor_name))
         except Exception as error:
             if counts is None:
                 raise
             await self._record_end_again(view, op, counts, now, actor_name, error)
-        return replace(view, seq=counts[0])
+        return replace(view, seq=counts.seq)
 
     async def _mark_ended(self, session: AsyncSession, hold_id: str, op: str,
                           now: datetime, program_id: str) -> HoldView:
@@ -217,7 +222,7 @@ class Holds:
             await follower(session, view)
         return view
 
-    async def _record_end_again(self, view: HoldView, op: str, counts: list[int],
+    async def _record_end_again(self, view: HoldView, op: str, counts: Counts,
                                 now: datetime, actor_name: str, cause: Exception) -> None:
         """Redis has ended the hold but the commit failed: try the record once more, and if
         that fails too, say exactly that (never "nothing was changed")."""
@@ -254,7 +259,8 @@ class Holds:
         """End in Redis a due hold SQL does not hold as active, so the two agree again."""
         now = self.clock()
         try:
-            counts = await self.live.end_hold(hold_id, unit_id, "expire", now, "system:expiry")
+            counts = await self.live.end_hold(HoldEnd(
+                hold_id=hold_id, unit_id=unit_id, op="expire", at=now, actor="system:expiry"))
         except (Conflict, NotFound):
             return 0
         await self.audit_log.record([_audit("expire", hold_id, unit_id, counts, now,

@@ -1,8 +1,12 @@
 """The live state in Redis: each unit's counts, the global seq and the event stream.
 
-Every change goes through one Lua script, so checking the invariant, taking the next seq,
-writing the unit and appending the stream entry `<seq>-0` happen as one step. Seqs in the
-stream are therefore contiguous, which is how a resuming client's gap is detected.
+Every change goes through one Lua script (`inventory/scripts.py`), so checking the
+invariant, taking the next seq, writing the unit and appending the stream entry `<seq>-0`
+happen as one step. Seqs in the stream are therefore contiguous, which is how a resuming
+client's gap is detected. Key names come from `inventory/keys.py`.
+
+The Redis client is made with decode_responses=True: every reply is str, and the casts
+below say so to the type checker (redis-py types replies as `bytes | str`).
 """
 
 from __future__ import annotations
@@ -11,53 +15,24 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from importlib.resources import files
-from typing import Any
+from typing import cast
 
 import orjson
 from redis.asyncio import Redis
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import RedisError
 
-from inventory.errors import (
-    Conflict,
-    Invalid,
-    LiveStateUnavailable,
-    NoCapacity,
-    NotFound,
-    NotYourUnit,
-)
-from inventory.model import UnitState, conflict_message
+from inventory.keys import Keys
+from inventory.model import UnitState
+from inventory.scripts import Change, Counts, HoldEnd, HoldGrant, Scripts
 
-UNIT_FIELDS = (
-    "available", "held", "waitlist", "capacity", "discharges", "updated_at",
-    "updated_by", "source", "seq", "note", "program", "org",
-)
-
-
-def lua(name: str) -> str:
-    return files("inventory.lua").joinpath(f"{name}.lua").read_text()
-
+# `Change` lives beside its script in scripts.py; callers import it from here, the store.
+__all__ = ["MAX_SEQ", "ActiveHold", "Change", "Event", "LiveStore"]
 
 # Seqs are Redis integers and stream ids: anything larger is no seq of ours.
 MAX_SEQ = 2**63 - 1
 
-@dataclass(frozen=True, slots=True)
-class Change:
-    """One requested change to a unit; `None` keeps the current value."""
-
-    op: str  # create | set | attest | capacity | stale
-    unit_id: str
-    at: datetime
-    by: str
-    source: str
-    only_organization: str | None = None
-    available: int | None = None
-    capacity: int | None = None
-    waitlist: int | None = None
-    expected_discharges: list[dict[str, Any]] | None = None
-    note: str = ""
-    program_id: str = ""
-    organization_id: str = ""
+# A stream entry as redis-py returns it: (id, fields).
+Entry = tuple[str, dict[str, str]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,13 +49,11 @@ class Event:
 
 @dataclass(frozen=True, slots=True)
 class ActiveHold:
+    """A hold the live state must count, as the rebuild reads it from SQL."""
+
     id: str
     unit_id: str
     expires_at: datetime
-
-
-def _blank(value: int | None) -> str | int:
-    return "" if value is None else value
 
 
 def _iso(value: str | None) -> datetime | None:
@@ -113,145 +86,70 @@ def event_from_entry(entry_id: str, f: dict[str, str]) -> Event:
                  actor=f.get("actor", ""), at=_iso(f.get("event_at")))
 
 
-def lua_error(error: ResponseError, unit_id: str) -> Exception:
-    """Turn a script's error reply into the domain exception that explains it."""
-    word, _, rest = str(error).partition(" ")
-    if word == "NOTREADY":
-        return LiveStateUnavailable("live availability is being rebuilt; try again in a moment")
-    if word == "NOUNIT":
-        return NotFound(f"unit {unit_id!r} does not exist")
-    if word == "FORBIDDEN":
-        return NotYourUnit(f"unit {unit_id!r} belongs to another organization")
-    if word == "NEGATIVE":
-        return Invalid("counts must be 0 or more")
-    if word == "EXISTS":
-        return Conflict(f"unit {unit_id!r} already exists")
-    if word == "NOBED":
-        held, waitlist = (int(x) for x in rest.split())
-        why = f"{held} held for clients on the way" + (f", {waitlist} on the waitlist"
-                                                         if waitlist else "")
-        return NoCapacity(f"no bed is free in unit {unit_id!r} right now ({why})")
-    if word == "NOHOLD":
-        return Conflict("this hold is no longer active (admitted, released or expired)")
-    if word == "NOTDUE":
-        return Conflict("this hold has not expired yet")
-    if word == "CONFLICT":
-        available, held, capacity = (int(x) for x in rest.split())
-        return NoCapacity(conflict_message(available, held, capacity))
-    return error
-
-
 class LiveStore:
     """Reads and atomically changes the live state under one key prefix."""
 
-    def __init__(self, redis: Redis, prefix: str, stream_max_events: int) -> None:
+    def __init__(self, redis: Redis, keys: Keys, stream_max_events: int) -> None:
         self.redis = redis
-        self.prefix = prefix
-        self.stream_max_events = stream_max_events
-        self.seq_key = prefix + "seq"
-        self.stream_key = prefix + "events"
-        self.ready_key = prefix + "ready"
-        self.units_key = prefix + "units"
-        self.expiry_key = prefix + "hold_expiry"
-        self._change = redis.register_script(lua("change"))
-        self._hold = redis.register_script(lua("hold"))
-        self._end_hold = redis.register_script(lua("end_hold"))
+        self.keys = keys
+        self._scripts = Scripts(redis, keys, stream_max_events)
 
-    def unit_key(self, unit_id: str) -> str:
-        return f"{self.prefix}unit:{unit_id}"
-
-    def hold_keys(self, unit_id: str, hold_id: str) -> list[str]:
-        return [self.unit_key(unit_id), self.seq_key, self.stream_key, self.ready_key,
-                f"{self.prefix}unit_holds:{unit_id}", self.expiry_key,
-                f"{self.prefix}hold:{hold_id}"]
-
-    async def _run(self, script: Any, keys: list[str], args: list[Any], unit_id: str) -> Any:
-        try:
-            return await script(keys=keys, args=args)
-        except ResponseError as error:
-            raise lua_error(error, unit_id) from error
-        except RedisError as error:
-            raise LiveStateUnavailable(f"live store unreachable: {error}") from error
-
-    async def grant_hold(self, hold_id: str, unit_id: str, expires_at: datetime,
-                         at: datetime, actor: str) -> list[int]:
-        """Take one free bed for a hold; returns [seq, available, held, waitlist, capacity].
-        Raises NoCapacity when no bed is free."""
-        return await self._run(
-            self._hold, self.hold_keys(unit_id, hold_id),
-            [hold_id, int(expires_at.timestamp() * 1000), at.isoformat(), actor,
-             self.stream_max_events, unit_id], unit_id)
-
-    async def end_hold(self, hold_id: str, unit_id: str, op: str, at: datetime, actor: str
-                       ) -> list[int]:
-        """Admit, release or expire an active hold; returns the counts as `grant_hold`."""
-        return await self._run(
-            self._end_hold, self.hold_keys(unit_id, hold_id),
-            [hold_id, op, int(at.timestamp() * 1000), at.isoformat(), actor,
-             self.stream_max_events, unit_id], unit_id)
-
-    async def due_holds(self, now: datetime, limit: int = 500) -> list[tuple[str, str]]:
-        """(hold id, unit id) of active holds whose expiry has passed."""
-        ids = await self.redis.zrangebyscore(self.expiry_key, "-inf",
-                                             int(now.timestamp() * 1000), start=0, num=limit)
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for hold_id in ids:
-                pipe.hget(f"{self.prefix}hold:{hold_id}", "unit")
-            units = await pipe.execute()
-        return [(h, u) for h, u in zip(ids, units) if u]
-
-    async def active_hold_ids(self, unit_id: str) -> set[str]:
-        return set(await self.redis.smembers(f"{self.prefix}unit_holds:{unit_id}"))
+    # Writes: one script call each -----------------------------------------------------
 
     async def apply(self, change: Change) -> UnitState:
         """Apply `change` atomically; raises a domain error and changes nothing if refused."""
-        new_discharges = (
-            "" if change.expected_discharges is None
-            else orjson.dumps(change.expected_discharges).decode()
-        )
-        (seq, available, held, waitlist, capacity, discharges, program, org, at, by, source,
-         note) = await self._run(
-            self._change,
-            [self.unit_key(change.unit_id), self.seq_key, self.stream_key, self.ready_key,
-             self.units_key],
-            [change.op, self.stream_max_events, change.at.isoformat(), change.by,
-             change.source, change.only_organization or "", _blank(change.available),
-             _blank(change.capacity), _blank(change.waitlist), new_discharges, change.note,
-             change.program_id, change.organization_id, change.unit_id],
-            change.unit_id)
-        return UnitState(
-            id=change.unit_id, program_id=program, organization_id=org,
-            available=available, held=held, waitlist=waitlist, capacity=capacity,
-            updated_at=_iso(at), updated_by=by, source=source, seq=seq, note=note,
-            expected_discharges=orjson.loads(discharges),
-        )
+        return await self._scripts.change(change)
+
+    async def grant_hold(self, grant: HoldGrant) -> Counts:
+        """Take one free bed for a hold; NoCapacity when no bed is free."""
+        return await self._scripts.grant_hold(grant)
+
+    async def end_hold(self, end: HoldEnd) -> Counts:
+        """Admit, release or expire an active hold; Conflict when it is no longer active."""
+        return await self._scripts.end_hold(end)
+
+    # Reads ------------------------------------------------------------------------------
+
+    async def due_holds(self, now: datetime, limit: int = 500) -> list[tuple[str, str]]:
+        """(hold id, unit id) of active holds whose expiry has passed."""
+        ids = cast(list[str], await self.redis.zrangebyscore(
+            self.keys.hold_expiry, "-inf", int(now.timestamp() * 1000), start=0, num=limit))
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for hold_id in ids:
+                pipe.hget(self.keys.hold(hold_id), "unit")
+            units = cast(list[str | None], await pipe.execute())
+        return [(h, u) for h, u in zip(ids, units) if u]
+
+    async def active_hold_ids(self, unit_id: str) -> set[str]:
+        return cast(set[str], await self.redis.smembers(self.keys.unit_holds(unit_id)))
 
     async def units(self, unit_ids: Iterable[str]) -> dict[str, UnitState]:
         """Current states of the given units; unknown ids are left out."""
         ids = list(unit_ids)
         async with self.redis.pipeline(transaction=False) as pipe:
             for unit_id in ids:
-                pipe.hgetall(self.unit_key(unit_id))
-            hashes = await pipe.execute()
+                pipe.hgetall(self.keys.unit(unit_id))
+            hashes = cast(list[dict[str, str]], await pipe.execute())
         return {uid: state_from_hash(uid, h) for uid, h in zip(ids, hashes) if h}
 
     async def snapshot(self) -> tuple[int, list[UnitState]]:
         """Every unit and the seq they reflect, read in one transaction."""
-        ids = sorted(await self.redis.smembers(self.units_key))
+        ids = sorted(cast(set[str], await self.redis.smembers(self.keys.units)))
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.get(self.seq_key)
+            pipe.get(self.keys.seq)
             for unit_id in ids:
-                pipe.hgetall(self.unit_key(unit_id))
+                pipe.hgetall(self.keys.unit(unit_id))
             seq, *hashes = await pipe.execute()
         return int(seq or 0), [state_from_hash(u, h) for u, h in zip(ids, hashes) if h]
 
     async def current_seq(self) -> int:
-        return int(await self.redis.get(self.seq_key) or 0)
+        return int(cast(str | None, await self.redis.get(self.keys.seq)) or 0)
 
     async def events_after(self, after: int, limit: int = 1000) -> list[Event] | None:
         """Up to `limit` events with seq > `after`, in order; None when some of them are no
         longer in the stream (trimmed, or lost with Redis), so the caller needs a snapshot."""
-        entries = await self.redis.xrange(self.stream_key, min=f"{after + 1}-0", count=limit)
+        entries = cast(list[Entry], await self.redis.xrange(
+            self.keys.stream, min=f"{after + 1}-0", count=limit))
         if entries:
             first = int(entries[0][0].split("-", 1)[0])
             return [event_from_entry(i, f) for i, f in entries] if first == after + 1 else None
@@ -259,59 +157,41 @@ class LiveStore:
 
     async def read_new(self, last_id: str, block_ms: int, count: int = 500) -> list[Event]:
         """Block up to `block_ms` for stream entries after `last_id` (fan-out reader)."""
-        reply = await self.redis.xread({self.stream_key: last_id}, count=count, block=block_ms)
+        reply = cast(list[tuple[str, list[Entry]]], await self.redis.xread(
+            {self.keys.stream: last_id}, count=count, block=block_ms))
         if not reply:
             return []
         return [event_from_entry(i, f) for i, f in reply[0][1]]
 
-    async def last_stream_id(self) -> str:
-        info = await self.redis.xrevrange(self.stream_key, count=1)
-        return info[0][0] if info else "0-0"
-
-    # Readiness and rebuild -------------------------------------------------------------
+    # Readiness and rebuild --------------------------------------------------------------
 
     async def epoch(self) -> str | None:
         """The id of the rebuild the live state came from; None while Redis is empty."""
-        return await self.redis.get(self.ready_key)
-
-    async def try_lock(self, name: str, seconds: float) -> str | None:
-        """A cluster-wide lock that expires by itself if its holder dies."""
-        token = secrets.token_hex(8)
-        ok = await self.redis.set(self.prefix + "lock:" + name, token, nx=True,
-                                  px=int(seconds * 1000))
-        return token if ok else None
-
-    async def unlock(self, name: str, token: str) -> None:
-        key = self.prefix + "lock:" + name
-        async with self.redis.pipeline(transaction=True) as pipe:
-            await pipe.watch(key)
-            if await pipe.get(key) == token:
-                pipe.multi()
-                pipe.delete(key)
-                await pipe.execute()
+        return cast(str | None, await self.redis.get(self.keys.epoch))
 
     async def restore(self, states: list[UnitState], holds: list[ActiveHold],
                       seq_floor: int) -> str:
         """Load `states` and active `holds` as the live state and mark it ready, in one
         transaction."""
+        keys = self.keys
         epoch = secrets.token_hex(8)
         keep = {s.id for s in states}
-        gone = [u for u in await self.redis.smembers(self.units_key) if u not in keep]
-        old_holds = [k async for k in self.redis.scan_iter(match=f"{self.prefix}hold:*")]
-        old_sets = [k async for k in self.redis.scan_iter(match=f"{self.prefix}unit_holds:*")]
+        gone = [u for u in cast(set[str], await self.redis.smembers(keys.units))
+                if u not in keep]
+        old_holds = [k async for k in self.redis.scan_iter(match=keys.every_hold)]
+        old_sets = [k async for k in self.redis.scan_iter(match=keys.every_unit_holds)]
         async with self.redis.pipeline(transaction=True) as pipe:
             for unit_id in gone:
-                pipe.delete(self.unit_key(unit_id))
-            for key in (*old_holds, *old_sets, self.units_key, self.expiry_key):
+                pipe.delete(keys.unit(unit_id))
+            for key in (*old_holds, *old_sets, keys.units, keys.hold_expiry):
                 pipe.delete(key)
             for hold in holds:
                 expires = int(hold.expires_at.timestamp() * 1000)
-                pipe.sadd(f"{self.prefix}unit_holds:{hold.unit_id}", hold.id)
-                pipe.zadd(self.expiry_key, {hold.id: expires})
-                pipe.hset(f"{self.prefix}hold:{hold.id}",
-                          mapping={"unit": hold.unit_id, "expires": expires})
+                pipe.sadd(keys.unit_holds(hold.unit_id), hold.id)
+                pipe.zadd(keys.hold_expiry, {hold.id: expires})
+                pipe.hset(keys.hold(hold.id), mapping={"unit": hold.unit_id, "expires": expires})
             for s in states:
-                pipe.hset(self.unit_key(s.id), mapping={
+                pipe.hset(keys.unit(s.id), mapping={
                     "available": s.available, "held": s.held, "waitlist": s.waitlist,
                     "capacity": s.capacity,
                     "discharges": orjson.dumps(s.expected_discharges).decode(),
@@ -319,9 +199,9 @@ class LiveStore:
                     "updated_by": s.updated_by, "source": s.source, "seq": s.seq,
                     "note": s.note, "program": s.program_id, "org": s.organization_id,
                 })
-                pipe.sadd(self.units_key, s.id)
-            pipe.set(self.seq_key, seq_floor)
-            pipe.set(self.ready_key, epoch)
+                pipe.sadd(keys.units, s.id)
+            pipe.set(keys.seq, seq_floor)
+            pipe.set(keys.epoch, epoch)
             await pipe.execute()
         return epoch
 

@@ -43,11 +43,11 @@ async def mark_not_ready(live: LiveStore, epoch: str) -> bool:
     """Clear the ready mark if it is still `epoch` (another process may have rebuilt
     already); writes then wait for, or run, the rebuild. True if this call cleared it."""
     async with live.redis.pipeline(transaction=True) as pipe:
-        await pipe.watch(live.ready_key)
-        if await pipe.get(live.ready_key) != epoch:
+        await pipe.watch(live.keys.epoch)
+        if await pipe.get(live.keys.epoch) != epoch:
             return False
         pipe.multi()
-        pipe.delete(live.ready_key)
+        pipe.delete(live.keys.epoch)
         await pipe.execute()
         return True
 

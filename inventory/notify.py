@@ -14,6 +14,8 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 
+from inventory.keys import Keys
+
 
 @dataclass(frozen=True, slots=True)
 class Audience:
@@ -31,7 +33,7 @@ class Audience:
 class Notifier:
     def __init__(self, redis: Redis, prefix: str) -> None:
         self.redis = redis
-        self.channel = prefix + "notify"
+        self.channel = Keys(prefix).notify_channel
 
     async def send(self, audience: Audience, message: dict[str, Any]) -> None:
         await self.redis.publish(self.channel, orjson.dumps(

@@ -22,7 +22,7 @@ from inventory.availability import Clock
 from inventory.directory import Directory, ProgramInfo
 from inventory.errors import Conflict, Invalid, NotFound, NotYourUnit
 from inventory.holds import Holds
-from inventory.live import LiveStore
+from inventory.locks import Locks
 from inventory.notify import Audience, Notifier
 from inventory.privacy import check_client_ref, check_note
 from inventory.records import Referral, new_id
@@ -45,12 +45,12 @@ def view(r: Referral) -> dict[str, Any]:
 
 class Referrals:
     def __init__(self, sessions: async_sessionmaker, directory: Directory, holds: Holds,
-                 live: LiveStore, notifier: Notifier, clock: Clock, expiry_minutes: int,
+                 locks: Locks, notifier: Notifier, clock: Clock, expiry_minutes: int,
                  decline_reasons: list[str]) -> None:
         self.sessions = sessions
         self.directory = directory
         self.holds = holds
-        self.live = live
+        self.locks = locks
         self.notifier = notifier
         self.clock = clock
         self.expiry_minutes = expiry_minutes
@@ -127,13 +127,13 @@ class Referrals:
         LOCK_SECONDS even if its holder is still busy, so it only spares the others a wasted
         try: `accept_in`'s compare-and-set is what keeps a second acceptance out."""
         name = f"referral:{row.group_id}"
-        token = await self.live.try_lock(name, LOCK_SECONDS)
+        token = await self.locks.acquire(name, LOCK_SECONDS)
         if token is None:
             raise Conflict("another program is answering this referral right now; try again")
         try:
             yield
         finally:
-            await self.live.unlock(name, token)
+            await self.locks.release(name, token)
 
     async def accept_in(self, session: AsyncSession, row: Referral, hold_id: str,
                         now: datetime) -> list[Referral]:

@@ -28,7 +28,9 @@ from inventory.database import create_engine, session_factory
 from inventory.demand import Outbox
 from inventory.directory import Directory
 from inventory.holds import Holds
+from inventory.keys import Keys
 from inventory.live import LiveStore
+from inventory.locks import Locks
 from inventory.notify import Notifier
 from inventory.referrals import Referrals
 from inventory.supervisor import Supervisor
@@ -49,6 +51,7 @@ class System:
     engine: AsyncEngine
     sessions: async_sessionmaker
     live: LiveStore
+    locks: Locks
     inventory: Inventory
     directory: Directory
     tokens: TokenVerifier
@@ -124,30 +127,33 @@ def connect_redis(redis_url: str) -> Redis:
         max_connections=REDIS_CONNECTIONS, timeout=REDIS_WAIT_SECONDS))
 
 
-async def build_system(settings: Settings, redis_url: str) -> System:
-    """Every domain service, wired; the audit writer and demand outbox already running under
-    the System's supervisor. Call `close()` when done."""
+async def build_system(settings: Settings, redis_url: str, clock: Clock = utcnow) -> System:
+    """Every domain service, wired, reading time from `clock` (the demo history passes a
+    simulated one); the audit writer and demand outbox already running under the System's
+    supervisor. Call `close()` when done."""
     redis = connect_redis(redis_url)
     engine = create_engine(settings.sqlalchemy_url())
     sessions = session_factory(engine)
     audit = AuditWriter(sessions)
-    live = LiveStore(redis, settings.redis_prefix, settings.stream_max_events)
-    inventory = Inventory(live, sessions, utcnow, settings.seq_rebuild_gap, audit)
-    directory = Directory(sessions, inventory, redis, settings.redis_prefix, utcnow)
-    holds = Holds(live, sessions, directory, utcnow, settings.hold_minutes,
+    keys = Keys(settings.redis_prefix)
+    live = LiveStore(redis, keys, settings.stream_max_events)
+    locks = Locks(redis, keys)
+    inventory = Inventory(live, sessions, clock, settings.seq_rebuild_gap, audit, locks)
+    directory = Directory(sessions, inventory, redis, settings.redis_prefix, clock)
+    holds = Holds(live, sessions, directory, clock, settings.hold_minutes,
                   settings.hold_max_minutes, audit)
-    transitions = Transitions(sessions, directory, utcnow, Policy(
+    transitions = Transitions(sessions, directory, clock, Policy(
         settings.caseload_limit, settings.at_risk_hours, settings.lapse_grace_hours))
     holds.on_end.append(transitions.hold_ended)
     notifier = Notifier(redis, settings.redis_prefix)
-    referrals = Referrals(sessions, directory, holds, live, notifier, utcnow,
+    referrals = Referrals(sessions, directory, holds, locks, notifier, clock,
                           settings.referral_expiry_minutes, settings.decline_reasons)
     system = System(
-        settings=settings, redis=redis, engine=engine, sessions=sessions, live=live,
+        settings=settings, redis=redis, engine=engine, sessions=sessions, live=live, locks=locks,
         inventory=inventory, directory=directory,
         tokens=TokenVerifier(sessions, settings.token_cache_seconds), holds=holds,
         transitions=transitions, referrals=referrals, notifier=notifier, audit=audit,
-        demand=Outbox(redis, settings.redis_prefix))
+        demand=Outbox(redis, settings.redis_prefix), clock=clock)
     system.supervisor.start("audit_writer", audit.run)
     system.supervisor.start("demand_outbox", system.demand.run)
     return system

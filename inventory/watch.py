@@ -8,6 +8,7 @@ from datetime import datetime
 from redis.asyncio import Redis
 
 from inventory.directory import ProgramInfo
+from inventory.keys import Keys
 from inventory.matcher import rank, target_levels
 from inventory.model import UnitState
 from inventory.notify import Audience, Notifier
@@ -32,7 +33,7 @@ async def watch_transitions(transitions: Transitions, programs: dict[str, Progra
         options = [o for o in rank(catalogue, states, needs_of(t.needs), levels,
                                    max(t.discharge_at, now), now, default_cadence, limit=5)
                    if o.available_now > 0]
-        key = f"{prefix}watch:{t.id}"
+        key = Keys(prefix).watch(t.id)
         told = set(await redis.smembers(key))
         fresh = [o for o in options if o.program.id not in told]
         async with redis.pipeline(transaction=True) as pipe:

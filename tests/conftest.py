@@ -30,6 +30,7 @@ from inventory.clock import utcnow
 from inventory.config import Settings, load_settings
 from inventory.database import create_engine, migrate
 from inventory.embedded_redis import EmbeddedRedis
+from inventory.keys import tagged_prefix
 from inventory.records import Base
 from inventory.tokens import create_token
 from web.app import create_app
@@ -114,7 +115,7 @@ def database_url(tmp_path: Path, sqlite_template: Path, postgres_migrated: bool)
 def settings(tmp_path: Path, redis_url: str, database_url: str) -> Settings:
     return load_settings(
         data_dir=tmp_path, redis_url=redis_url, database_url=database_url,
-        redis_prefix=f"bf{{t{secrets.token_hex(6)}}}:", heartbeat_seconds=1.0,
+        redis_prefix=tagged_prefix(f"t{secrets.token_hex(6)}"), heartbeat_seconds=1.0,
         token_cache_seconds=0.0, rate_limit_writes="", rate_limit_reads="",
     )
 

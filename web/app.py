@@ -18,7 +18,8 @@ from inventory.stream_reader import Listener, StreamReader
 from inventory.system import System, build_system, redis_address
 from inventory.tokens import no_longer_valid
 from web import analytics, errors, logs, pages, ws
-from web.api import events, feeds, health, match, metrics, programs, reports, tokens, units
+from web.api import docs as api_docs
+from web.api import events, feeds, health, levels, match, metrics, programs, reports, tokens, units
 from web.api import holds as holds_api
 from web.api import referrals as referrals_api
 from web.api import transitions as transitions_api
@@ -28,7 +29,6 @@ from web.metrics import Metrics, RequestMetrics
 from web.notifications import Notifications
 from web.rate_limits import RateLimit, RateLimits
 from web.request_context import RequestContext
-from web.api import docs as api_docs
 from web.scheduled import start_jobs
 from web.services import Services
 from web.sessions import TokenSessions
@@ -122,7 +122,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     errors.install(app)
     errors.document(app)
-    for router in (health.router, programs.router, units.router, holds_api.router,
+    for router in (health.router, levels.router, programs.router, units.router, holds_api.router,
                    match.router, transitions_api.router, referrals_api.router, events.router,
                    feeds.router, reports.router, tokens.router, ws.router, metrics.router,
                    pages.router, analytics.router):

@@ -1,48 +1,170 @@
-"""The `bedfinder` command: serve, demo, database migration and tokens."""
+"""The `bedfinder` command: serve, demo, database migration and tokens.
+
+Start-up fails early and in one line on stderr with exit status 2: a configuration problem,
+a data folder that cannot be written, a port already in use (checked by binding the port
+before anything is migrated or any token printed), an unknown token id. Heavy modules (the
+web app, SQL, Redis clients) are imported inside the commands, so these checks answer in
+about a second even on a busy machine.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import signal
+import socket
 import sys
-from datetime import timedelta
-from typing import Annotated
+import tempfile
+from datetime import UTC, datetime, timedelta
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-import uvicorn
 from rich.console import Console
 
 from feeds import cli as feeds_cli
-from web import report_cli
 from inventory.actors import ROLES
-from inventory.config import Settings, load_settings
-from inventory.database import create_engine, session_factory, upgrade_database
-from inventory.notify import Notifier
-from inventory.tokens import create_token, revoke_token
-from inventory.embedded_redis import EmbeddedRedis
-from inventory.system import connect_redis, redis_address
-from web.logs import json_config
-from web.services import utcnow
+from inventory.config import ConfigError, Settings, load_settings
+from inventory.errors import InventoryError
 
-app = typer.Typer(help="Bedfinder: real-time beds and treatment slots.", no_args_is_help=True)
+if TYPE_CHECKING:
+    import uvicorn
+
+    from inventory.embedded_redis import EmbeddedRedis
+
+
+class CommandFailed(Exception):
+    """A start-up or command problem a person can fix; printed as one line."""
+
+
+def one_line(error: Exception) -> str | None:
+    """What to print for an expected failure, or None for a bug (which keeps its traceback)."""
+    if isinstance(error, ConfigError | CommandFailed | InventoryError):
+        return str(error)
+    sql = sys.modules.get("sqlalchemy.exc")
+    if sql is not None and isinstance(error, sql.DBAPIError):
+        return f"the database cannot be used: {' '.join(str(error.orig).split())}"
+    redis = sys.modules.get("redis.exceptions")
+    if redis is not None and isinstance(error, redis.ConnectionError):
+        return f"Redis cannot be reached: {error}"
+    return None
+
+
+class Bedfinder(typer.Typer):
+    """The command group: an expected failure is one line on stderr and exit status 2."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().__call__(*args, **kwargs)
+        except Exception as error:
+            message = one_line(error)
+            if message is None:
+                raise
+            print(f"bedfinder: {message}", file=sys.stderr)
+            sys.exit(2)
+
+
+def package_version() -> str:
+    try:
+        return version("bedfinder")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+app = Bedfinder(help="Bedfinder: real-time beds and treatment slots.", no_args_is_help=True)
 db_app = typer.Typer(help="The SQL database.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(feeds_cli.app, name="import")
 app.add_typer(token_app, name="token")
-app.add_typer(report_cli.app, name="report")
 console = Console()
-GRACE_SECONDS = 10  # websockets are closed with 1012 (reconnect) and requests finish
 
 Host = Annotated[str, typer.Option(help="Address to listen on.")]
-Port = Annotated[int, typer.Option(help="Port to listen on.")]
+Port = Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")]
+
+
+def show_version(value: bool) -> None:
+    if value:
+        print(f"bedfinder {package_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(_version: Annotated[bool, typer.Option(
+        "--version", callback=show_version, is_eager=True,
+        help="Print the version and exit.")] = False) -> None:
+    """Bedfinder: real-time beds and treatment slots."""
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+             add_help_option=False)
+def report(ctx: typer.Context) -> None:
+    """Export an analytics measure as CSV (bedfinder report --help)."""
+    from web import report_cli  # imports the web app: only when asked for
+
+    report_cli.app(args=ctx.args, prog_name="bedfinder report")
+
+
+def writable_data_dir(folder: Path) -> None:
+    """Create the data folder, or say in one line why it cannot be used."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise ConfigError(f"the data folder {folder} cannot be written ({error.strerror}); "
+                          f"set BEDFINDER_DATA_DIR to a folder you can write") from None
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """The listening socket, bound before anything else starts, so a port in use is one
+    line and a non-zero exit, not tokens and addresses that point at another server."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        if error.errno == errno.EADDRINUSE:
+            raise CommandFailed(f"port {port} on {host} is already in use; stop the other "
+                                f"server or choose another --port") from None
+        raise CommandFailed(f"cannot listen on {host}:{port}: {error.strerror}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def run_server(config: uvicorn.Config, sock: socket.socket) -> None:
+    """uvicorn on an already-bound socket: one process, or `workers` processes sharing it."""
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    if config.workers > 1:
+        Multiprocess(config, sockets=[sock]).run()
+        return
+    server = uvicorn.Server(config)
+    server.run(sockets=[sock])
+    if not server.started:
+        raise CommandFailed("the server did not start; see the log above")
+
+
+async def upgrade_database(settings: Settings) -> None:
+    """Refuse an unwritable data folder in one line, then migrate."""
+    from inventory.database import upgrade_database as migrate_to_latest
+
+    writable_data_dir(settings.data_dir)
+    await migrate_to_latest(settings)
 
 
 def shared_redis(settings: Settings) -> EmbeddedRedis | None:
     """Start the embedded Redis once for all workers, and point them at it. uvicorn re-raises
     SIGTERM once it has shut down; turning that into SystemExit lets the caller's `finally`
     stop the embedded server instead of leaving it running."""
+    from inventory.embedded_redis import EmbeddedRedis
+    from inventory.system import redis_address
+
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     if redis_address(settings):
         return None
@@ -65,12 +187,15 @@ def serve(host: Host = "127.0.0.1", port: Port = 8000,
           workers: Annotated[int, typer.Option(min=1, help="App processes.")] = 1) -> None:
     """Run the service (migrating the database first)."""
     settings = load_settings()
+    sock = bind(host, port)
+    from web.connection_guard import uvicorn_config
+    from web.logs import json_config
+
     asyncio.run(upgrade_database(settings))
     embedded = shared_redis(settings)
     try:
-        uvicorn.run("web.app:app_factory", factory=True, host=host, port=port,
-                    workers=workers, log_config=json_config(), access_log=False,
-                    ws_max_size=65_536, timeout_graceful_shutdown=GRACE_SECONDS)
+        run_server(uvicorn_config("web.app:app_factory", settings, host, port, workers,
+                                  log_config=json_config(), access_log=False), sock)
     finally:
         if embedded:
             embedded.stop()
@@ -83,9 +208,11 @@ def demo(host: Host = "127.0.0.1", port: Port = 8000,
              help="First fill this much simulated history for /analytics, e.g. 30d.")] = None
          ) -> None:
     """Run with a demo system of about 40 San Francisco programs (embedded defaults)."""
+    settings = load_settings()
+    sock = bind(host, port)
+    from web.connection_guard import uvicorn_config
     from web.demo import seed, simulate_forever, start_in_thread
 
-    settings = load_settings()
     asyncio.run(upgrade_database(settings))
     embedded = shared_redis(settings)
     try:
@@ -102,11 +229,15 @@ def demo(host: Host = "127.0.0.1", port: Port = 8000,
                       soft_wrap=True)
         if simulate:
             start_in_thread(simulate_forever(base, tokens["admin"]))
-        uvicorn.run("web.app:app_factory", factory=True, host=host, port=port,
-                    log_level="warning")
+        run_server(uvicorn_config("web.app:app_factory", settings, host, port,
+                                  log_level="warning"), sock)
     finally:
         if embedded:
             embedded.stop()
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
 @token_app.command("create")
@@ -118,7 +249,8 @@ def token_create(
         min=0.001, help="Refused everywhere once this has passed; default never.")] = None,
 ) -> None:
     """Create a token and print it once; only its hash is stored."""
-    from inventory.errors import InventoryError
+    from inventory.database import create_engine, session_factory
+    from inventory.tokens import create_token
 
     async def run() -> str:
         settings = load_settings()
@@ -133,19 +265,21 @@ def token_create(
         finally:
             await engine.dispose()
 
-    try:
-        print(asyncio.run(run()))
-    except InventoryError as error:
-        console.print(f"[red]error:[/] {error}")
-        raise typer.Exit(2) from None
+    print(asyncio.run(run()))
 
 
 @token_app.command("revoke")
 def token_revoke(token_id: str) -> None:
     """Revoke a token by its id (tok-...)."""
+    from inventory.database import create_engine, session_factory
+    from inventory.embedded_redis import EmbeddedRedis
+    from inventory.notify import Notifier
+    from inventory.system import connect_redis, redis_address
+    from inventory.tokens import revoke_token
 
     async def run() -> bool:
         settings = load_settings()
+        await upgrade_database(settings)
         engine = create_engine(settings.sqlalchemy_url())
         try:
             await revoke_token(session_factory(engine), token_id, utcnow())

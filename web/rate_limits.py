@@ -14,6 +14,8 @@ from limits.aio.storage import RedisSentinelStorage, RedisStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from inventory.keys import Keys
+
 READS = frozenset({"GET", "HEAD", "OPTIONS"})
 LIMITED = ("/api/", "/fhir/", "/hsds/")
 
@@ -30,7 +32,7 @@ class RateLimits:
         storage = (RedisSentinelStorage if redis_url.startswith("redis+sentinel://")
                    else RedisStorage)  # BEDFINDER_REDIS_SENTINELS: follow the primary
         self.storage = storage(limits_uri(redis_url), implementation="redispy",
-                               key_prefix=prefix + "rate")
+                               key_prefix=Keys(prefix).rate_limits)
         self.limiter = MovingWindowRateLimiter(self.storage)
         self.writes: RateLimitItem | None = parse(writes) if writes else None
         self.reads: RateLimitItem | None = parse(reads) if reads else None

@@ -31,9 +31,7 @@ def once_per_cluster(svc: Services, name: str, interval: float, lock_seconds: fl
     it runs again next interval."""
 
     async def run() -> None:
-        if await svc.live.try_lock(f"job:{name}:slot", interval * 0.9) is None:
-            return
-        token = await svc.live.try_lock(f"job:{name}:run", lock_seconds)
+        token = await svc.locks.claim_job_run(name, interval, lock_seconds)
         if token is None:
             return
         svc.metrics.job_runs.labels(name).inc()
@@ -42,7 +40,7 @@ def once_per_cluster(svc: Services, name: str, interval: float, lock_seconds: fl
         except Exception:
             log.exception("scheduled job %s failed", name)
         finally:
-            await svc.live.unlock(f"job:{name}:run", token)
+            await svc.locks.release_job_run(name, token)
 
     return run
 

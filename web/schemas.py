@@ -5,7 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 from pydantic import Strict as StrictMode
 
 from inventory.errors import Invalid
@@ -15,16 +22,31 @@ Gender = Literal["female", "male", "nonbinary"]
 Mat = Literal["buprenorphine", "methadone", "naltrexone"]
 Kind = Literal["bed", "slot"]
 Count = Field(ge=0, le=100_000)
+EARLIEST_YEAR, LATEST_YEAR = 2000, 2199
+
+
+def plausible(value: datetime) -> datetime:
+    """Times far outside the service's life are typos, and near year 9999 the arithmetic
+    done on them (a hold's expiry, a report's range) would overflow."""
+    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        raise ValueError(f"{value.isoformat()} is outside the years {EARLIEST_YEAR} to "
+                         f"{LATEST_YEAR}")
+    return value
+
+
 # JSON has no date type: timestamps arrive as ISO 8601 strings even in strict models.
-Timestamp = Annotated[datetime, StrictMode(False)]
+Timestamp = Annotated[datetime, StrictMode(False), AfterValidator(plausible)]
 Id = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
 
 
 class Strict(BaseModel):
     """Inputs: exact JSON types and no unknown fields, so a typo is an error, not a no-op;
-    no control characters in any text, since they could not all be recorded."""
+    only finite numbers; no control characters in any text, since they could not all be
+    recorded (pydantic itself refuses lone UTF-16 surrogates in strings). web/limits.py
+    refuses NaN and surrogates in a JSON body before it gets here, naming the field, since
+    a validation error that echoed them back could not be written as JSON."""
 
-    model_config = ConfigDict(strict=True, extra="forbid")
+    model_config = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False)
 
     @field_validator("*", mode="after")
     @classmethod
@@ -67,7 +89,8 @@ def refuse_nulls(model: BaseModel, fields: frozenset[str]) -> Any:
 
 PROGRAM_NOT_NULL = frozenset({
     "name", "description", "level_of_care", "genders", "age_min", "age_max", "payers",
-    "languages", "mat", "wheelchair", "pets", "co_occurring", "involuntary", "secure"})
+    "languages", "mat", "wheelchair", "pets", "co_occurring", "involuntary", "secure",
+    "harm_reduction", "telehealth", "reentry", "homeless_priority"})
 
 
 class ProgramPatch(Strict):
@@ -91,6 +114,11 @@ class ProgramPatch(Strict):
     co_occurring: bool | None = None
     involuntary: bool | None = None
     secure: bool | None = None
+    harm_reduction: bool | None = None  # low-barrier: no sobriety requirement
+    telehealth: bool | None = None
+    reentry: bool | None = None  # takes people leaving jail or prison
+    homeless_priority: bool | None = None
+    hours: dict[str, str] | None = Field(default=None, max_length=8)  # inventory/hours.py
     cadence_minutes: int | None = Field(default=None, ge=1, le=10_080)
 
     @model_validator(mode="after")
@@ -121,6 +149,10 @@ class ProgramIn(ProgramPatch):
     co_occurring: bool = False
     involuntary: bool = False
     secure: bool = False
+    harm_reduction: bool = False
+    telehealth: bool = False
+    reentry: bool = False
+    homeless_priority: bool = False
 
 
 class UnitIn(Strict):
@@ -163,10 +195,15 @@ class AttestIn(Strict):
 
 
 class UnitLive(BaseModel):
+    model_config = ConfigDict(extra="allow")  # e.g. wheelchair, fits (inventory/eligibility)
+
     id: str
     program_id: str
     label: str | None = None
     kind: str | None = None
+    genders: list[str] | None = None  # effective: the program's, narrowed by the unit
+    age_min: int | None = None
+    age_max: int | None = None
     available: int
     held: int
     waitlist: int

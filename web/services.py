@@ -21,6 +21,7 @@ from inventory.demand import Outbox
 from inventory.directory import Directory, ProgramInfo
 from inventory.holds import Holds
 from inventory.live import LiveStore
+from inventory.locks import Locks
 from inventory.mirror import Mirror
 from inventory.model import UnitState
 from inventory.notify import Notifier
@@ -69,6 +70,10 @@ class Services:
     @property
     def live(self) -> LiveStore:
         return self.system.live
+
+    @property
+    def locks(self) -> Locks:
+        return self.system.locks
 
     @property
     def inventory(self) -> Inventory:

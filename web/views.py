@@ -13,16 +13,29 @@ from inventory.search import Result
 
 def unit_view(info: UnitInfo | None, state: UnitState, cadence: int, now: datetime
               ) -> dict[str, Any]:
+    """A unit's live state with its label, kind and effective population (`genders`,
+    `age_min`, `age_max`, ...: its program's eligibility narrowed by the unit)."""
     data = state.view(cadence, now)
     if info is not None:
         data["label"], data["kind"] = info.label, info.kind
+        data.update(info.population())
     return data
 
 
 def program_view(result: Result, now: datetime, default_cadence: int) -> dict[str, Any]:
+    """A program found by a search: its `available` and `waitlist` count only the units
+    that fit the person; every unit says whether it fits (`fits`) and, if not, why
+    (`not_fitting`, in words)."""
     p = result.program
     cadence = p.cadence_minutes or default_cadence
-    units = [unit_view(u, s, cadence, now) for u, s in result.units if s is not None]
+    units = []
+    for u, s in result.units:
+        if s is None:
+            continue
+        view = unit_view(u, s, cadence, now)
+        reason = result.misfits.get(u.id)
+        view["fits"], view["not_fitting"] = reason is None, reason
+        units.append(view)
     return {
         **p.record(),
         "available": result.available,
@@ -30,12 +43,14 @@ def program_view(result: Result, now: datetime, default_cadence: int) -> dict[st
         "stale": result.stale,
         "updated_at": result.updated_at.isoformat() if result.updated_at else None,
         "distance_km": result.distance_km,
+        "open_now": result.open_now,
         "units": units,
     }
 
 
 PUBLIC_UNIT = ("id", "program_id", "label", "kind", "available", "held", "waitlist",
-               "capacity", "status", "updated_at", "stale", "seq")
+               "capacity", "status", "updated_at", "stale", "seq", "genders", "age_min",
+               "age_max", "fits", "not_fitting")
 
 
 def public_unit_view(unit: dict[str, Any]) -> dict[str, Any]:
@@ -46,7 +61,7 @@ def public_unit_view(unit: dict[str, Any]) -> dict[str, Any]:
 def public_program_view(view: dict[str, Any]) -> dict[str, Any]:
     """What an anonymous wall display may see: counts and program names only."""
     keep = ("id", "organization_id", "name", "level_of_care", "area", "available",
-            "waitlist", "stale", "updated_at", "distance_km")
+            "waitlist", "stale", "updated_at", "distance_km", "open_now")
     out = {k: view.get(k) for k in keep}
     out["units"] = [public_unit_view(u) for u in view["units"]]
     return out

@@ -7,12 +7,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
-
+from inventory.clock import utcnow
 from inventory.config import Settings
 from tests.browser.conftest import Contexts
 from tests.browser.pages import WALL, no_horizontal_scroll, open_page, overlapping_text, wait_text
 from tests.conftest import Server, free_port, serve
-from web.services import utcnow
 
 
 async def wall_directory(server: Server) -> dict[str, str]:

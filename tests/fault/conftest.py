@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from inventory.config import Settings, load_settings
+from inventory.keys import tagged_prefix
 from inventory.tokens import create_token
 from tests.conftest import free_port
 from tests.processes import RedisServer
@@ -26,14 +27,14 @@ def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
 def fault_settings(tmp_path: Path, own_redis: RedisServer, database_url: str) -> Settings:
     return load_settings(data_dir=tmp_path, redis_url=own_redis.url,
                          database_url=database_url,
-                         redis_prefix=f"bf{{f{secrets.token_hex(4)}}}:",
+                         redis_prefix=tagged_prefix(f"f{secrets.token_hex(4)}"),
                          token_cache_seconds=0.0, heartbeat_seconds=1.0,
                          rate_limit_writes="", rate_limit_reads="")
 
 
 async def admin_token(settings: Settings) -> str:
+    from inventory.clock import utcnow
     from inventory.database import create_engine, session_factory
-    from web.services import utcnow
 
     engine = create_engine(settings.sqlalchemy_url())
     try:

@@ -15,6 +15,7 @@ import pytest
 
 from inventory.config import Settings, load_settings
 from inventory.database import create_engine, migrate
+from inventory.keys import tagged_prefix
 from tests.conftest import free_port
 from tests.fault.client import Provider, make_units
 from tests.fault.conftest import admin_token
@@ -41,7 +42,7 @@ async def test_requests_fail_cleanly_and_recover_when_postgres_restarts(
         own_postgres: PostgresServer, own_redis: RedisServer, tmp_path: Path) -> None:
     settings: Settings = load_settings(
         data_dir=tmp_path, redis_url=own_redis.url, database_url=own_postgres.url,
-        redis_prefix=f"bf{{p{secrets.token_hex(4)}}}:", token_cache_seconds=0.0,
+        redis_prefix=tagged_prefix(f"p{secrets.token_hex(4)}"), token_cache_seconds=0.0,
         heartbeat_seconds=1.0)
     engine = create_engine(settings.sqlalchemy_url())
     await migrate(engine)

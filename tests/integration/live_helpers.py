@@ -71,7 +71,7 @@ async def wipe_prefix(server: Server) -> int:
     """Delete every Redis key of this test's prefix in one DEL, like a FLUSHDB seen by this
     deployment (CI shares one Redis, so FLUSHDB itself is not allowed)."""
     redis = server.svc.redis
-    keys = [key async for key in redis.scan_iter(match=server.settings.redis_prefix + "*",
+    keys = [key async for key in redis.scan_iter(match=server.svc.live.keys.every_key,
                                                  count=1000)]
     if keys:
         await redis.delete(*keys)

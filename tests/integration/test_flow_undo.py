@@ -80,7 +80,7 @@ class World:
         async with svc.sessions() as session:
             seen["active_holds"] = sorted((await session.execute(select(Hold.id).where(
                 Hold.status == "active"))).scalars())
-        seen["expiring"] = sorted(await svc.redis.zrange(svc.live.expiry_key, 0, -1))
+        seen["expiring"] = sorted(await svc.redis.zrange(svc.live.keys.hold_expiry, 0, -1))
         return seen
 
     async def hold(self, unit: int = 0, for_transition: bool = True) -> Any:
@@ -232,7 +232,7 @@ async def test_accept_failing_at_any_step_leaves_the_referral_for_exactly_one_pr
     elif step == "reply_lost":  # Redis took the bed but its answer never came
         grant_hold = svc.live.grant_hold
 
-        async def reply_lost(*args: Any) -> list[int]:
+        async def reply_lost(*args: Any) -> Any:
             await grant_hold(*args)
             raise LiveStateUnavailable("live store unreachable: injected")
 
@@ -264,7 +264,7 @@ async def test_a_lapsed_lock_still_lets_only_one_program_accept(
     async def always(name: str, seconds: float) -> str:
         return "lapsed"
 
-    monkeypatch.setattr(world.server.svc.live, "try_lock", always)
+    monkeypatch.setattr(world.server.svc.locks, "acquire", always)
     assert await only_one_program_can_accept(world, sent)
 
 
@@ -311,7 +311,7 @@ async def test_accept_whose_commit_and_undo_fail_says_so_and_expiry_frees_the_be
     monkeypatch.undo()
     # The unrecorded hold's expiry comes: it is given back although SQL never knew it.
     (orphan,) = stuck[world.units[0]][2]
-    await svc.redis.zadd(svc.live.expiry_key, {orphan: 0})
+    await svc.redis.zadd(svc.live.keys.hold_expiry, {orphan: 0})
     await svc.holds.expire_due()  # or the app's own expiry job, whichever runs first
     assert await world.picture() == before
     async with svc.sessions() as session:
@@ -401,7 +401,7 @@ async def test_expiry_failing_in_redis_leaves_the_hold_and_a_later_run_expires_i
     hold_id = await held_for_transition(world)
     monkeypatch.setattr(svc.live, "end_hold", failing(
         lambda: LiveStateUnavailable("live store unreachable: injected")))
-    await svc.redis.zadd(svc.live.expiry_key, {hold_id: 0})
+    await svc.redis.zadd(svc.live.keys.hold_expiry, {hold_id: 0})
     before = await world.picture()
     with pytest.raises(LiveStateUnavailable):
         await svc.holds.expire_due()
@@ -418,7 +418,7 @@ async def test_expiry_whose_follower_fails_changes_nothing(
     svc = world.server.svc
     hold_id = await held_for_transition(world)
     monkeypatch.setattr(svc.holds, "on_end", [failing(db_down)])
-    await svc.redis.zadd(svc.live.expiry_key, {hold_id: 0})
+    await svc.redis.zadd(svc.live.keys.hold_expiry, {hold_id: 0})
     before = await world.picture()
     with pytest.raises(OperationalError):
         await svc.holds.expire_due()
@@ -451,7 +451,7 @@ async def test_expiry_ends_in_redis_a_due_hold_the_database_already_ended(
         row = await session.get(Hold, hold_id)
         assert row is not None
         row.status = "released"
-    await svc.redis.zadd(svc.live.expiry_key, {hold_id: 0})
+    await svc.redis.zadd(svc.live.keys.hold_expiry, {hold_id: 0})
     await svc.holds.expire_due()  # or the app's own expiry job, whichever runs first
     after = await world.picture()
     assert after[world.units[0]] == (2, 0, []) and after["expiring"] == []

@@ -95,7 +95,7 @@ async def test_expired_hold_returns_the_bed_within_seconds(server: Server) -> No
                                                          "minutes": 1})).json()
     # Move the hold's expiry into the past in both stores, as if a minute had gone by.
     past = server.svc.clock() - timedelta(seconds=1)
-    await server.svc.redis.zadd(server.svc.live.expiry_key,
+    await server.svc.redis.zadd(server.svc.live.keys.hold_expiry,
                                 {hold["id"]: int(past.timestamp() * 1000)})
     for _ in range(50):
         state = (await server.svc.live.units([unit]))[unit]

@@ -113,7 +113,7 @@ async def test_reconnect_after_the_stream_was_trimmed_gets_a_current_snapshot(
             assert reply.status_code == 200, reply.text
             last_seq, latest[unit] = reply.json()["seq"], i
     assert await server.svc.live.events_after(old) is None, "stream was not trimmed"
-    assert await server.svc.redis.xlen(server.svc.live.stream_key) < 400
+    assert await server.svc.redis.xlen(server.svc.live.keys.stream) < 400
 
     async with connect(inventory_url(server, reader, after=old)) as ws:
         snapshot = await recv_json(ws)

@@ -30,7 +30,7 @@ async def test_rebuild_takes_counts_from_the_last_change_and_age_from_the_last_u
     before = (await svc.live.units([unit]))[unit]
     assert before.updated_at is not None
     assert before.updated_at.isoformat() == updated["updated_at"]
-    await svc.redis.delete(svc.live.ready_key)
+    await svc.redis.delete(svc.live.keys.epoch)
     await svc.inventory.rebuild()
     after = (await svc.live.units([unit]))[unit]
     assert (after.available, after.held, after.capacity) == (2, 1, 6)

@@ -27,8 +27,8 @@ async def test_redis_behind_sql_is_detected_and_rebuilt_from_sql(server: Server)
             acked.append(reply.json()["seq"])
         epoch = await live.epoch()
         # The replica missed the last MISSED writes: its counter and the unit are older.
-        await live.redis.set(live.seq_key, acked[-MISSED - 1])
-        await live.redis.hset(live.unit_key(unit), mapping={
+        await live.redis.set(live.keys.seq, acked[-MISSED - 1])
+        await live.redis.hset(live.keys.unit(unit), mapping={
             "available": UPDATES - MISSED, "seq": acked[-MISSED - 1]})
         server.svc.inventory.seq_floor = acked[-1]  # what the watch has seen in SQL
 

@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from feeds import census_csv, compliance, polling, service
+from feeds.dataset import Dataset
 from feeds.hsds_import import parse_documents
+from feeds.limits import Deadline, off_loop
 from feeds.status import FeedStatus
 from feeds.uploads import file_from_body
 from feeds.webhook import ReminderWebhook
 from inventory.actors import Actor
 from inventory.errors import Invalid
+from inventory.keys import Keys
 from web.api import fhir, hsds
 from web.api.deps import services
 from web.api.programs import unit_response
 from web.auth import admin_only, writers
+from web.limits import json_problem
 from web.services import Services
 
 router = APIRouter()
@@ -34,7 +40,10 @@ UPLOAD_DOC = {"requestBody": {"content": {
 
 
 async def uploaded(request: Request) -> bytes:
-    data = file_from_body(request.headers.get("content-type", ""), await request.body())
+    """The uploaded file; the MIME parser runs in a worker thread (a large multipart body
+    costs real time to take apart)."""
+    data = await asyncio.to_thread(file_from_body, request.headers.get("content-type", ""),
+                                   await request.body())
     if not data.strip():
         raise Invalid("the upload is empty: send a CSV file as form field 'file' or as a "
                       "text/csv body")
@@ -75,12 +84,24 @@ async def upload_edxl(request: Request, svc: Svc, actor: Writer) -> JSONResponse
 @api.post("/feeds/hsds")
 async def upload_hsds(request: Request, svc: Svc, _admin: Admin,
                       level_of_care: str = "outpatient") -> dict[str, Any]:
-    """Import HSDS JSON (a service, a Page, an organization or a list) into the directory."""
-    try:
-        document = await request.json()
-    except ValueError as error:
-        raise Invalid(f"the body is not JSON: {error}") from error
-    report = await service.import_hsds(svc.system, parse_documents([document]), level_of_care)
+    """Import HSDS JSON (a service, a Page, an organization or a list) into the directory.
+    Whatever its content type, the body must keep the JSON limits (web/limits.py); it is
+    read and mapped off the event loop within `feed_parse_seconds`."""
+    body = await request.body()
+    max_depth = svc.settings.max_json_depth
+
+    def read(_deadline: Deadline) -> Dataset:
+        problem = json_problem(body, max_depth)
+        if problem is not None:
+            raise Invalid(problem.message)
+        try:
+            document = json.loads(body)
+        except ValueError as error:
+            raise Invalid(f"the body is not JSON: {error}") from error
+        return parse_documents([document])
+
+    dataset = await off_loop(read, svc.settings.feed_parse_seconds, "the HSDS document")
+    report = await service.import_hsds(svc.system, dataset, level_of_care)
     return report.as_dict()
 
 
@@ -98,7 +119,7 @@ async def feed_status(svc: Svc, _admin: Admin) -> dict[str, Any]:
     webhook = ReminderWebhook(svc.settings.reminder_webhook, svc.redis,
                               svc.settings.redis_prefix)
     programs = await svc.directory.programs()
-    stale = await svc.redis.hlen(svc.settings.redis_prefix + "feed:stale")
+    stale = await svc.redis.hlen(Keys(svc.settings.redis_prefix).feed_stale)
     return {"feeds": feeds, "reminder_webhook": await webhook.state(), "stale_units": stale,
             "noncompliant": await compliance.noncompliance(svc.sessions, programs,
                                                            svc.clock())}

@@ -20,6 +20,7 @@ from inventory.config import Settings
 from inventory.measures import BUCKETS, MEASURES, Question, Table, answer
 from web.api.deps import services
 from web.auth import require
+from web.schemas import EARLIEST_YEAR, LATEST_YEAR
 from web.services import Services
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
@@ -51,6 +52,15 @@ def parse_when(text: str, tz: ZoneInfo, name: str, end_of_day: bool = False) -> 
     return when
 
 
+def within_years(text: str | None, name: str) -> None:
+    """422 for a date or time outside the years the service can have data for, before any
+    arithmetic on it (near year 9999 a day more, or the default range, would overflow)."""
+    year = text[:4] if text else ""
+    if year.isascii() and year.isdigit() and not EARLIEST_YEAR <= int(year) <= LATEST_YEAR:
+        raise HTTPException(422, f"{name} {text!r} is outside the years {EARLIEST_YEAR} to "
+                                 f"{LATEST_YEAR}")
+
+
 def question(settings: Settings, now: datetime, start: str | None, end: str | None,
              levels: list[str], area: str | None, by_area: bool, bucket: str, tz: str,
              unit: str | None = None, program: str | None = None) -> Question:
@@ -60,6 +70,8 @@ def question(settings: Settings, now: datetime, start: str | None, end: str | No
     if unknown:
         raise HTTPException(422, f"unknown level {', '.join(unknown)}; known: "
                                  f"{', '.join(settings.levels_of_care)}")
+    for name, text in (("from", start), ("to", end)):
+        within_years(text, name)
     stop = parse_when(end, zone, "to", end_of_day=True) if end else now
     begin = parse_when(start, zone, "from") if start else stop - timedelta(days=DEFAULT_DAYS)
     if stop <= begin:

@@ -1,0 +1,207 @@
+"""The live store's Lua scripts (`inventory/lua/`), each called through one typed method.
+
+A script takes KEYS and ARGV by position and replies with a flat array by position. This
+module is the only place that knows those positions: callers pass a dataclass with named
+fields and get one back, and each script's header states the same contract in the same
+order. A script's error reply is turned into the domain exception that explains it here too.
+
+Each call is one EVALSHA (redis-py's `Script` loads a script again only when the server
+answers NOSCRIPT, after a restart or SCRIPT FLUSH). Replies stay flat arrays rather than
+cjson tables: cjson prints numbers with 14 significant digits, and a seq may be longer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from importlib.resources import files
+from typing import Any
+
+import orjson
+from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
+from redis.exceptions import RedisError, ResponseError
+
+from inventory.errors import (
+    Conflict,
+    Invalid,
+    LiveStateUnavailable,
+    NoCapacity,
+    NotFound,
+    NotYourUnit,
+)
+from inventory.keys import Keys
+from inventory.model import UnitState, conflict_message
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One requested change to a unit (`change.lua`); `None` keeps the current value."""
+
+    op: str  # create | set | attest | capacity | stale
+    unit_id: str
+    at: datetime
+    by: str
+    source: str
+    only_organization: str | None = None  # refuse unless the unit belongs to it
+    available: int | None = None
+    capacity: int | None = None
+    waitlist: int | None = None
+    expected_discharges: list[dict[str, Any]] | None = None
+    note: str = ""
+    program_id: str = ""  # create only
+    organization_id: str = ""  # create only
+
+
+@dataclass(frozen=True, slots=True)
+class HoldGrant:
+    """Take one free bed of a unit for a new hold (`hold.lua`)."""
+
+    hold_id: str
+    unit_id: str
+    expires_at: datetime
+    at: datetime
+    actor: str
+
+
+@dataclass(frozen=True, slots=True)
+class HoldEnd:
+    """End an active hold (`end_hold.lua`): `admit` occupies the bed; `release` and
+    `expire` free it (`expire` only once the hold is due at `at`)."""
+
+    hold_id: str
+    unit_id: str
+    op: str  # admit | release | expire
+    at: datetime
+    actor: str
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    """A unit's counts right after a hold changed them, and the seq of that change."""
+
+    seq: int
+    available: int
+    held: int
+    waitlist: int
+    capacity: int
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def _blank(value: int | None) -> str | int:
+    return "" if value is None else value
+
+
+def _iso(value: str) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _counts(reply: list[Any]) -> Counts:
+    seq, available, held, waitlist, capacity = reply
+    return Counts(seq=seq, available=available, held=held, waitlist=waitlist,
+                  capacity=capacity)
+
+
+def _unit_state(unit_id: str, reply: list[Any]) -> UnitState:
+    (seq, available, held, waitlist, capacity, discharges, program_id, organization_id,
+     updated_at, updated_by, source, note) = reply
+    return UnitState(
+        id=unit_id, program_id=program_id, organization_id=organization_id,
+        available=available, held=held, waitlist=waitlist, capacity=capacity,
+        updated_at=_iso(updated_at), updated_by=updated_by, source=source, seq=seq,
+        note=note, expected_discharges=orjson.loads(discharges),
+    )
+
+
+def script_error(error: ResponseError, unit_id: str) -> Exception:
+    """Turn a script's error reply into the domain exception that explains it."""
+    word, _, rest = str(error).partition(" ")
+    if word == "NOTREADY":
+        return LiveStateUnavailable("live availability is being rebuilt; try again in a moment")
+    if word == "NOUNIT":
+        return NotFound(f"unit {unit_id!r} does not exist")
+    if word == "FORBIDDEN":
+        return NotYourUnit(f"unit {unit_id!r} belongs to another organization")
+    if word == "NEGATIVE":
+        return Invalid("counts must be 0 or more")
+    if word == "EXISTS":
+        return Conflict(f"unit {unit_id!r} already exists")
+    if word == "NOBED":
+        held, waitlist = (int(x) for x in rest.split())
+        why = f"{held} held for clients on the way" + (f", {waitlist} on the waitlist"
+                                                         if waitlist else "")
+        return NoCapacity(f"no bed is free in unit {unit_id!r} right now ({why})")
+    if word == "NOHOLD":
+        return Conflict("this hold is no longer active (admitted, released or expired)")
+    if word == "NOTDUE":
+        return Conflict("this hold has not expired yet")
+    if word == "CONFLICT":
+        available, held, capacity = (int(x) for x in rest.split())
+        return NoCapacity(conflict_message(available, held, capacity))
+    return error
+
+
+def _source(name: str) -> str:
+    return files("inventory.lua").joinpath(f"{name}.lua").read_text()
+
+
+class Scripts:
+    """The scripts registered on one client, under one key prefix. Every method is atomic
+    (a script runs alone on the server), raises a domain error and changes nothing when the
+    script refuses, and raises LiveStateUnavailable when Redis cannot be reached."""
+
+    def __init__(self, redis: Redis, keys: Keys, stream_max_events: int) -> None:
+        self.keys = keys
+        self.stream_max_events = stream_max_events
+        self._change = redis.register_script(_source("change"))
+        self._hold = redis.register_script(_source("hold"))
+        self._end_hold = redis.register_script(_source("end_hold"))
+
+    async def change(self, change: Change) -> UnitState:
+        """Apply `change` (see `change.lua`); returns the unit's state right after it."""
+        keys = self.keys
+        discharges = ("" if change.expected_discharges is None
+                      else orjson.dumps(change.expected_discharges).decode())
+        reply = await self._call(
+            self._change, change.unit_id,
+            [keys.unit(change.unit_id), keys.seq, keys.stream, keys.epoch, keys.units],
+            [change.op, self.stream_max_events, change.at.isoformat(), change.by,
+             change.source, change.only_organization or "", _blank(change.available),
+             _blank(change.capacity), _blank(change.waitlist), discharges, change.note,
+             change.program_id, change.organization_id, change.unit_id])
+        return _unit_state(change.unit_id, reply)
+
+    async def grant_hold(self, grant: HoldGrant) -> Counts:
+        """Take one free bed (see `hold.lua`); NoCapacity when none is free."""
+        reply = await self._call(
+            self._hold, grant.unit_id, self._hold_keys(grant.unit_id, grant.hold_id),
+            [grant.hold_id, _ms(grant.expires_at), grant.at.isoformat(), grant.actor,
+             self.stream_max_events, grant.unit_id])
+        return _counts(reply)
+
+    async def end_hold(self, end: HoldEnd) -> Counts:
+        """Admit, release or expire an active hold (see `end_hold.lua`)."""
+        reply = await self._call(
+            self._end_hold, end.unit_id, self._hold_keys(end.unit_id, end.hold_id),
+            [end.hold_id, end.op, _ms(end.at), end.at.isoformat(), end.actor,
+             self.stream_max_events, end.unit_id])
+        return _counts(reply)
+
+    def _hold_keys(self, unit_id: str, hold_id: str) -> list[str]:
+        keys = self.keys
+        return [keys.unit(unit_id), keys.seq, keys.stream, keys.epoch,
+                keys.unit_holds(unit_id), keys.hold_expiry, keys.hold(hold_id)]
+
+    @staticmethod
+    async def _call(script: AsyncScript, unit_id: str, keys: list[str],
+                    args: list[str | int]) -> list[Any]:
+        try:
+            reply: list[Any] = await script(keys=keys, args=args)
+        except ResponseError as error:
+            raise script_error(error, unit_id) from error
+        except RedisError as error:
+            raise LiveStateUnavailable(f"live store unreachable: {error}") from error
+        return reply
