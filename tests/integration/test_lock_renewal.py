@@ -8,7 +8,7 @@ import asyncio
 
 import pytest
 
-from inventory.locks import Locks, LockLost
+from inventory.locks import LockLost, Locks
 from tests.conftest import Server
 from web.scheduled import once_per_cluster
 
