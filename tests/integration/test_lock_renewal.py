@@ -34,7 +34,7 @@ async def test_a_job_that_outlives_its_lock_term_is_never_run_twice(server: Serv
     # Two processes' ticks of the same job on one Redis (the same names, their own tokens).
     first = once_per_cluster(server.svc, "slow_test_job", INTERVAL, TERM, slow_job)
     second = once_per_cluster(server.svc, "slow_test_job", INTERVAL, TERM, slow_job)
-    started = asyncio.create_task(first())
+    started = asyncio.ensure_future(first())
     await asyncio.sleep(0.05)
     assert running == 1
     for _ in range(int(TERM * 3 / INTERVAL)):  # every interval, past the first term
