@@ -462,6 +462,8 @@ def send_referrals(world: World, t: TransitionSim, when: datetime) -> None:
     svc = world.svc
     nxt = svc.settings.pathways[t.level][0]
     targets = sorted(p.id for p in world.programs.values() if p.level_of_care == nxt)
+    if not targets:
+        return  # no program of the next level in this directory: nobody to refer to
     picked = world.rng.sample(targets, min(len(targets), world.rng.randint(1, 3)))
     group = f"referrals:{t.client_ref}"
 
