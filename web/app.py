@@ -16,7 +16,8 @@ from inventory.live_watch import watch_live_state
 from inventory.mirror import Mirror
 from inventory.stream_reader import Listener, StreamReader
 from inventory.system import System, build_system
-from web import analytics, errors, logs, pages, ws
+from web import analytics, errors, logs, pages, signin, ws
+from web.api import access
 from web.api import events, feeds, health, match, metrics, programs, reports, tokens, units
 from web.api import holds as holds_api
 from web.api import referrals as referrals_api
@@ -25,6 +26,7 @@ from web.fanout import Fanout
 from web.limits import BodySizeLimit
 from web.metrics import Metrics, RequestMetrics
 from web.notifications import Notifications
+from web.people import build_people
 from web.rate_limits import RateLimit, RateLimits
 from web.request_context import RequestContext
 from web.api import docs as api_docs
@@ -91,6 +93,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     system = await build_system(settings, redis_url)
     svc = web_services(system, redis_url)
     app.state.services = svc
+    app.state.people = build_people(system)
     with contextlib.suppress(Exception):
         await system.inventory.ensure_ready()
     start_tasks(svc)
@@ -119,7 +122,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (health.router, programs.router, units.router, holds_api.router,
                    match.router, transitions_api.router, referrals_api.router, events.router,
                    feeds.router, reports.router, tokens.router, ws.router, metrics.router,
-                   pages.router, analytics.router):
+                   pages.router, analytics.router, signin.router, access.router):
         app.include_router(router)
     app.include_router(api_docs.router)  # /docs from the package, no CDN
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
