@@ -26,7 +26,8 @@ class TokenIn(Strict):
     organization_id: str | None = Field(default=None, min_length=1, max_length=64)
     label: str = Field(default="", max_length=100)
     owner: str | None = Field(default=None, min_length=1, max_length=200, description=(
-        "Who answers for this token (a person or an organization); default: you."))
+        "Who answers for this token (a person or an organization); default: its "
+        "organization for a provider token, else you."))
     expires_in_minutes: int | None = Field(
         default=None, ge=1, le=60 * 24 * 366,
         description="Refused everywhere, open websockets included, once this has passed.")
@@ -59,7 +60,8 @@ async def issue(body: TokenIn, svc: Svc, admin: Admin) -> dict[str, Any]:
     expires = (None if body.expires_in_minutes is None else
                now + timedelta(minutes=body.expires_in_minutes))
     plaintext, row = await create_token(svc.sessions, body.role, now, body.organization_id,
-                                        body.label, expires, body.owner or admin.name)
+                                        body.label, expires,
+                                        body.owner or body.organization_id or admin.name)
     return {"id": row.id, "role": row.role, "organization_id": row.organization_id,
             "label": row.label, "expires_at": row.expires_at, "owner": row.owner,
             "token": plaintext}
