@@ -16,7 +16,7 @@ from inventory.live_watch import watch_live_state
 from inventory.mirror import Mirror
 from inventory.stream_reader import Listener, StreamReader
 from inventory.system import System, build_system
-from web import analytics, errors, logs, pages, signin, ws
+from web import admin_page, analytics, errors, logs, pages, signin, ws
 from web.api import access
 from web.api import events, feeds, health, match, metrics, programs, reports, tokens, units
 from web.api import holds as holds_api
@@ -122,7 +122,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (health.router, programs.router, units.router, holds_api.router,
                    match.router, transitions_api.router, referrals_api.router, events.router,
                    feeds.router, reports.router, tokens.router, ws.router, metrics.router,
-                   pages.router, analytics.router, signin.router, access.router):
+                   pages.router, analytics.router, signin.router, access.router,
+                   admin_page.router):
         app.include_router(router)
     app.include_router(api_docs.router)  # /docs from the package, no CDN
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from pydantic import Field
 
 from inventory.access_log import AccessRecord, Read
@@ -47,6 +47,9 @@ def _row(r: AccessRecord) -> dict[str, Any]:
 
 async def _found(people: People, client_ref: str | None, record_id: str | None,
                  since: datetime | None) -> list[dict[str, Any]]:
+    if since is not None and since.tzinfo is None:
+        raise HTTPException(422, f"since {since.isoformat()} needs a time zone, "
+                                 "e.g. 2026-11-25T10:00:00Z")
     return [_row(r) for r in await people.access_log.find(client_ref, record_id, since)]
 
 
