@@ -43,7 +43,8 @@ class People:
         if await self.users.is_disabled(record.user_id):
             await self.sessions.end(session_id)
             return None, None
-        if self.provider is not None and self.sessions.due_for_recheck(record, now):
+        if (self.provider is not None and self.sessions.due_for_recheck(record, now)
+                and await self.sessions.claim_recheck(session_id)):
             try:
                 claims, refresh = await self.provider.recheck(
                     await self.users.subject_of(record.user_id), record.refresh_token)
@@ -51,9 +52,12 @@ class People:
                 log.info("session of %s ended at recheck: %s", record.user_id, refused)
                 await self.sessions.end(session_id)
                 return None, None
+            finally:
+                await self.sessions.release_recheck(session_id)
             person = await self.users.signed_in(claims, now)
             await self.sessions.save(session_id,
-                                     self.sessions.rechecked(record, person, now, refresh))
+                                     self.sessions.rechecked(record, person, now, refresh),
+                                     existing=True)
         return record.person().actor(), record
 
 

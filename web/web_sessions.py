@@ -32,6 +32,7 @@ CSRF_COOKIE = "bf_csrf"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 SIGNIN_SECONDS = 600  # an unfinished sign-in (state, nonce, PKCE verifier) is kept this long
+RECHECK_CLAIM_SECONDS = 30
 
 
 @dataclass
@@ -95,9 +96,11 @@ class WebSessions:
         await self.save(session_id, record)
         return session_id, record
 
-    async def save(self, session_id: str, record: WebSession) -> None:
+    async def save(self, session_id: str, record: WebSession, existing: bool = False) -> None:
+        """Store the record; with `existing`, only if the session still exists (a recheck
+        must not bring back a session signed out meanwhile)."""
         await self.redis.set(self._key(session_id), json.dumps(asdict(record)),
-                             ex=int(self.idle.total_seconds()))
+                             ex=int(self.idle.total_seconds()), xx=existing)
 
     async def get(self, session_id: str, now: datetime) -> WebSession | None:
         """The live session for this id, its idle clock restarted; None when it is unknown,
@@ -114,6 +117,17 @@ class WebSessions:
 
     def due_for_recheck(self, record: WebSession, now: datetime) -> bool:
         return now >= datetime.fromisoformat(record.recheck_at)
+
+    async def claim_recheck(self, session_id: str) -> bool:
+        """One recheck per session at a time, across processes: a page's burst of requests
+        must not present the same refresh token twice (providers that rotate refresh tokens
+        treat a second use as theft and end the session). The others go on with the
+        session as it is, for at most RECHECK_CLAIM_SECONDS."""
+        return bool(await self.redis.set(self._key(session_id) + ":recheck", "1",
+                                         nx=True, ex=RECHECK_CLAIM_SECONDS))
+
+    async def release_recheck(self, session_id: str) -> None:
+        await self.redis.delete(self._key(session_id) + ":recheck")
 
     def rechecked(self, record: WebSession, person: Person, now: datetime,
                   refresh_token: str | None) -> WebSession:
