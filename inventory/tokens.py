@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import secrets
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -80,7 +80,7 @@ class TokenVerifier:
         until = time.monotonic() + self.cache_seconds
         if row is not None and row.revoked_at is None and hmac.compare_digest(row.token_hash, key):
             left = (None if row.expires_at is None else
-                    (row.expires_at - datetime.now(timezone.utc)).total_seconds())
+                    (row.expires_at - datetime.now(UTC)).total_seconds())
             if left is None or left > 0:
                 actor = Actor(token_id=row.id, role=row.role, organization_id=row.organization_id,
                               label=row.label, expires_at=row.expires_at)
