@@ -114,7 +114,7 @@ class Settings(BaseSettings):
     oidc_admin_contact: str = Field(default="your Bedfinder administrator", max_length=300)
     oidc_clock_skew_seconds: int = Field(default=60, ge=0, le=600)
     # A session ends after this long without a request, and after this long in any case.
-    session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    session_idle_minutes: float = Field(default=30, gt=0, le=24 * 60)
     session_absolute_hours: float = Field(default=12, gt=0, le=24 * 30)
     # At most this long after a person is disabled at the provider, their session ends.
     session_recheck_minutes: float = Field(default=5, gt=0, le=24 * 60)

@@ -61,11 +61,12 @@ class WebSession:
 class WebSessions:
     """Sessions and unfinished sign-ins in Redis under `<prefix>session:` and `<prefix>signin:`."""
 
-    def __init__(self, redis: Redis, prefix: str, idle_minutes: int, absolute_hours: float,
+    def __init__(self, redis: Redis, prefix: str, idle_minutes: float, absolute_hours: float,
                  recheck_minutes: float) -> None:
         self.redis = redis
         self.prefix = prefix
         self.idle = timedelta(minutes=idle_minutes)
+        self.idle_seconds = max(1, round(self.idle.total_seconds()))  # Redis TTLs are whole
         self.absolute = timedelta(hours=absolute_hours)
         self.recheck = timedelta(minutes=recheck_minutes)
 
@@ -100,13 +101,13 @@ class WebSessions:
         """Store the record; with `existing`, only if the session still exists (a recheck
         must not bring back a session signed out meanwhile)."""
         await self.redis.set(self._key(session_id), json.dumps(asdict(record)),
-                             ex=int(self.idle.total_seconds()), xx=existing)
+                             ex=self.idle_seconds, xx=existing)
 
     async def get(self, session_id: str, now: datetime) -> WebSession | None:
         """The live session for this id, its idle clock restarted; None when it is unknown,
         idle too long (gone from Redis) or past its absolute end (then deleted)."""
         key = self._key(session_id)
-        raw = await self.redis.getex(key, ex=int(self.idle.total_seconds()))
+        raw = await self.redis.getex(key, ex=self.idle_seconds)
         if not raw:
             return None
         record = WebSession(**json.loads(raw))

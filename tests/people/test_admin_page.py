@@ -69,3 +69,22 @@ async def test_admin_builds_a_program_mints_and_revokes_a_display_token(
         "document.documentElement.scrollWidth <= document.documentElement.clientWidth")
     await phone.screenshot(path=shots / "people-admin-phone.png", full_page=True)
     publish(shots / "people-admin-phone.png")
+
+
+async def test_admin_page_works_from_the_keyboard_alone(contexts: Any, server: Server,
+                                                        idp: Idp) -> None:
+    await idp.user("ada", **ADA)
+    page = await county_sign_in(contexts, server, "ada")
+    await page.wait_for_url(server.base_url + "/")
+    await page.goto(server.base_url + "/admin")
+    await page.wait_for_selector("#app:not([hidden])", timeout=10_000)
+    for _ in range(40):  # Tab from the top of the page to the organization field
+        await page.keyboard.press("Tab")
+        if await page.evaluate("document.activeElement.id") == "org-name":
+            break
+    else:
+        raise AssertionError("Tab never reached the new organization field")
+    await page.keyboard.type("Keyboard Clinic")
+    await page.keyboard.press("Enter")
+    await wait_text(page, "#orgs", "Keyboard Clinic")
+    await wait_text(page, "#admin-msg", "Organization Keyboard Clinic added.")

@@ -250,3 +250,19 @@ async def test_sessions_end_at_their_absolute_timeout(settings: Any, idp: Idp) -
             assert (await nora.get("/api/v1/me")).status_code == 200
             await asyncio.sleep(1.7)
             assert (await nora.get("/api/v1/me")).status_code == 401
+
+
+async def test_sessions_end_after_the_idle_timeout_and_use_keeps_them_alive(
+        settings: Any, idp: Idp) -> None:
+    port = free_port()
+    idle = settings.model_copy(update={"session_idle_minutes": 2 / 60,
+                                       "session_recheck_minutes": 60.0,
+                                       "public_base_url": f"http://127.0.0.1:{port}"})
+    await idp.user("nora", **NORA)
+    async for server in serve(idle, port):
+        async with sign_in(server, "nora") as nora:
+            for _ in range(3):  # in use: each request restarts the idle clock
+                await asyncio.sleep(1.2)
+                assert (await nora.get("/api/v1/me")).status_code == 200
+            await asyncio.sleep(2.5)
+            assert (await nora.get("/api/v1/me")).status_code == 401
