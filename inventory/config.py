@@ -112,6 +112,23 @@ class Settings(BaseSettings):
     # Provider reminder webhook (freshness): {url, secret, max_failures}.
     reminder_webhook: dict[str, Any] = Field(default_factory=dict)
     freshness_check_seconds: float = Field(default=60.0, gt=0, le=86_400)
+    # Sign-in with the county's identity provider (OpenID Connect; docs/deployment.md). With
+    # no issuer, pages and the API take tokens only, as before.
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
+    oidc_scopes: str = Field(default="openid email profile", min_length=6, max_length=500)
+    oidc_role_claim: str = Field(default="bedfinder_role", min_length=1, max_length=100)
+    oidc_org_claim: str = Field(default="bedfinder_org", min_length=1, max_length=100)
+    oidc_admin_contact: str = Field(default="your Bedfinder administrator", max_length=300)
+    oidc_clock_skew_seconds: int = Field(default=60, ge=0, le=600)
+    # A session ends after this long without a request, and after this long in any case.
+    session_idle_minutes: float = Field(default=30, gt=0, le=24 * 60)
+    session_absolute_hours: float = Field(default=12, gt=0, le=24 * 30)
+    # At most this long after a person is disabled at the provider, their session ends.
+    session_recheck_minutes: float = Field(default=5, gt=0, le=24 * 60)
+    # Who read which hold, referral or transition is kept this many days, then purged.
+    access_log_days: int = Field(default=2190, ge=1, le=36_500)
     levels_of_care: dict[str, LevelOfCare] = Field(default_factory=dict)
     pathways: dict[str, list[str]] = Field(default_factory=dict)
 

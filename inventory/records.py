@@ -156,6 +156,8 @@ class Token(Base):
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
     expires_at: Mapped[datetime | None]
+    # Who answers for it: the person who issued it, or the organization it names.
+    owner: Mapped[str | None] = mapped_column(String(300))
 
 
 class Hold(Base):

@@ -22,8 +22,11 @@ def digest(token: str) -> str:
 
 async def create_token(sessions: async_sessionmaker, role: str, now: datetime,
                        organization_id: str | None = None, label: str = "",
-                       expires_at: datetime | None = None) -> tuple[str, Token]:
-    """A new token and its record; the plaintext exists only in the return value."""
+                       expires_at: datetime | None = None, owner: str | None = None
+                       ) -> tuple[str, Token]:
+    """A new token and its record; the plaintext exists only in the return value. `owner`
+    names who answers for it (the person who issued it, or an organization); a provider
+    token without one is owned by its organization."""
     if expires_at is not None and expires_at <= now:
         raise Invalid("expires_at must be in the future")
     if role not in ROLES:
@@ -33,12 +36,20 @@ async def create_token(sessions: async_sessionmaker, role: str, now: datetime,
     plaintext = "bf_" + secrets.token_urlsafe(32)
     row = Token(id=new_id("tok"), token_hash=digest(plaintext), role=role,
                 organization_id=organization_id, label=label or role, created_at=now,
-                expires_at=expires_at)
+                expires_at=expires_at, owner=(owner or organization_id or None))
     async with sessions() as session, session.begin():
         if organization_id and await session.get(Organization, organization_id) is None:
             raise NotFound(f"organization {organization_id!r} does not exist")
         session.add(row)
     return plaintext, row
+
+
+async def list_tokens(sessions: async_sessionmaker) -> list[Token]:
+    """Every token ever issued, newest first (revoked and expired ones too: they are the
+    record of who could read what, and when that ended). Never the hashes' inputs."""
+    async with sessions() as session:
+        return list((await session.execute(
+            select(Token).order_by(Token.created_at.desc(), Token.id))).scalars())
 
 
 async def revoke_token(sessions: async_sessionmaker, token_id: str, now: datetime) -> None:

@@ -17,9 +17,21 @@ from inventory.mirror import Mirror
 from inventory.stream_reader import Listener, StreamReader
 from inventory.system import System, build_system, redis_address
 from inventory.tokens import no_longer_valid
-from web import analytics, errors, logs, pages, ws
+from web import admin_page, analytics, errors, logs, pages, signin, ws
+from web.api import (
+    access,
+    events,
+    feeds,
+    health,
+    levels,
+    match,
+    metrics,
+    programs,
+    reports,
+    tokens,
+    units,
+)
 from web.api import docs as api_docs
-from web.api import events, feeds, health, levels, match, metrics, programs, reports, tokens, units
 from web.api import holds as holds_api
 from web.api import referrals as referrals_api
 from web.api import transitions as transitions_api
@@ -27,6 +39,7 @@ from web.fanout import Fanout
 from web.limits import BodySizeLimit
 from web.metrics import Metrics, RequestMetrics
 from web.notifications import Notifications
+from web.people import build_people
 from web.rate_limits import RateLimit, RateLimits
 from web.request_context import RequestContext
 from web.scheduled import start_jobs
@@ -97,6 +110,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     system = await build_system(settings, redis_url)
     svc = web_services(system, redis_url)
     app.state.services = svc
+    app.state.people = build_people(system)
     with contextlib.suppress(Exception):
         await system.inventory.ensure_ready()
     start_tasks(svc)
@@ -125,7 +139,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (health.router, levels.router, programs.router, units.router, holds_api.router,
                    match.router, transitions_api.router, referrals_api.router, events.router,
                    feeds.router, reports.router, tokens.router, ws.router, metrics.router,
-                   pages.router, analytics.router):
+                   pages.router, analytics.router, signin.router, access.router,
+                   admin_page.router):
         app.include_router(router)
     app.include_router(api_docs.router)  # /docs from the package, no CDN
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

@@ -1,4 +1,9 @@
-"""Bearer tokens on requests and websockets; roles decide who may read and who may write."""
+"""Who is asking: a bearer token, or a signed-in person's session cookie (web/people.py);
+roles decide who may read and who may write.
+
+A bearer token wins when both are sent. A write carried by the session cookie must repeat
+the session's CSRF token in `X-CSRF-Token` (web/web_sessions.py); bearer requests need none,
+since no browser attaches a bearer token by itself."""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from fastapi import Depends, HTTPException, Request, WebSocket
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from inventory.actors import ADMIN, NAVIGATOR, PROVIDER, Actor
+from web.web_sessions import CSRF_HEADER, SAFE_METHODS, SESSION_COOKIE
 
 bearer = HTTPBearer(auto_error=False, description="A Bedfinder token: `Bearer bf_...`")
 ANONYMOUS = Actor(token_id="public", role="public", label="public")
@@ -15,9 +21,25 @@ Credentials = HTTPAuthorizationCredentials | None
 
 
 async def actor_for(conn: Request | WebSocket, token: str | None) -> Actor | None:
-    if not token:
+    if token:
+        return await conn.app.state.services.tokens.actor(token)
+    return await session_actor(conn)
+
+
+async def session_actor(conn: Request | WebSocket) -> Actor | None:
+    """The signed-in person behind the session cookie, if any. Raises 403 for a write
+    without the session's CSRF token (websockets are guarded by their Origin check)."""
+    people = getattr(conn.app.state, "people", None)
+    session_id = conn.cookies.get(SESSION_COOKIE)
+    if people is None or not session_id:
         return None
-    return await conn.app.state.services.tokens.actor(token)
+    actor, record = await people.session_actor(session_id)
+    if (actor is not None and record is not None and isinstance(conn, Request)
+            and conn.method not in SAFE_METHODS
+            and not record.csrf_matches(conn.headers.get(CSRF_HEADER))):
+        raise HTTPException(403, "this change came without the page's CSRF token "
+                                 "(X-CSRF-Token); reload the page and try again")
+    return actor
 
 
 def unauthorized(message: str) -> HTTPException:
@@ -30,10 +52,11 @@ def require(*roles: str) -> Callable[..., Awaitable[Actor]]:
     async def check(request: Request, credentials: Credentials = Depends(bearer)) -> Actor:
         actor = await actor_for(request, credentials.credentials if credentials else None)
         if actor is None:
-            raise unauthorized("a valid token is required: Authorization: Bearer <token>")
+            raise unauthorized("sign in, or send a valid token: Authorization: Bearer <token>")
         if actor.role not in roles:
-            raise HTTPException(403, f"this needs a {' or '.join(roles)} token; "
-                                     f"yours is a {actor.role} token")
+            kind = "sign-in" if actor.person else "token"
+            raise HTTPException(403, f"this needs a {' or '.join(roles)} {kind}; "
+                                     f"yours is a {actor.role} {kind}")
         return actor
 
     return check

@@ -205,9 +205,17 @@ def serve(host: Host = "127.0.0.1", port: Port = 8000,
 def demo(host: Host = "127.0.0.1", port: Port = 8000,
          simulate: Annotated[bool, typer.Option(help="Move counts now and then.")] = False,
          history: Annotated[str | None, typer.Option(
-             help="First fill this much simulated history for /analytics, e.g. 30d.")] = None
+             help="First fill this much simulated history for /analytics, e.g. 30d.")] = None,
+         oidc: Annotated[bool, typer.Option(
+             help="Also start a local test identity provider to try signing in.")] = False
          ) -> None:
     """Run with a demo system of about 40 San Francisco programs (embedded defaults)."""
+    if oidc:
+        from web.demo_oidc import DemoProviderMissing, start_demo_provider
+        try:
+            issuer, _ = start_demo_provider(host, f"http://{host}:{port}")
+        except DemoProviderMissing as missing:
+            raise CommandFailed(str(missing)) from None
     settings = load_settings()
     sock = bind(host, port)
     from web.connection_guard import uvicorn_config
@@ -227,6 +235,9 @@ def demo(host: Host = "127.0.0.1", port: Port = 8000,
         console.print(f"\nAPI docs:  {base}/docs\nPrograms:  {base}/api/v1/programs"
                       f"\nLive feed: ws://{host}:{port}/ws/inventory?token={tokens['display']}",
                       soft_wrap=True)
+        if oidc:
+            console.print(f"Sign in:   {base}/login  (test provider at {issuer}: nora, pat, "
+                          "ada or sam; demo only)", soft_wrap=True)
         if simulate:
             start_in_thread(simulate_forever(base, tokens["admin"]))
         run_server(uvicorn_config("web.app:app_factory", settings, host, port,

@@ -18,6 +18,9 @@ export function takeTokenFromAddress() {
 }
 
 export const getToken = () => sessionStorage.getItem(KEY);
+/** A signed-in person's CSRF token (the readable half of the session; web/web_sessions.py). */
+export const csrfToken = () =>
+  (document.cookie.split("; ").find((c) => c.startsWith("bf_csrf=")) || "").slice(8);
 export const setToken = (t) => sessionStorage.setItem(KEY, t.trim());
 export const clearToken = () => sessionStorage.removeItem(KEY);
 
@@ -46,6 +49,7 @@ export async function api(path, { method = "GET", json, form } = {}) {
   const headers = { Accept: "application/json" };
   const token = getToken();
   if (token) headers.Authorization = `Bearer ${token}`;
+  else if (method !== "GET" && csrfToken()) headers["X-CSRF-Token"] = csrfToken();
   let body;
   if (json !== undefined) {
     headers["Content-Type"] = "application/json";
@@ -318,7 +322,15 @@ export function signIn({ roles, anonymous = false }) {
   if (signout) {
     signout.addEventListener("click", () => {
       clearToken();
-      location.reload();
+      if (!csrfToken()) {
+        location.reload();
+        return;
+      }
+      // The answer names where to go next: the provider's sign-out, or /signed-out.
+      fetch("/logout", { method: "POST", headers: { "X-CSRF-Token": csrfToken(),
+                                                    Accept: "application/json" } })
+        .then((r) => r.json()).then((body) => { location.href = body.redirect || "/signed-out"; })
+        .catch(() => { location.href = "/signed-out"; });
     });
   }
   return new Promise((resolve) => {
