@@ -1,7 +1,7 @@
 """people (users), token owners, and the access log of who viewed what
 
 Revision ID: 0006
-Revises: 0004 (until 0005 lands on main: then down_revision becomes '0005')
+Revises: 0005
 """
 import sqlalchemy as sa
 from alembic import op
