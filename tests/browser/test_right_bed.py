@@ -32,7 +32,9 @@ async def search_for_a_woman(page: Any) -> Any:
     await page.fill("#f-q", "Bayshore Withdrawal")
     await page.locator("input[name=available_only]").uncheck()
     await page.get_by_role("button", name="Search", exact=True).click()
-    program = page.locator(f"[data-program='{BAYSHORE}']")
+    # The page's first search (no needs) may still be on screen: wait for this one's answer.
+    await wait_text(page, "#results-summary", "1 program match")
+    program = page.locator(f"#results [data-program='{BAYSHORE}']")
     await program.wait_for(timeout=5000)
     return program
 
@@ -89,7 +91,7 @@ async def test_display_tile_shows_womens_and_mens_beds_apart(contexts: Any, serv
     page = await open_page(contexts, server, "/display?levels=withdrawal_management", None, WALL)
     tile = page.locator(f".tile[data-program='{BAYSHORE}']")
     await tile.wait_for(timeout=5000)
-    assert await tile.locator(".tile-split").inner_text() == "Men 1 · Women 0"
+    assert await tile.locator(".tile-split").inner_text() == "Women 0 · Men 1"
     assert await tile.locator(".count").inner_text() == "1"
     single = page.locator(".tile[data-program='prg-mission-creek-social-detox']")
     assert await single.locator(".tile-split").count() == 0  # one population: no split

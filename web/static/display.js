@@ -110,7 +110,9 @@ function populationSplit(program) {
     groups.get(key).open += unit.available;
   }
   if (groups.size < 2) return [];
-  const list = [...groups.values()];
+  // Women before men before nonbinary, younger before older: the same order on every tile.
+  const rank = (pop) => ["female", "male", "nonbinary"].map((g) => (pop.genders.includes(g) ? 0 : 1)).join("") + String(pop.age_min).padStart(3, "0");
+  const list = [...groups.values()].sort((a, b) => rank(a.pop).localeCompare(rank(b.pop)));
   const words = POPULATION_WORDS[lang] || POPULATION_WORDS.en;
   const gendersDiffer = new Set(list.map((g) => [...g.pop.genders].sort().join("+"))).size > 1;
   const agesDiffer = new Set(list.map((g) => `${g.pop.age_min}|${g.pop.age_max}`)).size > 1;
