@@ -14,7 +14,8 @@ let holdTarget = null;
 
 const BOOLEAN_BADGES = {
   wheelchair: "Wheelchair access", pets: "Pets allowed", co_occurring: "Co-occurring",
-  involuntary: "Involuntary holds", secure: "Secure unit",
+  involuntary: "Involuntary holds", secure: "Secure unit", harm_reduction: "Low-barrier",
+  telehealth: "Telehealth", reentry: "Reentry", homeless_priority: "Homeless priority",
 };
 const PAYERS = { "medi-cal": "Medi-Cal", medicare: "Medicare", private: "Private", uninsured: "Uninsured",
                  county: "County", va: "VA" };
@@ -126,6 +127,7 @@ function programItem(program) {
       el("span", { class: "status", text: statusWord(t.status) }), " ",
       el("span", { class: "age", dataset: { updated: t.updated || "" }, text: timeAgo(t.updated) }), " ",
       t.stale ? el("span", { class: "stale-badge", text: "Stale" }) : null,
+      program.hours ? [" ", el("span", { class: "badge", text: program.open_now ? "Open now (has hours)" : "Closed now (has hours)" })] : null,
       program.phone ? ` · ${program.phone}` : null),
     badges(program),
     el("ul", { class: "units", "aria-label": `Units at ${program.name}` },

@@ -267,6 +267,7 @@ function referralItem(r) {
       msg.textContent = `Not done: ${failure.message}`;
     }
   };
+  const anyFits = (program ? program.units : []).some((u) => misfits(u, r.needs || {}).length === 0);
   const isNew = !seenReferrals.has(r.id);
   if (isNew) {
     seenReferrals.add(r.id);
@@ -278,7 +279,8 @@ function referralItem(r) {
     el("form", { class: "ref-actions", onsubmit: (e) => { e.preventDefault(); act("accept", { unit_id: $(`#${CSS.escape(unitSelect)}`).value }, "Accepted: a bed is held for this client."); } },
       el("div", {}, el("label", { for: unitSelect, text: "Accept into" }),
         el("select", { id: unitSelect }, unitOptions(program, r.needs))),
-      el("button", { type: "submit", class: "primary", text: "Accept" })),
+      el("button", { type: "submit", class: "primary", text: "Accept", disabled: !anyFits || undefined })),
+    anyFits ? null : el("p", { class: "hint", text: "None of your units here fits this client's needs: decline with a reason." }),
     el("form", { class: "ref-actions", onsubmit: (e) => { e.preventDefault(); act("decline", { reason: $(`#${CSS.escape(reasonSelect)}`).value }, "Declined."); } },
       el("div", {}, el("label", { for: reasonSelect, text: "Decline because" }),
         el("select", { id: reasonSelect }, (config.decline_reasons || ["other"]).map((x) => el("option", { value: x, text: x.replaceAll("_", " ") })))),
