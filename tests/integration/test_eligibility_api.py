@@ -198,7 +198,7 @@ async def test_a_census_row_that_lands_on_the_wrong_population_is_refused(server
 
 async def test_demo_directory_counts_for_a_woman_only_free_beds_of_units_admitting_women(
         server: Server) -> None:
-    await load_directory(server.svc)
+    await load_directory(server.svc.system)
     nav = await server.token("navigator")
     async with server.client(nav) as client:
         found = (await client.get("/api/v1/programs", params={
