@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from inventory.eligibility import Narrowing
+
 
 @dataclass(slots=True)
 class UnitRecord:
@@ -21,6 +23,7 @@ class UnitRecord:
     available: int
     observed_at: datetime | None = None
     waitlist: int | None = None  # None: the source does not say
+    population: Narrowing | None = None  # who the unit serves; None: the source does not say
 
 
 @dataclass(slots=True)

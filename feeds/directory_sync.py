@@ -14,7 +14,8 @@ from typing import Any
 
 from feeds.dataset import Dataset, ProgramRecord, UnitRecord
 from inventory.actors import SYSTEM, Actor
-from inventory.directory import Directory, ProgramInfo
+from inventory.directory import Directory, ProgramInfo, UnitInfo
+from inventory.eligibility import INHERITS, NARROWABLE
 from inventory.errors import InventoryError
 from inventory.live import Change
 
@@ -23,7 +24,8 @@ DEFAULTS: dict[str, Any] = {
     "address": None, "latitude": None, "longitude": None, "phone": None,
     "genders": ["female", "male", "nonbinary"], "age_min": 0, "age_max": 120, "payers": [],
     "languages": [], "mat": [], "wheelchair": False, "pets": False, "co_occurring": False,
-    "involuntary": False, "secure": False, "cadence_minutes": None,
+    "involuntary": False, "secure": False, "harm_reduction": False, "telehealth": False,
+    "reentry": False, "homeless_priority": False, "hours": None, "cadence_minutes": None,
 }
 
 
@@ -122,12 +124,13 @@ class DirectorySync:
             await self.directory.create_unit(
                 program_id, self.actor, label=unit.label, kind=unit.kind,
                 capacity=unit.capacity, available=unit.available, waitlist=unit.waitlist or 0,
-                unit_id=unit.id)
+                unit_id=unit.id, population=unit.population or INHERITS)
             report.created.append(f"unit {unit.id}")
             return
-        if (existing.label, existing.kind) != (unit.label, unit.kind):
+        population = _population_change(existing, unit)
+        if (existing.label, existing.kind) != (unit.label, unit.kind) or population:
             await self.directory.update_unit(unit.id, self.actor, label=unit.label,
-                                             kind=unit.kind)
+                                             kind=unit.kind, population=population)
             report.updated.append(f"unit {unit.id}")
         await self.apply_counts(unit.id, unit.available, unit.capacity, unit.observed_at,
                                 report, unit.waitlist)
@@ -156,6 +159,15 @@ class DirectorySync:
             source=self.source, available=available, capacity=capacity, waitlist=waitlist,
             note=note))
         report.counts_applied.append(unit_id)
+
+
+def _population_change(existing: UnitInfo, unit: UnitRecord) -> dict[str, Any] | None:
+    """Every population attribute (None: inherit) when the source says something else than
+    the unit does; None when it says the same or nothing."""
+    if unit.population is None or unit.population == existing.own:
+        return None
+    said = unit.population.as_dict()
+    return {name: said.get(name) for name in NARROWABLE}
 
 
 def _changed(current: ProgramInfo, values: dict[str, Any]) -> dict[str, Any]:

@@ -2,9 +2,11 @@
 
 Programs are services (same id); each program's address and point are one location and one
 service_at_location (UUIDv5 ids from the program id); each unit is a `service_capacity`
-(same id) whose `available`, `maximum` and `updated` are the live counts (and a
-`waitlist:N` attribute when people wait). Values we do not
-have are left out rather than sent empty, since HSDS types them as strings or numbers.
+(same id) whose `available`, `maximum` and `updated` are the live counts (with a
+`waitlist:N` attribute when people wait, and who the unit serves, when it narrows its
+program, as `gender:`/`age_min:`/`age_max:`/`wheelchair:`... attributes); a program's hours
+are weekly `schedules` (and its time zone the `timezone:` attribute). Values we do not have
+are left out rather than sent empty, since HSDS types them as strings or numbers.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from feeds import hsds_vocabulary as vocab
-from inventory.directory import ProgramInfo
+from inventory.directory import ProgramInfo, UnitInfo
+from inventory.eligibility import gender_words
+from inventory.hours import DAYS
 from inventory.model import UnitState
 
 VERSION = "3.1"
@@ -53,10 +57,30 @@ def service_full(program: ProgramInfo, states: dict[str, UnitState]) -> dict[str
     service["languages"] = languages(program)
     service["service_at_locations"] = ([service_at_location(program, nested=True)]
                                        if has_location(program) else [])
-    service["capacities"] = [capacity(u.id, u.label, u.kind, states.get(u.id))
+    service["capacities"] = [capacity(u.id, u.label, u.kind, states.get(u.id), u)
                              for u in program.units]
     service["attributes"] = attributes(program)
+    if program.hours:
+        service["schedules"] = schedules(program)
     return service
+
+
+HSDS_DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+
+
+def schedules(program: ProgramInfo) -> list[dict[str, Any]]:
+    """One weekly schedule per day and opening range (`opens_at` after `closes_at`: open
+    past midnight)."""
+    out = []
+    for day, code in zip(DAYS, HSDS_DAYS, strict=True):
+        for span in filter(None, (program.hours or {}).get(day, "").split(",")):
+            opens, _, closes = span.strip().partition("-")
+            out.append({"id": vocab.stable_id("schedule", program.id, day, span),
+                        "service_id": program.id, "freq": "WEEKLY", "byday": code,
+                        "opens_at": opens, "closes_at": closes,
+                        "description": f"Open {opens}-{closes} "
+                                       f"({(program.hours or {})['timezone']})"})
+    return out
 
 
 def eligibility_text(program: ProgramInfo) -> str:
@@ -65,7 +89,14 @@ def eligibility_text(program: ProgramInfo) -> str:
         parts.append("genders: " + ", ".join(program.genders))
     if program.payers:
         parts.append("payers: " + ", ".join(program.payers))
+    parts += [f"{u.label}: {unit_eligibility(u)}" for u in program.units
+              if u.own.as_dict()]
     return "; ".join(parts)
+
+
+def unit_eligibility(unit: UnitInfo) -> str:
+    """Who a narrowed unit serves, in words a reader of `eligibility_description` uses."""
+    return f"{gender_words(unit.genders)}, ages {unit.age_min}-{unit.age_max}"
 
 
 def phones(program: ProgramInfo) -> list[dict[str, Any]]:
@@ -93,7 +124,8 @@ def attribute(link_id: str, entity: str, kind: str, value: str) -> dict[str, Any
             "taxonomy_term": term, "value": value, "label": term["description"]}
 
 
-def capacity(unit_id: str, label: str, kind: str, state: UnitState | None) -> dict[str, Any]:
+def capacity(unit_id: str, label: str, kind: str, state: UnitState | None,
+             info: UnitInfo | None = None) -> dict[str, Any]:
     unit = vocab.unit_of(kind)
     updated = (state.updated_at if state and state.updated_at
                else datetime.fromtimestamp(0, UTC))
@@ -101,9 +133,11 @@ def capacity(unit_id: str, label: str, kind: str, state: UnitState | None) -> di
               "available": state.available if state else 0,
               "maximum": state.capacity if state else 0,
               "description": label, "updated": updated.isoformat()}
-    if state and state.waitlist:
-        result["attributes"] = [attribute(unit_id, "service_capacity", vocab.WAITLIST,
-                                          str(state.waitlist))]
+    tags = [(vocab.WAITLIST, str(state.waitlist))] if state and state.waitlist else []
+    tags += vocab.unit_tags(info.own) if info else []
+    if tags:
+        result["attributes"] = [attribute(unit_id, "service_capacity", tag, value)
+                                for tag, value in tags]
     return result
 
 

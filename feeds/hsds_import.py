@@ -4,7 +4,10 @@ Accepts a service (`/services/{id}`), a `Page` of services, a full organization 
 services, a service_at_location with its service, or a list of any of these. One HSDS
 service becomes one program; its first service_at_location gives the program's address and
 point; each `service_capacity` becomes one unit (id kept, its `waitlist:N` attribute the
-unit's waitlist). Fields with no home in Bedfinder are dropped (see docs/feeds.md).
+unit's waitlist, its `gender:`/`age_min:`/`age_max:`/`wheelchair:`... attributes who the unit
+serves). Weekly `schedules` become the program's hours when the service says the time zone
+they are in (`timezone:<IANA zone>`). Fields with no home in Bedfinder are dropped (see
+docs/feeds.md).
 """
 
 from __future__ import annotations
@@ -14,6 +17,9 @@ from typing import Any
 
 from feeds import hsds_vocabulary as vocab
 from feeds.dataset import Dataset, ProgramRecord, UnitRecord
+from inventory.eligibility import INHERITS, NARROWABLE, Narrowing
+from inventory.errors import Invalid
+from inventory.hours import DAYS, check_hours
 
 UNAFFILIATED = ("hsds-unaffiliated", "Unaffiliated services (HSDS import)")
 MAX_ID = 64
@@ -133,10 +139,18 @@ def _map_service(sid: str, service: dict[str, Any], dataset: Dataset,
     languages = _languages(service)
     if languages:
         values["languages"] = languages
-    values.update(vocab.values_from_codes(_codes(service)))
+    codes = _codes(service)
+    values.update(vocab.values_from_codes(codes))
+    hours = _hours(sid, service, codes, dataset)
+    if hours is not None:
+        values["hours"] = hours
     values = _clean(sid, values, dataset)
+    # Our own vocabulary (a level of care) means a capacity without population attributes
+    # inherits its program's; from anyone else, it means nothing was said.
+    ours = any(c.startswith("level_of_care:") for c in codes)
     capacities = service.get("capacities") or []
-    units = [u for u in (_unit(sid, i, c, dataset) for i, c in enumerate(capacities)) if u]
+    units = [u for u in (_unit(sid, i, c, dataset, ours) for i, c in enumerate(capacities))
+             if u]
     org_id = _organization_id(service, dataset, parent)  # last: a malformed service adds none
     if not _good_id(org_id):
         dataset.warnings.append(f"service {sid}: organization id {org_id[:80]!r} is not 1-64 "
@@ -152,6 +166,35 @@ def _ages(service: dict[str, Any]) -> dict[str, int]:
         if service.get(source) not in (None, ""):
             ages[name] = int(float(service[source]))
     return ages
+
+
+HSDS_DAYS = dict(zip(("MO", "TU", "WE", "TH", "FR", "SA", "SU"), DAYS, strict=True))
+
+
+def _hours(sid: str, service: dict[str, Any], codes: list[str], dataset: Dataset
+           ) -> dict[str, str] | None:
+    """Weekly opening hours from `schedules` (`byday`, `opens_at`, `closes_at`), in the zone
+    the `timezone:` attribute names; None when the service does not name one (HSDS's own
+    `timezone` is a UTC offset, which cannot say when summer time starts)."""
+    zone = next((c.partition(":")[2] for c in codes if c.startswith(vocab.TIMEZONE + ":")),
+                None)
+    if zone is None:
+        return None
+    ranges: dict[str, list[str]] = {}
+    for schedule in service.get("schedules") or []:
+        if schedule.get("freq", "WEEKLY") != "WEEKLY" or not schedule.get("opens_at"):
+            continue
+        span = f"{str(schedule['opens_at'])[:5]}-{str(schedule.get('closes_at') or '')[:5]}"
+        for day in str(schedule.get("byday") or "").split(","):
+            if day.strip().upper() in HSDS_DAYS:
+                ranges.setdefault(HSDS_DAYS[day.strip().upper()], []).append(span)
+    hours = {"timezone": zone, **{day: ",".join(ranges[day]) for day in DAYS if day in ranges}}
+    try:
+        check_hours(hours)
+    except Invalid as error:
+        dataset.warnings.append(f"service {sid}: schedules left out ({error})")
+        return None
+    return hours
 
 
 def _first_location(service: dict[str, Any]) -> dict[str, Any] | None:
@@ -219,8 +262,8 @@ def _codes(obj: dict[str, Any]) -> list[str]:
     return codes
 
 
-def _unit(service_id: str, index: int, capacity: dict[str, Any], dataset: Dataset
-          ) -> UnitRecord | None:
+def _unit(service_id: str, index: int, capacity: dict[str, Any], dataset: Dataset,
+          ours: bool = False) -> UnitRecord | None:
     cid = str(capacity.get("id") or vocab.stable_id("capacity", service_id, str(index)))
     try:
         available = int(float(capacity["available"]))
@@ -247,7 +290,23 @@ def _unit(service_id: str, index: int, capacity: dict[str, Any], dataset: Datase
     label = str(capacity.get("description") or (capacity.get("unit") or {}).get("name") or kind)
     return UnitRecord(id=cid, label=label[:200], kind=kind, capacity=total, available=available,
                       observed_at=_time(capacity.get("updated")),
-                      waitlist=_waitlist(service_id, cid, capacity, dataset))
+                      waitlist=_waitlist(service_id, cid, capacity, dataset),
+                      population=_population(service_id, cid, capacity, dataset, ours))
+
+
+def _population(service_id: str, cid: str, capacity: dict[str, Any], dataset: Dataset,
+                ours: bool) -> Narrowing | None:
+    """Who the unit serves, when its capacity says (whether it only narrows its program is
+    checked when the unit is written); None when nothing was said."""
+    codes = [c for c in _codes(capacity) if c.partition(":")[0] in NARROWABLE
+             or c.startswith("gender:")]
+    own, bad = vocab.population_from_codes(codes)
+    for code in bad:
+        dataset.warnings.append(f"service {service_id}: capacity {cid} has {code[:40]!r}, "
+                                f"not a population attribute we can read; left out")
+    if own != INHERITS or ours:
+        return own
+    return None
 
 
 def _waitlist(service_id: str, cid: str, capacity: dict[str, Any], dataset: Dataset
@@ -268,7 +327,7 @@ def _time(value: Any) -> datetime | None:
     if not value:
         return None
     try:
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(str(value))  # 3.11 reads a trailing Z
     except ValueError:
         return None
     return parsed if parsed.tzinfo else None

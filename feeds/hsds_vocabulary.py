@@ -4,9 +4,13 @@ HSDS has no level of care, payer, MAT or gender field; we export each as an `att
 whose `taxonomy_term` belongs to the `bedfinder` taxonomy, with `code` `"<kind>:<value>"`
 (e.g. `level_of_care:residential_sud`), and read the same codes back on import. A unit's
 waitlist, which `service_capacity` lacks too, is the attribute `waitlist:<count>` of that
-capacity. Ids HSDS
-requires for objects we do not keep (locations, terms, units of measure) are UUIDv5 of a
-stable name, so an export is the same document every time.
+capacity. Who a unit serves, when it narrows its program (`service_capacity` has no
+eligibility at all), is attributes of that capacity too: `gender:<g>` (one per gender),
+`age_min:<n>`, `age_max:<n>`, and `wheelchair|involuntary|secure:<true|false>`. A program's
+opening hours are HSDS `schedules`, whose `timezone` is a UTC offset; the IANA zone the hours
+are kept in is the attribute `timezone:<zone>`. Ids HSDS requires for objects we do not keep
+(locations, terms, units of measure) are UUIDv5 of a stable name, so an export is the same
+document every time.
 """
 
 from __future__ import annotations
@@ -14,13 +18,18 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from inventory.eligibility import NARROWABLE, UNIT_CAPABILITIES, Narrowing
+
 TAXONOMY = "bedfinder"
 NAMESPACE = uuid.UUID("6f1f3c52-5d0e-4f0b-9a53-3c0c8e0d8b11")
 LIST_KINDS = {"gender": "genders", "payer": "payers", "mat": "mat"}
 SCALAR_KINDS = {"level_of_care": "level_of_care", "asam": "asam_level", "area": "area",
                 "cadence_minutes": "cadence_minutes"}
 WAITLIST = "waitlist"
-FEATURES = ("wheelchair", "pets", "co_occurring", "involuntary", "secure")
+FEATURES = ("wheelchair", "pets", "co_occurring", "involuntary", "secure", "harm_reduction",
+            "telehealth", "reentry", "homeless_priority")
+TIMEZONE = "timezone"
+UNIT_AGES = ("age_min", "age_max")
 BED_WORDS = {"bed", "beds"}
 SLOT_WORDS = {"slot", "slots", "appointment", "appointments", "place", "places", "seat"}
 
@@ -48,7 +57,40 @@ def program_tags(record: dict[str, Any]) -> list[tuple[str, str]]:
             if record.get(name) not in (None, "")]
     tags += [(kind, str(v)) for kind, name in LIST_KINDS.items() for v in record.get(name) or ()]
     tags += [("feature", name) for name in FEATURES if record.get(name)]
+    if record.get("hours"):
+        tags.append((TIMEZONE, str(record["hours"]["timezone"])))
     return tags
+
+
+def unit_tags(own: Narrowing) -> list[tuple[str, str]]:
+    """(kind, value) for what a unit says of its own population (nothing: it inherits)."""
+    tags = [("gender", g) for g in own.genders or ()]
+    tags += [(name, str(getattr(own, name))) for name in UNIT_AGES
+             if getattr(own, name) is not None]
+    tags += [(name, "true" if getattr(own, name) else "false") for name in UNIT_CAPABILITIES
+             if getattr(own, name) is not None]
+    return tags
+
+
+def population_from_codes(codes: list[str]) -> tuple[Narrowing, list[str]]:
+    """A unit's own population from its capacity's codes, and the codes that could not be
+    read (said back as warnings). Attributes not given inherit the program's."""
+    values: dict[str, Any] = {}
+    genders: list[str] = []
+    bad = []
+    for code in codes:
+        kind, _, value = code.partition(":")
+        if kind == "gender":
+            genders.append(value[:64])
+        elif kind in UNIT_AGES and value.isdigit() and int(value) <= 130:
+            values[kind] = int(value)
+        elif kind in UNIT_CAPABILITIES and value in ("true", "false"):
+            values[kind] = value == "true"
+        elif kind in NARROWABLE:
+            bad.append(code)
+    if genders:
+        values["genders"] = tuple(dict.fromkeys(genders))
+    return Narrowing(**values), bad
 
 
 def values_from_codes(codes: list[str]) -> dict[str, Any]:

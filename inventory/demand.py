@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 MAX_PENDING = 100_000
 BATCH = 5_000
 NEEDS = ("gender", "payer", "language", "mat", "wheelchair", "pets", "co_occurring",
-         "involuntary", "secure")
+         "involuntary", "secure", "harm_reduction", "telehealth", "reentry", "homeless_priority")
 MAX_BUFFERED = 10_000
 PUSH_BATCH = 500
 

@@ -69,7 +69,9 @@ FREE_AT_NOON = {"residential_sud": 0.08, "withdrawal_management": 0.17,
                 "crisis_residential": 0.2, "psychiatric_inpatient": 0.14, "shelter": 0.14,
                 "crisis_stabilization": 0.3, "sobering_center": 0.35,
                 "recovery_residence": 0.2, "intensive_outpatient": 0.3, "outpatient": 0.4,
-                "opioid_treatment_program": 0.25}
+                "opioid_treatment_program": 0.25, "peer_center": 0.5,
+                "mental_health_residential": 0.08, "board_and_care": 0.06,
+                "transitional_housing": 0.07, "full_service_partnership": 0.06}
 DAY_SWING = {"residential_sud": 0.09, "withdrawal_management": 0.1, "crisis_residential": 0.1,
              "psychiatric_inpatient": 0.08, "shelter": 0.1}
 DEMAND = {"withdrawal_management": 5, "residential_sud": 5, "shelter": 4,

@@ -3,7 +3,8 @@ withdrawn and its transition linked, or no bed is held and the referral is still
 exactly one program to accept later.
 
 Steps, and what a failure at each leaves:
-1. read the referral and check the provider and unit: nothing changed yet;
+1. read the referral and check the provider and unit, and that the unit fits the referral's
+   needs (Conflict naming the unit by its label, and why not): nothing changed yet;
 2. take the group's lock (Redis): refused while another program answers;
 3. one SQL transaction, open across the Redis step: accept the referral only if still pending
    (compare-and-set), withdraw the group's others, link the transition if still open, add the
@@ -24,6 +25,7 @@ from __future__ import annotations
 from typing import Any
 
 from inventory.actors import Actor
+from inventory.flows.hold_for_transition import check_fits
 from inventory.holds import Holds, HoldView
 from inventory.referrals import Referrals
 from inventory.transitions import Transitions
@@ -33,6 +35,7 @@ async def accept_referral(referrals: Referrals, holds: Holds, transitions: Trans
                           referral_id: str, unit_id: str, actor: Actor) -> dict[str, Any]:
     """Accept a referral into one of its program's units; returns the accepted referral."""
     row, program = await referrals.answerable(referral_id, unit_id, actor)
+    await check_fits(referrals.directory, unit_id, row.needs)
     hold, _ = await holds.prepare(unit_id, row.client_ref or "purged", actor,
                                   on_behalf_of=row.navigator)
     async with referrals.answering(row):

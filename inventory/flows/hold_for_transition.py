@@ -2,7 +2,8 @@
 held and the transition is unchanged.
 
 Steps, and what a failure at each leaves:
-1. check the transition is the actor's and open: nothing changed yet;
+1. check the transition is the actor's and open, and that the unit fits the transition's
+   needs (Conflict naming the unit by its label, and why not): nothing changed yet;
 2. `Holds.place` (Redis grant, then SQL record; a failed record gives the bed back);
 3. link the transition (compare-and-set on `open`): on failure the hold is released through
    the same path every release takes, and the original error is raised. If even that
@@ -12,11 +13,14 @@ Steps, and what a failure at each leaves:
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from inventory.actors import Actor
-from inventory.errors import UndoFailed, explain
+from inventory.directory import Directory
+from inventory.eligibility import unit_fit
+from inventory.errors import Conflict, UndoFailed, explain
 from inventory.holds import Holds, HoldView
-from inventory.transitions import Transitions
+from inventory.transitions import Transitions, needs_of
 
 log = logging.getLogger(__name__)
 UNDO_ACTOR = "system:undo"
@@ -28,7 +32,8 @@ async def place_hold(holds: Holds, transitions: Transitions, actor: Actor, unit_
     """Hold one bed in `unit_id`, for `transition_id` when given."""
     if transition_id is None:
         return await holds.place(unit_id, client_ref, actor, minutes)
-    await transitions.check_open(transition_id, actor)
+    row = await transitions.check_open(transition_id, actor)
+    await check_fits(transitions.directory, unit_id, row.needs)
     hold = await holds.place(unit_id, client_ref, actor, minutes)
     try:
         await transitions.link_hold(transition_id, hold, actor)
@@ -36,6 +41,16 @@ async def place_hold(holds: Holds, transitions: Transitions, actor: Actor, unit_
         await release_after(holds, hold, error)
         raise
     return hold
+
+
+async def check_fits(directory: Directory, unit_id: str, needs: dict[str, Any] | None) -> None:
+    """Refuse (Conflict, before anything is held) a unit that does not fit the person these
+    needs describe: the same rule search and the matcher count beds by."""
+    program = await directory.program_of_unit(unit_id)
+    unit = next(u for u in program.units if u.id == unit_id)
+    fit = unit_fit(unit, program, needs_of(needs or {}))
+    if not fit:
+        raise Conflict(f"{fit.sentence()}; no bed was held")
 
 
 async def release_after(holds: Holds, hold: HoldView, cause: Exception) -> None:

@@ -13,7 +13,7 @@ from tests.conftest import Server
 from tests.feeds.hsds_schemas import errors
 from web.demo import DATASET, PROVIDER_ORGANIZATION, load_directory
 
-ORGANIZATIONS, PROGRAMS, UNITS = 14, 40, 49
+ORGANIZATIONS, PROGRAMS, UNITS = 16, 46, 60
 
 
 def dataset() -> list[dict[str, Any]]:
@@ -69,7 +69,7 @@ async def test_the_demo_directory_loads_through_the_importer_with_its_facts(
 async def test_the_demo_directory_exported_as_hsds_reimports_unchanged(server: Server) -> None:
     await load_directory(server.svc.system)
     server.settings.public_read = True  # the import client sends no token
-    report = await service.import_hsds(server.svc, server.base_url + "/hsds/")
+    report = await service.import_hsds(server.svc.system, server.base_url + "/hsds/")
     assert report.errors == [] and report.warnings == []
     assert report.created == [] and report.updated == [] and report.counts_applied == []
     assert len([u for u in report.unchanged if u.startswith("program")]) == PROGRAMS

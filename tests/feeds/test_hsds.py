@@ -14,6 +14,7 @@ from feeds import service
 from feeds.dataset import Dataset
 from feeds.hsds_import import parse_documents
 from inventory.actors import SYSTEM
+from inventory.eligibility import Narrowing
 from tests.feeds.hsds_schemas import EXAMPLES, errors
 from web.demo import load_directory
 
@@ -214,3 +215,78 @@ async def test_demo_directory_exports_valid_hsds_and_fhir(server):
     assert [p for p in problems if p] == []
     assert sum(len(s["capacities"]) for s in services["contents"]) >= 30
     assert len(Bundle.model_validate(bundle).entry) > services["total_items"]
+
+
+async def peer_center_and_split_detox(server) -> tuple[str, str, dict[str, str]]:
+    """A peer center with hours and the four newer attributes; a detox whose units serve
+    women 18-64 and men without a wheelchair-accessible room."""
+    org = await server.org("Bayshore Community Wellness", str(uuid.uuid4()))
+    peer = await server.program(
+        org, id=str(uuid.uuid4()), name="Bayshore Peer Wellness Center",
+        level_of_care="peer_center", harm_reduction=True, telehealth=True, reentry=True,
+        homeless_priority=True, hours={"timezone": "America/Los_Angeles",
+                                       "mon": "09:00-17:00", "fri": "09:00-12:00,13:00-17:00",
+                                       "sat": "20:00-02:00"})
+    await server.unit(peer, capacity=30, available=12, id=str(uuid.uuid4()), kind="slot",
+                      label="Drop-in places")
+    detox = await server.program(org, id=str(uuid.uuid4()), name="Bayshore Detox",
+                                 level_of_care="withdrawal_management", wheelchair=True)
+    units = {}
+    for key, label, own in (
+            ("women", "Women's beds", Narrowing(genders=("female",), age_max=64)),
+            ("men", "Men's beds", Narrowing(genders=("male",), wheelchair=False))):
+        units[key] = (await server.svc.directory.create_unit(
+            detox, SYSTEM, label=label, kind="bed", capacity=8, available=1,
+            unit_id=str(uuid.uuid4()), population=own)).id
+    return peer, detox, units
+
+
+async def test_unit_populations_hours_and_new_attributes_round_trip_through_hsds(server):
+    peer, detox, units = await peer_center_and_split_detox(server)
+    async with server.client(await server.token("display")) as http:
+        exported = [(await http.get(f"/hsds/services/{p}")).json() for p in (peer, detox)]
+    assert [errors("service", s) for s in exported] == [[], []]
+    schedules = {(s["byday"], s["opens_at"], s["closes_at"]) for s in exported[0]["schedules"]}
+    assert schedules == {("MO", "09:00", "17:00"), ("FR", "09:00", "12:00"),
+                         ("FR", "13:00", "17:00"), ("SA", "20:00", "02:00")}
+    women = next(c for c in exported[1]["capacities"] if c["id"] == units["women"])
+    assert {a["taxonomy_term"]["code"] for a in women["attributes"]} == {
+        "gender:female", "age_max:64"}
+    assert "Women's beds: women, ages 18-64" in exported[1]["eligibility_description"]
+    parsed = parse_documents(exported)
+    assert parsed.warnings == []
+    by_id = {p.id: p for p in parsed.programs}
+    assert by_id[peer].values["hours"] == (await server.svc.directory.program(peer)).hours
+    assert all(by_id[peer].values[name] for name in (
+        "harm_reduction", "telehealth", "reentry", "homeless_priority"))
+    populations = {u.id: u.population for u in by_id[detox].units}
+    assert populations == {units["women"]: Narrowing(genders=("female",), age_max=64),
+                           units["men"]: Narrowing(genders=("male",), wheelchair=False)}
+    assert (await service.import_hsds(server.svc, parsed)).updated == []
+    # A unit changed here is put back by the data, and only that unit is written.
+    await server.svc.directory.update_unit(units["men"], SYSTEM,
+                                           population={"genders": None, "wheelchair": None})
+    restored = await service.import_hsds(server.svc, parse_documents(exported))
+    assert restored.updated == [f"unit {units['men']}"] and restored.errors == []
+    program = await server.svc.directory.program(detox)
+    men = next(u for u in program.units if u.id == units["men"])
+    assert (men.genders, men.wheelchair, men.own) == (
+        ("male",), False, Narrowing(genders=("male",), wheelchair=False))
+
+
+async def test_a_capacity_that_would_widen_its_program_is_refused_by_label(server):
+    _, detox, units = await peer_center_and_split_detox(server)
+    async with server.client(await server.token("display")) as http:
+        exported = (await http.get(f"/hsds/services/{detox}")).json()
+    women = next(c for c in exported["capacities"] if c["id"] == units["women"])
+    for attribute in women["attributes"]:
+        if attribute["taxonomy_term"]["code"] == "age_max:64":
+            attribute["taxonomy_term"]["code"] = "age_max:140"
+        if attribute["taxonomy_term"]["code"] == "gender:female":
+            attribute["taxonomy_term"]["code"] = "gender:robot"
+    report = await service.import_hsds(server.svc, parse_documents([exported]))
+    assert report.warnings == [(f"service {detox}: capacity {units['women']} has "
+                                f"'age_max:140', not a population attribute we can read; "
+                                f"left out")]
+    assert report.errors == [(f"unit {units['women']}: genders: unknown value 'robot'; "
+                              f"known: female, male, nonbinary")]

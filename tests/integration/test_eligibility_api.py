@@ -198,13 +198,31 @@ async def test_a_census_row_that_lands_on_the_wrong_population_is_refused(server
 
 async def test_demo_directory_counts_for_a_woman_only_free_beds_of_units_admitting_women(
         server: Server) -> None:
-    await load_directory(server.svc)
+    await load_directory(server.svc.system)
     nav = await server.token("navigator")
     async with server.client(nav) as client:
         found = (await client.get("/api/v1/programs", params={
             "gender": "female", "limit": 2000})).json()
+        open_only = (await client.get("/api/v1/programs", params={
+            "gender": "female", "available_only": "true", "limit": 2000})).json()
+        matched = (await client.post("/api/v1/match", json={
+            "needs": {"gender": "female"}, "limit": 100})).json()
     assert found["count"] > 0
     for program in found["programs"]:
         admitting = [u for u in program["units"] if "female" in u["genders"]]
         assert all(u["fits"] == ("female" in u["genders"]) for u in program["units"])
         assert program["available"] == sum(u["available"] for u in admitting)
+    # Issue 13's example: Bayshore's women's unit is 0 of 8, its free bed a men's bed.
+    by_id = {p["id"]: p for p in found["programs"]}
+    bayshore = by_id["prg-bayshore-withdrawal-center"]
+    assert bayshore["available"] == 0
+    assert {u["id"]: (u["fits"], u["not_fitting"]) for u in bayshore["units"]} == {
+        "unit-bayshore-detox-men": (False, "men only"),
+        "unit-bayshore-detox-women": (True, None)}
+    assert "prg-bayshore-withdrawal-center" not in {p["id"] for p in open_only["programs"]}
+    assert {p["id"] for p in open_only["programs"]} == {
+        p["id"] for p in found["programs"] if p["available"] > 0 and p["open_now"]}
+    # The matcher counts the same beds as the search, program by program.
+    assert matched["options"]
+    for option in matched["options"]:
+        assert option["available_now"] == by_id[option["program_id"]]["available"]

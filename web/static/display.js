@@ -15,6 +15,7 @@ const LANG_SECONDS = 20;
 
 const programs = new Map(); // id -> {id, name, level_of_care, area, units: Map}
 const unitProgram = new Map();
+const populations = new Map(); // unit id -> {genders, age_min, age_max}: public directory facts
 let lang = rotation[0];
 let pages = [[]];
 let pageIndex = 0;
@@ -56,6 +57,7 @@ async function load() {
                       units: known ? known.units : new Map() };
     for (const unit of p.units) {
       unitProgram.set(unit.id, p.id);
+      populations.set(unit.id, { genders: unit.genders || [], age_min: unit.age_min, age_max: unit.age_max });
       if (feed.fresher(unit)) program.units.set(unit.id, unit);
     }
     programs.set(p.id, program);
@@ -89,8 +91,43 @@ function levelHeading(key, continued) {
     el("span", { class: "wall-level-total", text: w().total(total) }));
 }
 
+// Who a group of units serves, in each language of the wall.
+const POPULATION_WORDS = {
+  en: { female: "Women", male: "Men", nonbinary: "Nonbinary", all: "All genders", ages: (a, b) => (b >= 120 ? `Ages ${a}+` : `Ages ${a}–${b}`) },
+  es: { female: "Mujeres", male: "Hombres", nonbinary: "No binario", all: "Todos", ages: (a, b) => (b >= 120 ? `${a}+ años` : `${a}–${b} años`) },
+  zh: { female: "女", male: "男", nonbinary: "非二元", all: "不限性别", ages: (a, b) => (b >= 120 ? `${a}岁以上` : `${a}–${b}岁`) },
+  fil: { female: "Babae", male: "Lalaki", nonbinary: "Nonbinary", all: "Lahat", ages: (a, b) => (b >= 120 ? `Edad ${a}+` : `Edad ${a}–${b}`) },
+};
+
+/** The program's open count per population, when its units serve different ones (e.g. a
+ * women's and a men's unit): [{label, open}], or [] when they all serve the same people. */
+function populationSplit(program) {
+  const groups = new Map();
+  for (const unit of program.units.values()) {
+    const pop = populations.get(unit.id);
+    if (!pop) continue;
+    const key = `${[...pop.genders].sort().join("+")}|${pop.age_min}|${pop.age_max}`;
+    if (!groups.has(key)) groups.set(key, { pop, open: 0 });
+    groups.get(key).open += unit.available;
+  }
+  if (groups.size < 2) return [];
+  // Women before men before nonbinary, younger before older: the same order on every tile.
+  const rank = (pop) => ["female", "male", "nonbinary"].map((g) => (pop.genders.includes(g) ? 0 : 1)).join("") + String(pop.age_min).padStart(3, "0");
+  const list = [...groups.values()].sort((a, b) => rank(a.pop).localeCompare(rank(b.pop)));
+  const words = POPULATION_WORDS[lang] || POPULATION_WORDS.en;
+  const gendersDiffer = new Set(list.map((g) => [...g.pop.genders].sort().join("+"))).size > 1;
+  const agesDiffer = new Set(list.map((g) => `${g.pop.age_min}|${g.pop.age_max}`)).size > 1;
+  return list.map(({ pop, open }) => {
+    const parts = [];
+    if (gendersDiffer) parts.push(pop.genders.length >= 3 ? words.all : pop.genders.map((g) => words[g] || g).join(" & "));
+    if (agesDiffer) parts.push(words.ages(pop.age_min, pop.age_max));
+    return { label: parts.join(" "), open };
+  });
+}
+
 function tile(program) {
   const s = summary(program);
+  const split = populationSplit(program);
   const node = el("article", {
     class: `tile status-${s.status}${s.stale ? " stale" : ""}`,
     dataset: { program: program.id }, "aria-label": program.name,
@@ -100,6 +137,8 @@ function tile(program) {
       el("p", { class: "tile-meta" },
         el("span", { class: "pill", text: w().status[s.status] }),
         el("span", { class: "tile-area", text: program.area || "" })),
+      split.length ? el("p", { class: "tile-split" }, split.flatMap((g, i) => [
+        i ? " · " : null, el("span", { class: "split-part" }, `${g.label} `, el("strong", { text: String(g.open) }))])) : null,
       el("p", { class: "tile-age" },
         s.stale ? el("span", { class: "stale-label", text: w().stale }) : null,
         el("span", { class: "age", dataset: { updated: s.updated || "" }, text: timeAgo(s.updated, w().ago) }))),

@@ -14,7 +14,8 @@ let holdTarget = null;
 
 const BOOLEAN_BADGES = {
   wheelchair: "Wheelchair access", pets: "Pets allowed", co_occurring: "Co-occurring",
-  involuntary: "Involuntary holds", secure: "Secure unit",
+  involuntary: "Involuntary holds", secure: "Secure unit", harm_reduction: "Low-barrier",
+  telehealth: "Telehealth", reentry: "Reentry", homeless_priority: "Homeless priority",
 };
 const PAYERS = { "medi-cal": "Medi-Cal", medicare: "Medicare", private: "Private", uninsured: "Uninsured",
                  county: "County", va: "VA" };
@@ -52,8 +53,13 @@ function needsFromForm() {
   return needs;
 }
 
+/** A unit the search marked as not fitting the needs searched for (`fits: false`). */
+const fits = (unit) => unit.fits !== false;
+
+/** Counts of the units that fit the person searched for: a bed in a unit they cannot use
+ * is never counted (the same rule the search applied on the server). */
 function totals(program) {
-  const units = program.units;
+  const units = program.units.filter(fits);
   const available = units.reduce((n, u) => n + u.available, 0);
   const waitlist = units.reduce((n, u) => n + u.waitlist, 0);
   const capacity = units.reduce((n, u) => n + u.capacity, 0);
@@ -76,18 +82,25 @@ function badges(program) {
   return el("p", { class: "badges", "aria-label": "Eligibility" }, out.map((text) => el("span", { class: "badge", text })));
 }
 
+function holdButton(program, unit) {
+  if (!fits(unit)) {
+    return el("span", { class: "unit-misfit", text: `Does not fit: ${unit.not_fitting || "not for this client"}` });
+  }
+  return el("button", {
+    type: "button", class: "secondary small hold-button", disabled: unit.available <= 0 || undefined,
+    "aria-label": `Hold a bed: ${program.name}, ${unit.label || "beds"}`,
+    text: unit.available > 0 ? "Hold a bed" : "None free",
+    onclick: () => openHold(program.id, unit.id),
+  });
+}
+
 function unitRow(program, unit) {
   const kind = unit.kind === "slot" ? "slots" : "beds";
-  return el("li", { class: `unit status-${unit.status}`, dataset: { unit: unit.id } },
+  return el("li", { class: `unit status-${unit.status}${fits(unit) ? "" : " not-fitting"}`, dataset: { unit: unit.id } },
     el("div", {},
       el("span", { class: "unit-label", text: unit.label || "Beds" }), " ",
       el("span", { class: "status", text: statusWord(unit.status) })),
-    el("button", {
-      type: "button", class: "secondary small hold-button", disabled: unit.available <= 0 || undefined,
-      "aria-label": `Hold a bed: ${program.name}, ${unit.label || "beds"}`,
-      text: unit.available > 0 ? "Hold a bed" : "None free",
-      onclick: () => openHold(program.id, unit.id),
-    }),
+    holdButton(program, unit),
     el("div", { class: "unit-counts" },
       el("strong", { text: `${unit.available} open` }),
       ` · ${unit.held} held · ${unit.waitlist} waitlist · ${unit.capacity} ${kind} · `,
@@ -114,6 +127,7 @@ function programItem(program) {
       el("span", { class: "status", text: statusWord(t.status) }), " ",
       el("span", { class: "age", dataset: { updated: t.updated || "" }, text: timeAgo(t.updated) }), " ",
       t.stale ? el("span", { class: "stale-badge", text: "Stale" }) : null,
+      program.hours ? [" ", el("span", { class: "badge", text: program.open_now ? "Open now (has hours)" : "Closed now (has hours)" })] : null,
       program.phone ? ` · ${program.phone}` : null),
     badges(program),
     el("ul", { class: "units", "aria-label": `Units at ${program.name}` },

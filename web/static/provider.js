@@ -205,8 +205,50 @@ async function endHold(hold, action) {
 }
 
 function needsText(needs) {
-  return Object.entries(needs || {}).filter(([k]) => k !== "location")
+  return Object.entries(needs || {}).filter(([k, v]) => k !== "location" && v !== null && v !== false)
     .map(([k, v]) => (v === true ? k.replaceAll("_", " ") : `${k.replaceAll("_", " ")}: ${v}`)).join(", ");
+}
+
+// Who a unit serves, in the words the server's refusal uses (inventory/eligibility.py): the
+// page only preselects and disables; accepting into a unit that does not fit is refused by
+// the server all the same.
+const GENDER_WORDS = { female: "women", male: "men", nonbinary: "nonbinary people" };
+const LACKS = {
+  wheelchair: "no wheelchair-accessible room",
+  involuntary: "does not take people on an involuntary hold",
+  secure: "not a secure (locked) setting",
+};
+
+function genderWords(genders) {
+  const words = ["female", "male", "nonbinary"].filter((g) => genders.includes(g)).map((g) => GENDER_WORDS[g]);
+  return words.length < 3 ? words.join(" and ") : `${words.slice(0, -1).join(", ")} and ${words[words.length - 1]}`;
+}
+
+/** Why this unit cannot take the person the referral describes (empty: it can). */
+function misfits(unit, needs) {
+  const out = [];
+  if (needs.gender && unit.genders && !unit.genders.includes(needs.gender)) out.push(`${genderWords(unit.genders)} only`);
+  if (typeof needs.age === "number" && unit.age_min !== undefined && !(unit.age_min <= needs.age && needs.age <= unit.age_max)) {
+    out.push(`ages ${unit.age_min}-${unit.age_max} only`);
+  }
+  for (const [name, words] of Object.entries(LACKS)) if (needs[name] && unit[name] === false) out.push(words);
+  return out;
+}
+
+/** The "Accept into" choices: units that do not fit are shown, disabled, with the reason; the
+ * first fitting unit with a free bed (else the first fitting one) is preselected. */
+function unitOptions(program, needs) {
+  const list = program ? program.units : [];
+  const open = (u) => units.get(u.id)?.unit.available ?? u.available;
+  const fitting = list.filter((u) => misfits(u, needs || {}).length === 0);
+  const chosen = fitting.find((u) => open(u) > 0) || fitting[0];
+  return list.map((u) => {
+    const why = misfits(u, needs || {});
+    return el("option", {
+      value: u.id, disabled: why.length > 0, selected: u === chosen,
+      text: why.length ? `${u.label}: does not fit (${why.join("; ")})` : `${u.label} (${open(u)} open)`,
+    });
+  });
 }
 
 function referralItem(r) {
@@ -225,6 +267,7 @@ function referralItem(r) {
       msg.textContent = `Not done: ${failure.message}`;
     }
   };
+  const anyFits = (program ? program.units : []).some((u) => misfits(u, r.needs || {}).length === 0);
   const isNew = !seenReferrals.has(r.id);
   if (isNew) {
     seenReferrals.add(r.id);
@@ -235,8 +278,9 @@ function referralItem(r) {
     el("span", { class: "muted", text: [needsText(r.needs), r.note, `answer ${inWords(r.expires_at)} (by ${new Date(r.expires_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })})`].filter(Boolean).join(" · ") }),
     el("form", { class: "ref-actions", onsubmit: (e) => { e.preventDefault(); act("accept", { unit_id: $(`#${CSS.escape(unitSelect)}`).value }, "Accepted: a bed is held for this client."); } },
       el("div", {}, el("label", { for: unitSelect, text: "Accept into" }),
-        el("select", { id: unitSelect }, (program ? program.units : []).map((u) => el("option", { value: u.id, text: `${u.label} (${units.get(u.id)?.unit.available ?? u.available} open)` })))),
-      el("button", { type: "submit", class: "primary", text: "Accept" })),
+        el("select", { id: unitSelect }, unitOptions(program, r.needs))),
+      el("button", { type: "submit", class: "primary", text: "Accept", disabled: !anyFits || undefined })),
+    anyFits ? null : el("p", { class: "hint", text: "None of your units here fits this client's needs: decline with a reason." }),
     el("form", { class: "ref-actions", onsubmit: (e) => { e.preventDefault(); act("decline", { reason: $(`#${CSS.escape(reasonSelect)}`).value }, "Declined."); } },
       el("div", {}, el("label", { for: reasonSelect, text: "Decline because" }),
         el("select", { id: reasonSelect }, (config.decline_reasons || ["other"]).map((x) => el("option", { value: x, text: x.replaceAll("_", " ") })))),
