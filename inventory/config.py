@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     # Provider reminder webhook (freshness): {url, secret, max_failures}.
     reminder_webhook: dict[str, Any] = Field(default_factory=dict)
     freshness_check_seconds: float = 60.0
+    # Accept a simulated clock (PUT /api/v1/simulation/clock) for `bedfinder simulate`.
+    # Never true in production: every time the service records would be the simulation's.
+    simulation_mode: bool = False
     levels_of_care: dict[str, LevelOfCare] = Field(default_factory=dict)
     pathways: dict[str, list[str]] = Field(default_factory=dict)
 

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from inventory.audit import AuditWriter
 from inventory.availability import Inventory
-from inventory.clock import Clock, utcnow
+from inventory.clock import Clock, SimulatedClock, utcnow
 from inventory.config import Settings
 from inventory.database import create_engine, session_factory
 from inventory.demand import Outbox
@@ -96,22 +96,25 @@ async def build_system(settings: Settings, redis_url: str) -> System:
     sessions = session_factory(engine)
     audit = AuditWriter(sessions)
     live = LiveStore(redis, settings.redis_prefix, settings.stream_max_events)
-    inventory = Inventory(live, sessions, utcnow, settings.seq_rebuild_gap, audit)
-    directory = Directory(sessions, inventory, redis, settings.redis_prefix, utcnow)
-    holds = Holds(live, sessions, directory, utcnow, settings.hold_minutes,
+    # One clock for every service: the wall clock, or in simulation mode one the simulation
+    # moves (web/api/simulation.py); production never builds the latter.
+    clock: Clock = SimulatedClock() if settings.simulation_mode else utcnow
+    inventory = Inventory(live, sessions, clock, settings.seq_rebuild_gap, audit)
+    directory = Directory(sessions, inventory, redis, settings.redis_prefix, clock)
+    holds = Holds(live, sessions, directory, clock, settings.hold_minutes,
                   settings.hold_max_minutes, audit)
-    transitions = Transitions(sessions, directory, utcnow, Policy(
+    transitions = Transitions(sessions, directory, clock, Policy(
         settings.caseload_limit, settings.at_risk_hours, settings.lapse_grace_hours))
     holds.on_end.append(transitions.hold_ended)
     notifier = Notifier(redis, settings.redis_prefix)
-    referrals = Referrals(sessions, directory, holds, live, notifier, utcnow,
+    referrals = Referrals(sessions, directory, holds, live, notifier, clock,
                           settings.referral_expiry_minutes, settings.decline_reasons)
     system = System(
         settings=settings, redis=redis, engine=engine, sessions=sessions, live=live,
         inventory=inventory, directory=directory,
         tokens=TokenVerifier(sessions, settings.token_cache_seconds), holds=holds,
         transitions=transitions, referrals=referrals, notifier=notifier, audit=audit,
-        demand=Outbox(redis, settings.redis_prefix))
+        demand=Outbox(redis, settings.redis_prefix), clock=clock)
     system.supervisor.start("audit_writer", audit.run)
     system.supervisor.start("demand_outbox", system.demand.run)
     return system

@@ -19,6 +19,7 @@ from inventory.system import System, build_system
 from web import analytics, errors, logs, pages, ws
 from web.api import events, feeds, health, match, metrics, programs, reports, tokens, units
 from web.api import holds as holds_api
+from web.api import simulation as simulation_api
 from web.api import referrals as referrals_api
 from web.api import transitions as transitions_api
 from web.fanout import Fanout
@@ -121,6 +122,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    feeds.router, reports.router, tokens.router, ws.router, metrics.router,
                    pages.router, analytics.router):
         app.include_router(router)
+    if settings.simulation_mode:  # never in production: no such route exists otherwise
+        app.include_router(simulation_api.router)
     app.include_router(api_docs.router)  # /docs from the package, no CDN
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RateLimit)

@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 from rich.console import Console
 
 from feeds import cli as feeds_cli
+from simulation import cli as simulation_cli
 from web import report_cli
 from inventory.actors import ROLES
 from inventory.config import Settings, load_settings
@@ -32,6 +33,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(feeds_cli.app, name="import")
 app.add_typer(token_app, name="token")
 app.add_typer(report_cli.app, name="report")
+app.command("simulate")(simulation_cli.simulate)
 console = Console()
 GRACE_SECONDS = 10  # websockets are closed with 1012 (reconnect) and requests finish
 

@@ -1,0 +1,90 @@
+"""`bedfinder simulate`: run the policies side by side and print (and optionally write) the
+table and plots of docs/simulation.md."""
+
+from __future__ import annotations
+
+import re
+import statistics
+from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from simulation.experiment import Experiment, run_experiment
+from simulation.policies import chosen
+from simulation.results import plot, quantile, summarize, table
+from simulation.scenario import load
+from simulation.server import Server, own_server
+
+console = Console(stderr=True)
+BLOCK = re.compile(r"(<!-- simulate:results -->\n).*?(\n<!-- /simulate:results -->)", re.S)
+
+
+def report(experiment: Experiment, command: str) -> str:
+    """The results block: the command that made it, the table, and the load it put on the
+    server."""
+    s = experiment.scenario
+    latencies = [v for values in experiment.calls.seconds.values() for v in values]
+    load_line = (f"{experiment.calls.total} API calls, median "
+                 f"{1000 * statistics.median(latencies):.1f} ms, p99 "
+                 f"{1000 * quantile(latencies, 0.99):.1f} ms" if latencies else "no API calls")
+    return "\n".join([
+        f"Made by `{command}` in {experiment.seconds:.0f} s: scenario *{s.name}*, "
+        f"{s.replications} replication(s) of {s.horizon_days:g} measured days after "
+        f"{s.warmup_days:g} days of warm-up, seed {experiment.seed}. Mean ± half-width of the "
+        "95% confidence interval over replications.", "",
+        table(summarize(experiment.runs)), "",
+        f"Load on the server: {load_line}."])
+
+
+def simulate(
+    quick: Annotated[bool, typer.Option(help="One short replication (CI: under a minute).")]
+    = False,
+    seed: Annotated[int, typer.Option(help="Seed of every random stream.")] = 7,
+    replications: Annotated[int | None, typer.Option(
+        min=1, help="Replications (default: the scenario's).")] = None,
+    policy: Annotated[list[str] | None, typer.Option(
+        help="daily, live, live-no-holds, live-no-alerts (repeat; default all).")] = None,
+    scenario: Annotated[Path | None, typer.Option(
+        help="Scenario YAML (default: the shipped mid-size city).")] = None,
+    url: Annotated[str | None, typer.Option(
+        help="A running Bedfinder in simulation mode (default: start one).")] = None,
+    token: Annotated[str | None, typer.Option(help="Admin token for --url.")] = None,
+    out: Annotated[Path | None, typer.Option(
+        help="Folder for results.md and the PNG plots.")] = None,
+    update_doc: Annotated[Path | None, typer.Option(
+        help="Markdown file whose simulate:results block is replaced.")] = None,
+) -> None:
+    """Simulate the city's system of care under each policy, through the real API."""
+    chosen_scenario = load(scenario)
+    if quick:
+        chosen_scenario = chosen_scenario.quick()
+    if replications:
+        chosen_scenario = chosen_scenario.model_copy(update={"replications": replications})
+    try:
+        policies = chosen(policy)
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
+    if url and not token:
+        raise typer.BadParameter("--url needs --token (an admin token of that server)")
+    server: AbstractContextManager[Server] = (
+        nullcontext(Server(url, token or "")) if url else own_server())
+    with server as running:
+        experiment = run_experiment(chosen_scenario, policies, seed, running.url,
+                                    running.admin_token, progress=console.print)
+    command = "bedfinder simulate" + (" --quick" if quick else "") + f" --seed {seed}" + (
+        f" --replications {replications}" if replications else "")
+    text = report(experiment, command)
+    print(text)
+    if out:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "results.md").write_text(text + "\n")
+        for path in plot(summarize(experiment.runs), out):
+            console.print(f"wrote {path}")
+    if update_doc:
+        doc = update_doc.read_text()
+        if not BLOCK.search(doc):
+            raise typer.BadParameter(f"{update_doc} has no <!-- simulate:results --> block")
+        update_doc.write_text(BLOCK.sub(lambda m: m.group(1) + text + m.group(2), doc))
