@@ -3,9 +3,11 @@ table and plots of docs/simulation.md."""
 
 from __future__ import annotations
 
+import json
 import re
 import statistics
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
@@ -14,12 +16,12 @@ from rich.console import Console
 
 from simulation.experiment import Experiment, run_experiment
 from simulation.policies import chosen
-from simulation.results import plot, quantile, summarize, table
+from simulation.results import differences, plot, quantile, summarize, table
 from simulation.scenario import load
 from simulation.server import Server, own_server
 
 console = Console(stderr=True)
-BLOCK = re.compile(r"(<!-- simulate:results -->\n).*?(\n<!-- /simulate:results -->)", re.S)
+BLOCK = re.compile(r"(<!-- simulate:results -->\n).*?(\n<!-- /simulate:results -->)", re.DOTALL)
 
 
 def report(experiment: Experiment, command: str) -> str:
@@ -31,12 +33,23 @@ def report(experiment: Experiment, command: str) -> str:
                  f"{1000 * statistics.median(latencies):.1f} ms, p99 "
                  f"{1000 * quantile(latencies, 0.99):.1f} ms" if latencies else "no API calls")
     return "\n".join([
-        f"Made by `{command}` in {experiment.seconds:.0f} s: scenario *{s.name}*, "
+        (f"Made by `{command}` in {experiment.seconds:.0f} s: scenario *{s.name}*, "
         f"{s.replications} replication(s) of {s.horizon_days:g} measured days after "
         f"{s.warmup_days:g} days of warm-up, seed {experiment.seed}. Mean ± half-width of the "
-        "95% confidence interval over replications.", "",
-        table(summarize(experiment.runs)), "",
+        "95% confidence interval over replications."), "",
+        table(summarize(experiment.runs)), "", *paired(experiment),
         f"Load on the server: {load_line}."])
+
+
+def paired(experiment: Experiment) -> list[str]:
+    """The differences from the first policy, paired by replication, when there are two or
+    more replications and two or more policies."""
+    first = experiment.policies[0].name
+    if experiment.scenario.replications < 2 or len(experiment.policies) < 2:
+        return []
+    return [f"Difference from `{first}` on the same people (paired by replication, 95% CI):",
+            "", table(differences(experiment.runs, first),
+                                  column="`{}` − `" + first + "`"), ""]
 
 
 def simulate(
@@ -81,6 +94,8 @@ def simulate(
     if out:
         out.mkdir(parents=True, exist_ok=True)
         (out / "results.md").write_text(text + "\n")
+        (out / "runs.json").write_text(json.dumps(
+            [asdict(r) for r in experiment.runs], indent=1) + "\n")
         for path in plot(summarize(experiment.runs), out):
             console.print(f"wrote {path}")
     if update_doc:

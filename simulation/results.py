@@ -104,15 +104,26 @@ DIGITS = {"lapse_share": 3, "wait_median_h": 1, "wait_p90_h": 1, "idle_bed_hours
           "referrals_per_placement": 2, "calls_per_placement": 2, "caseload": 2}
 
 
-def table(summary: dict[str, dict[str, Estimate]]) -> str:
+def table(summary: dict[str, dict[str, Estimate]], column: str = "`{}`") -> str:
     """A Markdown table: one row per measure, one column per policy (mean ± 95% CI)."""
     policies = list(summary)
-    lines = ["| measure | " + " | ".join(f"`{p}`" for p in policies) + " |",
+    lines = ["| measure | " + " | ".join(column.format(p) for p in policies) + " |",
              "| --- |" + " ---: |" * len(policies)]
     for key, label in MEASURES.items():
         cells = [summary[p][key].text(DIGITS[key]) for p in policies]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def differences(runs: list[Measured], baseline: str) -> dict[str, dict[str, Estimate]]:
+    """policy -> measure -> the mean difference from `baseline` over replications, paired by
+    replication: both saw the same people (common random numbers), so the interval is
+    narrower than the two intervals of the table suggest."""
+    base = {r.replication: r.values for r in runs if r.policy == baseline}
+    policies = [p for p in dict.fromkeys(r.policy for r in runs) if p != baseline]
+    return {policy: {m: estimate([r.values[m] - base[r.replication][m] for r in runs
+                                  if r.policy == policy and r.replication in base])
+                     for m in MEASURES} for policy in policies}
 
 
 def plot(summary: dict[str, dict[str, Estimate]], out: Path) -> list[Path]:
