@@ -21,7 +21,7 @@ from simulation.scenario import load
 from simulation.server import Server, own_server
 
 console = Console(stderr=True)
-BLOCK = re.compile(r"(<!-- simulate:results -->\n).*?(\n<!-- /simulate:results -->)", re.DOTALL)
+BLOCK = re.compile(r"(<!-- simulate:results -->\n).*?(<!-- /simulate:results -->)", re.DOTALL)
 
 
 def report(experiment: Experiment, command: str) -> str:
@@ -82,13 +82,17 @@ def simulate(
         raise typer.BadParameter(str(error)) from None
     if url and not token:
         raise typer.BadParameter("--url needs --token (an admin token of that server)")
+    if update_doc and not BLOCK.search(update_doc.read_text()):
+        raise typer.BadParameter(f"{update_doc} has no <!-- simulate:results --> block")
     server: AbstractContextManager[Server] = (
         nullcontext(Server(url, token or "")) if url else own_server())
     with server as running:
         experiment = run_experiment(chosen_scenario, policies, seed, running.url,
                                     running.admin_token, progress=console.print)
-    command = "bedfinder simulate" + (" --quick" if quick else "") + f" --seed {seed}" + (
-        f" --replications {replications}" if replications else "")
+    command = " ".join(["bedfinder simulate", *(["--quick"] if quick else []), f"--seed {seed}",
+                        *([f"--replications {replications}"] if replications else []),
+                        *(f"--policy {p}" for p in policy or []),
+                        *([f"--scenario {scenario}"] if scenario else [])])
     text = report(experiment, command)
     print(text)
     if out:
@@ -99,7 +103,5 @@ def simulate(
         for path in plot(summarize(experiment.runs), out):
             console.print(f"wrote {path}")
     if update_doc:
-        doc = update_doc.read_text()
-        if not BLOCK.search(doc):
-            raise typer.BadParameter(f"{update_doc} has no <!-- simulate:results --> block")
-        update_doc.write_text(BLOCK.sub(lambda m: m.group(1) + text + m.group(2), doc))
+        update_doc.write_text(BLOCK.sub(lambda m: m.group(1) + text + "\n" + m.group(2),
+                                        update_doc.read_text()))
