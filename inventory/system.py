@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from inventory.audit import AuditWriter
 from inventory.availability import Inventory
-from inventory.clock import Clock, SimulatedClock, utcnow
+from inventory.clock import Clock, utcnow
 from inventory.config import Settings
 from inventory.database import create_engine, session_factory
 from inventory.demand import Outbox
@@ -88,17 +88,15 @@ def connect_redis(redis_url: str) -> Redis:
         max_connections=REDIS_CONNECTIONS, timeout=REDIS_WAIT_SECONDS))
 
 
-async def build_system(settings: Settings, redis_url: str) -> System:
-    """Every domain service, wired; the audit writer and demand outbox already running under
-    the System's supervisor. Call `close()` when done."""
+async def build_system(settings: Settings, redis_url: str, clock: Clock = utcnow) -> System:
+    """Every domain service, wired, reading time from `clock` (simulation mode passes a
+    simulated one); the audit writer and demand outbox already running under the System's
+    supervisor. Call `close()` when done."""
     redis = connect_redis(redis_url)
     engine = create_engine(settings.sqlalchemy_url())
     sessions = session_factory(engine)
     audit = AuditWriter(sessions)
     live = LiveStore(redis, settings.redis_prefix, settings.stream_max_events)
-    # One clock for every service: the wall clock, or in simulation mode one the simulation
-    # moves (web/api/simulation.py); production never builds the latter.
-    clock: Clock = SimulatedClock() if settings.simulation_mode else utcnow
     inventory = Inventory(live, sessions, clock, settings.seq_rebuild_gap, audit)
     directory = Directory(sessions, inventory, redis, settings.redis_prefix, clock)
     holds = Holds(live, sessions, directory, clock, settings.hold_minutes,

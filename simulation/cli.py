@@ -1,55 +1,26 @@
 """`bedfinder simulate`: run the policies side by side and print (and optionally write) the
-table and plots of docs/simulation.md."""
+table and plots of docs/simulation.md. The simulation's modules (SimPy, numpy, matplotlib,
+the SQL and Redis clients of its own server) are imported inside the command, so the
+`bedfinder` command starts as fast without them."""
 
 from __future__ import annotations
 
 import json
 import re
-import statistics
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
-from simulation.experiment import Experiment, run_experiment
-from simulation.policies import chosen
-from simulation.results import differences, plot, quantile, summarize, table
-from simulation.scenario import load
-from simulation.server import Server, own_server
+if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
+    from simulation.server import Server
 
 console = Console(stderr=True)
 BLOCK = re.compile(r"(<!-- simulate:results -->\n).*?(<!-- /simulate:results -->)", re.DOTALL)
-
-
-def report(experiment: Experiment, command: str) -> str:
-    """The results block: the command that made it, the table, and the load it put on the
-    server."""
-    s = experiment.scenario
-    latencies = [v for values in experiment.calls.seconds.values() for v in values]
-    load_line = (f"{experiment.calls.total} API calls, median "
-                 f"{1000 * statistics.median(latencies):.1f} ms, p99 "
-                 f"{1000 * quantile(latencies, 0.99):.1f} ms" if latencies else "no API calls")
-    return "\n".join([
-        (f"Made by `{command}` in {experiment.seconds:.0f} s: scenario *{s.name}*, "
-        f"{s.replications} replication(s) of {s.horizon_days:g} measured days after "
-        f"{s.warmup_days:g} days of warm-up, seed {experiment.seed}. Mean ± half-width of the "
-        "95% confidence interval over replications."), "",
-        table(summarize(experiment.runs)), "", *paired(experiment),
-        f"Load on the server: {load_line}."])
-
-
-def paired(experiment: Experiment) -> list[str]:
-    """The differences from the first policy, paired by replication, when there are two or
-    more replications and two or more policies."""
-    first = experiment.policies[0].name
-    if experiment.scenario.replications < 2 or len(experiment.policies) < 2:
-        return []
-    return [f"Difference from `{first}` on the same people (paired by replication, 95% CI):",
-            "", table(differences(experiment.runs, first),
-                                  column="`{}` − `" + first + "`"), ""]
 
 
 def simulate(
@@ -71,6 +42,15 @@ def simulate(
         help="Markdown file whose simulate:results block is replaced.")] = None,
 ) -> None:
     """Simulate the city's system of care under each policy, through the real API."""
+    from contextlib import nullcontext
+
+    from simulation.experiment import run_experiment
+    from simulation.policies import chosen
+    from simulation.report import report
+    from simulation.results import plot, summarize
+    from simulation.scenario import load
+    from simulation.server import Server, own_server
+
     chosen_scenario = load(scenario)
     if quick:
         chosen_scenario = chosen_scenario.quick()

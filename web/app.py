@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from inventory.clock import SimulatedClock, utcnow
 from inventory.config import Settings, load_settings
 from inventory.embedded_redis import EmbeddedRedis
 from inventory.live import Event
@@ -19,8 +20,8 @@ from inventory.system import System, build_system
 from web import analytics, errors, logs, pages, ws
 from web.api import events, feeds, health, match, metrics, programs, reports, tokens, units
 from web.api import holds as holds_api
-from web.api import simulation as simulation_api
 from web.api import referrals as referrals_api
+from web.api import simulation as simulation_api
 from web.api import transitions as transitions_api
 from web.fanout import Fanout
 from web.limits import BodySizeLimit
@@ -89,7 +90,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     if not redis_url:
         embedded = EmbeddedRedis(settings.data_dir)
         redis_url = embedded.start()
-    system = await build_system(settings, redis_url)
+    # Simulation mode only: a clock `bedfinder simulate` moves (web/api/simulation.py).
+    clock = SimulatedClock() if settings.simulation_mode else utcnow
+    system = await build_system(settings, redis_url, clock)
     svc = web_services(system, redis_url)
     app.state.services = svc
     with contextlib.suppress(Exception):
