@@ -71,7 +71,7 @@ class Scenario(Frozen):
 
     def quick(self) -> Scenario:
         """The CI run: one replication of a short window (about half a minute)."""
-        return self.model_copy(update={"warmup_days": 2.0, "horizon_days": 5.0,
+        return self.model_copy(update={"warmup_days": 4.0, "horizon_days": 4.0,
                                        "replications": 1})
 
 
