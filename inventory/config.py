@@ -129,6 +129,9 @@ class Settings(BaseSettings):
     session_recheck_minutes: float = Field(default=5, gt=0, le=24 * 60)
     # Who read which hold, referral or transition is kept this many days, then purged.
     access_log_days: int = Field(default=2190, ge=1, le=36_500)
+    # Accept a simulated clock (PUT /api/v1/simulation/clock) for `bedfinder simulate`.
+    # Never true in production: every time the service records would be the simulation's.
+    simulation_mode: bool = False
     levels_of_care: dict[str, LevelOfCare] = Field(default_factory=dict)
     pathways: dict[str, list[str]] = Field(default_factory=dict)
 

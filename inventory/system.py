@@ -128,9 +128,9 @@ def connect_redis(redis_url: str) -> Redis:
 
 
 async def build_system(settings: Settings, redis_url: str, clock: Clock = utcnow) -> System:
-    """Every domain service, wired, reading time from `clock` (the demo history passes a
-    simulated one); the audit writer and demand outbox already running under the System's
-    supervisor. Call `close()` when done."""
+    """Every domain service, wired, reading time from `clock` (the demo history and simulation
+    mode pass a simulated one); the audit writer and demand outbox already running under the
+    System's supervisor. Call `close()` when done."""
     redis = connect_redis(redis_url)
     engine = create_engine(settings.sqlalchemy_url())
     sessions = session_factory(engine)

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from inventory.clock import SimulatedClock, utcnow
 from inventory.config import Settings, load_settings
 from inventory.embedded_redis import EmbeddedRedis
 from inventory.live import Event
@@ -34,6 +35,7 @@ from web.api import (
 from web.api import docs as api_docs
 from web.api import holds as holds_api
 from web.api import referrals as referrals_api
+from web.api import simulation as simulation_api
 from web.api import transitions as transitions_api
 from web.fanout import Fanout
 from web.limits import BodySizeLimit
@@ -107,7 +109,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         embedded = EmbeddedRedis(settings.data_dir)
         redis_url = embedded.start()
         embedded.supervise()  # killed or crashed, it is started again (a no-op if joined)
-    system = await build_system(settings, redis_url)
+    # Simulation mode only: a clock `bedfinder simulate` moves (web/api/simulation.py).
+    clock = SimulatedClock() if settings.simulation_mode else utcnow
+    system = await build_system(settings, redis_url, clock)
     svc = web_services(system, redis_url)
     app.state.services = svc
     app.state.people = build_people(system)
@@ -142,6 +146,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    pages.router, analytics.router, signin.router, access.router,
                    admin_page.router):
         app.include_router(router)
+    if settings.simulation_mode:  # never in production: no such route exists otherwise
+        app.include_router(simulation_api.router)
     app.include_router(api_docs.router)  # /docs from the package, no CDN
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RateLimit)

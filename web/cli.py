@@ -28,6 +28,7 @@ from feeds import cli as feeds_cli
 from inventory.actors import ROLES
 from inventory.config import ConfigError, Settings, load_settings
 from inventory.errors import InventoryError
+from simulation import cli as simulation_cli
 
 if TYPE_CHECKING:
     import uvicorn
@@ -79,6 +80,7 @@ token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(feeds_cli.app, name="import")
 app.add_typer(token_app, name="token")
+app.command("simulate")(simulation_cli.simulate)
 console = Console()
 
 Host = Annotated[str, typer.Option(help="Address to listen on.")]
