@@ -117,6 +117,7 @@ def settings(tmp_path: Path, redis_url: str, database_url: str) -> Settings:
         data_dir=tmp_path, redis_url=redis_url, database_url=database_url,
         redis_prefix=tagged_prefix(f"t{secrets.token_hex(6)}"), heartbeat_seconds=1.0,
         token_cache_seconds=0.0, rate_limit_writes="", rate_limit_reads="",
+        rate_limit_invalid_tokens="",
     )
 
 

@@ -17,6 +17,7 @@ from inventory.mirror import Mirror
 from inventory.stream_reader import Listener, StreamReader
 from inventory.system import System, build_system
 from web import analytics, errors, logs, pages, ws
+from web.api import docs as api_docs
 from web.api import events, feeds, health, match, metrics, programs, reports, tokens, units
 from web.api import holds as holds_api
 from web.api import referrals as referrals_api
@@ -27,7 +28,6 @@ from web.metrics import Metrics, RequestMetrics
 from web.notifications import Notifications
 from web.rate_limits import RateLimit, RateLimits
 from web.request_context import RequestContext
-from web.api import docs as api_docs
 from web.scheduled import start_jobs
 from web.services import Services
 from web.sessions import TokenSessions
@@ -47,8 +47,10 @@ def web_services(system: System, redis_url: str) -> Services:
     token_sessions.on_revoke.append(system.tokens.forget)
     meters = Metrics()
     rate_limits = (RateLimits(redis_url, settings.redis_prefix, settings.rate_limit_writes,
-                              settings.rate_limit_reads)
-                   if settings.rate_limit_writes or settings.rate_limit_reads else None)
+                              settings.rate_limit_reads, settings.rate_limit_invalid_tokens,
+                              settings.trusted_proxies)
+                   if settings.rate_limit_writes or settings.rate_limit_reads
+                   or settings.rate_limit_invalid_tokens else None)
     reader.on_reset(fanout.drop_all)
     reader.listen("fanout", fanout.deliver)
     reader.listen("metrics", _counting(meters))

@@ -13,6 +13,7 @@ from inventory.actors import ADMIN, NAVIGATOR, PROVIDER, Actor
 from inventory.flows.hold_for_transition import place_hold as place
 from inventory.holds import HoldView
 from web.api.deps import services
+from web.audiences import hold_for
 from web.auth import require
 from web.schemas import Strict
 from web.services import Services
@@ -45,7 +46,8 @@ class HoldOut(BaseModel):
 
 
 def out(view: HoldView) -> dict[str, Any]:
-    return asdict(view)
+    """A hold for its owner: callers have had `Holds.get` or `list_for` check who asks."""
+    return hold_for(asdict(view))
 
 
 @router.post("", status_code=201, response_model=HoldOut,
@@ -67,7 +69,9 @@ async def list_holds(svc: Svc, actor: Staff,
 
 @router.get("/{hold_id}", response_model=HoldOut)
 async def get_hold(hold_id: str, svc: Svc, actor: Staff) -> dict[str, Any]:
-    return out(await svc.holds.get(hold_id))
+    """The hold, if you placed it (or a navigator of your organization did), it is on your
+    organization's unit, or you are an admin; 404 otherwise, as if it did not exist."""
+    return out(await svc.holds.get(hold_id, actor))
 
 
 @router.post("/{hold_id}/admit", response_model=HoldOut)
