@@ -6,7 +6,7 @@ streets are real San Francisco places, and coordinates are approximate.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from typing import Iterator
 
 ORGANIZATIONS: list[dict] = [
     {"id": "org-fogline-recovery", "name": "Fogline Recovery Collective"},
