@@ -170,7 +170,7 @@ async def serve(settings: Settings, port: int | None = None, ws: str = "auto"
     app = create_app(settings)
     port = port or free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                            lifespan="on", ws_max_size=65_536, ws=ws)
+                            lifespan="on", ws_max_size=65_536, ws=ws, proxy_headers=False)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:

@@ -80,14 +80,14 @@ def check(kind: str, seen: dict[str, Any], full: dict[str, Any], audience: str,
                               f"web/audiences.FIELDS: say who may see them")
     expected = {k for k in full if allowed(kind, k, audience)}
     assert set(seen) == expected, f"{where} as {audience}: {sorted(set(seen) ^ expected)}"
-    for field in seen:
+    for field, value in seen.items():
         inner = NESTED.get((kind, field))
         if inner is None:
             continue
-        if isinstance(seen[field], dict):
-            check(inner, seen[field], full[field], audience, f"{where}.{field}")
-        elif isinstance(seen[field], list) and seen[field]:
-            check(inner, seen[field][0], full[field][0], audience, f"{where}.{field}[0]")
+        if isinstance(value, dict):
+            check(inner, value, full[field], audience, f"{where}.{field}")
+        elif isinstance(value, list) and value:
+            check(inner, value[0], full[field][0], audience, f"{where}.{field}[0]")
     if audience == PUBLIC:
         assert not NEVER_PUBLIC & keys_in(seen), f"{where}: {NEVER_PUBLIC & keys_in(seen)}"
 
