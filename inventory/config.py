@@ -98,7 +98,7 @@ class Settings(BaseSettings):
     # that limits count is then the right-most forwarded address not in this list.
     trusted_proxies: list[str] = Field(default_factory=list)
     # Open websockets (both paths) per token and per client address, in each process.
-    max_websockets_per_token: int = Field(default=16, ge=1, le=100_000)
+    max_websockets_per_token: int = Field(default=16, ge=1, le=1_000_000)
     max_websockets_per_address: int = Field(default=256, ge=1, le=1_000_000)
     # The address people and systems reach this deployment at: absolute links (FHIR fullUrl,
     # HSDS openapi_url) are built from it, never from a request's Host header.
