@@ -118,6 +118,8 @@ def settings(tmp_path: Path, redis_url: str, database_url: str) -> Settings:
         redis_prefix=tagged_prefix(f"t{secrets.token_hex(6)}"), heartbeat_seconds=1.0,
         token_cache_seconds=0.0, rate_limit_writes="", rate_limit_reads="",
         rate_limit_invalid_tokens="",
+        # Tests open many websockets with one token from 127.0.0.1; test_limits sets caps.
+        max_websockets_per_token=100_000, max_websockets_per_address=100_000,
     )
 
 
