@@ -31,7 +31,7 @@ async def measure_all(settings, days: int, repeat: int) -> None:  # type: ignore
     svc = await build_system(settings, settings.redis_url)
     try:
         started = time.perf_counter()
-        counts = await fill_history(svc, days)
+        counts = await fill_history(settings, days)
         print(f"history: {days} days in {time.perf_counter() - started:.1f} s: {counts}")
         now = svc.clock()
         for bucket in ("day", "week"):

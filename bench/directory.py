@@ -17,16 +17,35 @@ from inventory.tokens import digest
 LEVELS = ["withdrawal_management", "residential_sud", "crisis_residential",
           "psychiatric_inpatient", "crisis_stabilization", "sobering_center",
           "recovery_residence", "shelter", "intensive_outpatient", "outpatient",
-          "opioid_treatment_program"]
+          "opioid_treatment_program", "peer_center", "mental_health_residential",
+          "board_and_care", "transitional_housing", "full_service_partnership"]
+SLOT_LEVELS = {"intensive_outpatient", "outpatient", "opioid_treatment_program", "peer_center",
+               "full_service_partnership"}
 PAYERS = ["medi-cal", "medicare", "private", "uninsured", "county", "va"]
 LANGS = ["en", "es", "zh", "fil", "vi", "ru"]
 GENDERS = [["female", "male", "nonbinary"]] * 6 + [["female"], ["male"]]
 BENCH_TOKEN = "bf_benchmark-admin-token"
 
 
+def unit_population(rng: random.Random, program: dict, j: int) -> dict:
+    """A unit's own population, narrowing its program's as real programs do: split by
+    gender (a women's and a men's unit), a youth or older-adult unit, rooms that are not
+    wheelchair accessible; about half the units inherit everything."""
+    genders, low, high = program["genders"], program["age_min"], program["age_max"]
+    roll = rng.random()
+    if roll < 0.3 and len(genders) > 1:
+        return {"genders": [genders[j % len(genders)]]}
+    if roll < 0.4 and high - low > 10:
+        return {"age_max": low + (high - low) // 2} if j % 2 else {"age_min": low + 5}
+    if roll < 0.5 and program["wheelchair"]:
+        return {"wheelchair": False}
+    return {}
+
+
 async def build(settings: Settings, programs: int, units_per_program: int,
                 seed: int = 7) -> None:
-    """Fill an empty database with `programs` programs in the Bay Area."""
+    """Fill an empty database with `programs` programs in the Bay Area, each with
+    `units_per_program` units of mixed populations (see `unit_population`)."""
     rng = random.Random(seed)
     now = datetime.now(UTC)
     engine = create_engine(settings.sqlalchemy_url())
@@ -52,14 +71,20 @@ async def build(settings: Settings, programs: int, units_per_program: int,
             "wheelchair": rng.random() < 0.6, "pets": rng.random() < 0.1,
             "co_occurring": rng.random() < 0.5, "involuntary": False, "secure": False,
             "cadence_minutes": rng.choice([60, 240, 1440]), "created_at": now,
-            "updated_at": now})
+            "updated_at": now, "harm_reduction": rng.random() < 0.3,
+            "telehealth": rng.random() < 0.3, "reentry": rng.random() < 0.2,
+            "homeless_priority": rng.random() < 0.3})
         for j in range(units_per_program):
             seq += 1
             capacity = rng.randint(4, 40)
             available = rng.choice([0, 0, 0, 1, 2, 3, rng.randint(0, capacity)])
             uid = f"unit-{i}-{j}"
             units.append({"id": uid, "program_id": f"prg-{i}", "label": f"Pool {j}",
-                          "kind": "bed", "capacity": capacity, "created_at": now})
+                          "kind": "slot" if rows[-1]["level_of_care"] in SLOT_LEVELS
+                          else "bed", "capacity": capacity, "created_at": now,
+                          "genders": None, "age_min": None, "age_max": None,
+                          "wheelchair": None, "involuntary": None, "secure": None,
+                          **unit_population(rng, rows[-1], j)})
             audit.append({"seq": seq, "unit_id": uid, "op": "create", "actor": "bench",
                           "at": now - timedelta(minutes=rng.randint(0, 600)),
                           "source": "bench", "available": available, "held": 0,

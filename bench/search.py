@@ -2,14 +2,17 @@
 
     python -m bench.search --programs 10000 --units-per-program 3 --queries 500
 
-Prints p50/p99/max in milliseconds for filtered searches and full matcher rankings.
+Prints p50/p99/max in milliseconds for filtered searches and full matcher rankings. Units
+serve mixed populations (bench/directory.py), so the unit-level eligibility rule is applied
+to every unit of every candidate program.
 """
 
 from __future__ import annotations
 
 import random
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import typer
@@ -18,11 +21,13 @@ from bench.common import bench_settings, percentiles, running_app
 from bench.directory import BENCH_TOKEN, LEVELS, build_sync
 
 PATHWAY_FROM = ["withdrawal_management", "psychiatric_inpatient", "crisis_stabilization",
-                "residential_sud", "sobering_center"]
+                "residential_sud", "sobering_center", "crisis_residential",
+                "mental_health_residential"]
+ATTRIBUTES = ["harm_reduction", "telehealth", "reentry", "homeless_priority", "wheelchair"]
 
 
-def search_params(rng: random.Random) -> dict[str, object]:
-    params: dict[str, object] = {"level_of_care": rng.sample(LEVELS, rng.randint(1, 2)),
+def search_params(rng: random.Random) -> dict[str, Any]:
+    params: dict[str, Any] = {"level_of_care": rng.sample(LEVELS, rng.randint(1, 2)),
                                  "age": rng.randint(16, 70)}
     if rng.random() < 0.7:
         params["gender"] = rng.choice(["female", "male", "nonbinary"])
@@ -35,12 +40,14 @@ def search_params(rng: random.Random) -> dict[str, object]:
         params["available_only"] = "true"
     if rng.random() < 0.3:
         params["mat"] = rng.choice(["buprenorphine", "methadone"])
+    if rng.random() < 0.3:
+        params[rng.choice(ATTRIBUTES)] = "true"
     return params
 
 
 def match_body(rng: random.Random) -> dict[str, object]:
     return {"from_level": rng.choice(PATHWAY_FROM), "limit": 10,
-            "ready_at": (datetime.now(timezone.utc) + timedelta(hours=18)).isoformat(),
+            "ready_at": (datetime.now(UTC) + timedelta(hours=18)).isoformat(),
             "needs": {"age": rng.randint(18, 64), "gender": rng.choice(["female", "male"]),
                       "payer": "medi-cal", "language": rng.choice(["en", "es", "zh"]),
                       "location": {"lat": 37.77, "lon": -122.42}}}

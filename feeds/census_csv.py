@@ -24,6 +24,7 @@ from feeds.limits import DEFAULT_SECONDS, Deadline, off_loop
 from inventory.actors import Actor
 from inventory.availability import Inventory
 from inventory.directory import ProgramInfo, UnitInfo
+from inventory.eligibility import GENDERS
 from inventory.errors import InventoryError
 from inventory.live import Change
 from inventory.model import UnitState
@@ -165,6 +166,8 @@ def _row(line: int, row: dict[str, str], programs: list[ProgramInfo],
         held = f" plus {state.held} held" if state.held else ""
         errors.append(f"available {available}{held} is more than the capacity of {cap}")
         return None
+    if _check_population(row, unit, errors):
+        return None
     return CensusRow(line, unit.id, available, capacity, waitlist, discharges,
                      row.get("note", "")[:500])
 
@@ -193,6 +196,33 @@ def _unit(row: dict[str, str], programs: list[ProgramInfo], errors: list[str]
     else:
         return units[0]
     return None
+
+
+def _check_population(row: dict[str, str], unit: UnitInfo, errors: list[str]) -> bool:
+    """Optional population columns `genders` (e.g. `female` or `female;nonbinary`),
+    `age_min` and `age_max` say whom the row's unit serves. They are checked against the
+    unit's effective population in the directory, never applied (an admin changes whom a
+    unit serves): a row whose population differs is refused, which catches a census whose
+    rows landed on the wrong unit (a women's count on the men's unit). True when they differ
+    (the reasons are in `errors`)."""
+    before = len(errors)
+    raw = row.get("genders", "")
+    if raw:
+        said = {g.strip().lower() for g in raw.replace(",", ";").split(";") if g.strip()}
+        unknown = sorted(said - set(GENDERS))
+        if unknown:
+            errors.append(f"genders: unknown value {unknown[0]!r}; known: {', '.join(GENDERS)}")
+        elif said != set(unit.genders):
+            errors.append(f"genders: {unit.label} serves {';'.join(unit.genders)} in the "
+                          f"directory, the row says {';'.join(sorted(said))}; is this the "
+                          f"right unit? (an admin changes whom a unit serves)")
+    for name in ("age_min", "age_max"):
+        value = _count(row, name, errors)
+        if value is not None and value != getattr(unit, name):
+            errors.append(f"{name}: {unit.label} serves {name.replace('_', ' ')} "
+                          f"{getattr(unit, name)} in the directory, the row says {value}; "
+                          f"is this the right unit? (an admin changes whom a unit serves)")
+    return len(errors) > before
 
 
 def _count(row: dict[str, str], name: str, errors: list[str], required: bool = False

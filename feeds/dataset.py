@@ -20,6 +20,7 @@ class UnitRecord:
     capacity: int
     available: int
     observed_at: datetime | None = None
+    waitlist: int | None = None  # None: the source does not say
 
 
 @dataclass(slots=True)

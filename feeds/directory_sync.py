@@ -121,7 +121,8 @@ class DirectorySync:
                 pass
             await self.directory.create_unit(
                 program_id, self.actor, label=unit.label, kind=unit.kind,
-                capacity=unit.capacity, available=unit.available, unit_id=unit.id)
+                capacity=unit.capacity, available=unit.available, waitlist=unit.waitlist or 0,
+                unit_id=unit.id)
             report.created.append(f"unit {unit.id}")
             return
         if (existing.label, existing.kind) != (unit.label, unit.kind):
@@ -129,7 +130,7 @@ class DirectorySync:
                                              kind=unit.kind)
             report.updated.append(f"unit {unit.id}")
         await self.apply_counts(unit.id, unit.available, unit.capacity, unit.observed_at,
-                                report)
+                                report, unit.waitlist)
 
     async def apply_counts(self, unit_id: str, available: int, capacity: int | None,
                            observed_at: datetime | None, report: SyncReport,

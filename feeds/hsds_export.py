@@ -2,13 +2,14 @@
 
 Programs are services (same id); each program's address and point are one location and one
 service_at_location (UUIDv5 ids from the program id); each unit is a `service_capacity`
-(same id) whose `available`, `maximum` and `updated` are the live counts. Values we do not
+(same id) whose `available`, `maximum` and `updated` are the live counts (and a
+`waitlist:N` attribute when people wait). Values we do not
 have are left out rather than sent empty, since HSDS types them as strings or numbers.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from feeds import hsds_vocabulary as vocab
@@ -80,24 +81,30 @@ def languages(program: ProgramInfo) -> list[dict[str, Any]]:
 
 
 def attributes(program: ProgramInfo) -> list[dict[str, Any]]:
-    result = []
-    for kind, value in vocab.program_tags(program.record()):
-        term = vocab.term(kind, value)
-        result.append({"id": vocab.stable_id("attribute", program.id, term["code"]),
-                       "link_id": program.id, "link_type": kind, "link_entity": "service",
-                       "taxonomy_term_id": term["id"], "taxonomy_term": term,
-                       "value": value, "label": term["description"]})
-    return result
+    return [attribute(program.id, "service", kind, value)
+            for kind, value in vocab.program_tags(program.record())]
+
+
+def attribute(link_id: str, entity: str, kind: str, value: str) -> dict[str, Any]:
+    """One value HSDS has no field for, as an attribute in the bedfinder taxonomy."""
+    term = vocab.term(kind, value)
+    return {"id": vocab.stable_id("attribute", link_id, term["code"]), "link_id": link_id,
+            "link_type": kind, "link_entity": entity, "taxonomy_term_id": term["id"],
+            "taxonomy_term": term, "value": value, "label": term["description"]}
 
 
 def capacity(unit_id: str, label: str, kind: str, state: UnitState | None) -> dict[str, Any]:
     unit = vocab.unit_of(kind)
     updated = (state.updated_at if state and state.updated_at
-               else datetime.fromtimestamp(0, timezone.utc))
-    return {"id": unit_id, "unit": unit, "unit_id": unit["id"],
-            "available": state.available if state else 0,
-            "maximum": state.capacity if state else 0,
-            "description": label, "updated": updated.isoformat()}
+               else datetime.fromtimestamp(0, UTC))
+    result = {"id": unit_id, "unit": unit, "unit_id": unit["id"],
+              "available": state.available if state else 0,
+              "maximum": state.capacity if state else 0,
+              "description": label, "updated": updated.isoformat()}
+    if state and state.waitlist:
+        result["attributes"] = [attribute(unit_id, "service_capacity", vocab.WAITLIST,
+                                          str(state.waitlist))]
+    return result
 
 
 def has_location(program: ProgramInfo) -> bool:

@@ -3,8 +3,8 @@
 Accepts a service (`/services/{id}`), a `Page` of services, a full organization with its
 services, a service_at_location with its service, or a list of any of these. One HSDS
 service becomes one program; its first service_at_location gives the program's address and
-point; each `service_capacity` becomes one unit (id kept). Fields with no home in Bedfinder
-are dropped (see docs/feeds.md).
+point; each `service_capacity` becomes one unit (id kept, its `waitlist:N` attribute the
+unit's waitlist). Fields with no home in Bedfinder are dropped (see docs/feeds.md).
 """
 
 from __future__ import annotations
@@ -172,14 +172,21 @@ def _location(service: dict[str, Any]) -> dict[str, Any]:
     addresses = [a for a in location.get("addresses") or [] if a.get("address_type") != "postal"]
     address = (addresses or location.get("addresses") or [None])[0]
     if address:
-        parts = [address.get(k) for k in ("address_1", "address_2", "city", "state_province",
-                                          "postal_code")]
-        values["address"] = ", ".join(str(p) for p in parts if p)[:300]
+        values["address"] = _one_line(address)
     text = " ".join(str(a.get("description") or "") + " " + str(a.get("details") or "")
                     for a in location.get("accessibility") or []).lower()
     if "wheelchair" in text:
         values["wheelchair"] = True
     return values
+
+
+def _one_line(address: dict[str, Any]) -> str:
+    """`address_1, address_2, city, state postal_code`, as an address is written on one line
+    in the US (our export puts the whole line in `address_1`, so it reads back unchanged)."""
+    region = " ".join(str(address[k]) for k in ("state_province", "postal_code")
+                      if address.get(k))
+    parts = [address.get(k) for k in ("address_1", "address_2", "city")] + [region]
+    return ", ".join(str(p) for p in parts if p)[:300]
 
 
 def _phone(service: dict[str, Any]) -> str | None:
@@ -201,9 +208,10 @@ def _languages(service: dict[str, Any]) -> list[str]:
     return list(dict.fromkeys(c for c in codes if c))
 
 
-def _codes(service: dict[str, Any]) -> list[str]:
+def _codes(obj: dict[str, Any]) -> list[str]:
+    """The `kind:value` codes of an object's attributes in the bedfinder taxonomy."""
     codes = []
-    for attribute in service.get("attributes") or []:
+    for attribute in obj.get("attributes") or []:
         term = attribute.get("taxonomy_term") or {}
         code = str(term.get("code") or "")
         if term.get("taxonomy") == vocab.TAXONOMY or code.startswith("level_of_care:"):
@@ -238,7 +246,22 @@ def _unit(service_id: str, index: int, capacity: dict[str, Any], dataset: Datase
         total = available
     label = str(capacity.get("description") or (capacity.get("unit") or {}).get("name") or kind)
     return UnitRecord(id=cid, label=label[:200], kind=kind, capacity=total, available=available,
-                      observed_at=_time(capacity.get("updated")))
+                      observed_at=_time(capacity.get("updated")),
+                      waitlist=_waitlist(service_id, cid, capacity, dataset))
+
+
+def _waitlist(service_id: str, cid: str, capacity: dict[str, Any], dataset: Dataset
+              ) -> int | None:
+    """HSDS has no waitlist: ours is the capacity's `waitlist:N` attribute; None when absent
+    (a re-import then leaves the unit's waitlist as it is)."""
+    for code in _codes(capacity):
+        kind, _, value = code.partition(":")
+        if kind == vocab.WAITLIST:
+            if value.isdigit() and int(value) <= MAX_COUNT:
+                return int(value)
+            dataset.warnings.append(f"service {service_id}: capacity {cid} has waitlist "
+                                    f"{value[:20]!r}, not a count; left out")
+    return None
 
 
 def _time(value: Any) -> datetime | None:

@@ -2,7 +2,9 @@
 
 HSDS has no level of care, payer, MAT or gender field; we export each as an `attribute`
 whose `taxonomy_term` belongs to the `bedfinder` taxonomy, with `code` `"<kind>:<value>"`
-(e.g. `level_of_care:residential_sud`), and read the same codes back on import. Ids HSDS
+(e.g. `level_of_care:residential_sud`), and read the same codes back on import. A unit's
+waitlist, which `service_capacity` lacks too, is the attribute `waitlist:<count>` of that
+capacity. Ids HSDS
 requires for objects we do not keep (locations, terms, units of measure) are UUIDv5 of a
 stable name, so an export is the same document every time.
 """
@@ -17,6 +19,7 @@ NAMESPACE = uuid.UUID("6f1f3c52-5d0e-4f0b-9a53-3c0c8e0d8b11")
 LIST_KINDS = {"gender": "genders", "payer": "payers", "mat": "mat"}
 SCALAR_KINDS = {"level_of_care": "level_of_care", "asam": "asam_level", "area": "area",
                 "cadence_minutes": "cadence_minutes"}
+WAITLIST = "waitlist"
 FEATURES = ("wheelchair", "pets", "co_occurring", "involuntary", "secure")
 BED_WORDS = {"bed", "beds"}
 SLOT_WORDS = {"slot", "slots", "appointment", "appointments", "place", "places", "seat"}

@@ -1,4 +1,5 @@
-"""Who is acting: a token's role and, for providers, the one organization it may change."""
+"""Who is acting: a token or a signed-in person, with a role and, for providers, the one
+organization it may change."""
 
 from __future__ import annotations
 
@@ -17,10 +18,17 @@ class Actor:
     organization_id: str | None = None
     label: str = ""
     expires_at: datetime | None = None
+    # A signed-in person's display name (then `token_id` is their stable user id, `usr-...`,
+    # so ownership of holds, referrals and transitions follows the person, not a session).
+    person: str = ""
 
     @property
     def name(self) -> str:
-        """How the audit log names this actor: never a person, only the token."""
+        """How `updated_by` and the audit log name this actor: a token as `role:token id`,
+        a person by display name with their user id, so two people of the same name stay
+        apart. Readers without a staff role never see it (web/views.py drops `updated_by`)."""
+        if self.person:  # at most 99 characters: the audit log's actor column holds 100
+            return f"{self.person[:80]} ({self.token_id[:16]})"
         return f"{self.role}:{self.token_id}"
 
     def writable_organization(self) -> str | None:

@@ -39,6 +39,9 @@ class Inventory:
         self.audit_log = audit_log
         self.clock = clock
         self.seq_rebuild_gap = seq_rebuild_gap
+        # The highest recorded seq seen (inventory/live_watch.py): Redis numbering a change
+        # at or below it has lost acknowledged changes, so that change is not acknowledged.
+        self.seq_floor = 0
 
     async def set_availability(
         self, unit_id: str, actor: Actor, source: str, *, available: int,
@@ -79,6 +82,9 @@ class Inventory:
                 raise
             await self.ensure_ready()
             state = await self.live.apply(change)
+        if state.seq <= self.seq_floor:
+            raise LiveStateUnavailable("live availability is behind the records and is being "
+                                       "rebuilt; try again in a moment")
         await self.audit_log.record([audit.entry_for(change, state)])
         return state
 

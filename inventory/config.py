@@ -47,6 +47,7 @@ class LevelOfCare(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     kind: str = Field(default="bed", pattern="^(bed|slot)$")
     asam: list[str] = Field(default_factory=list)
+    names: dict[str, str] = Field(default_factory=dict)  # display names by language (es, zh, fil)
 
 
 class Settings(BaseSettings):
@@ -54,6 +55,9 @@ class Settings(BaseSettings):
 
     data_dir: Path = Path(".bedfinder")
     redis_url: str | None = None
+    # Redis Sentinel instead of one Redis: "host:port,host:port" and the monitored name.
+    redis_sentinels: str = ""
+    redis_sentinel_service: str = "bedfinder"
     database_url: str | None = None
 
     public_read: bool = False
@@ -62,6 +66,8 @@ class Settings(BaseSettings):
     seq_rebuild_gap: int = Field(default=1_000_000, ge=0, le=10**12)
     subscriber_queue: int = Field(default=2000, ge=1, le=1_000_000)
     heartbeat_seconds: float = Field(default=15.0, gt=0, le=3600)
+    # /readyz fails once the stream reader has been behind the event stream this long.
+    stream_stall_seconds: float = Field(default=5.0, gt=0, le=3600)
     max_body_bytes: int = Field(default=262_144, ge=1024, le=100_000_000)
     # JSON bodies nested deeper than this are refused (422) before anything reads them.
     max_json_depth: int = Field(default=64, ge=4, le=500)
@@ -88,6 +94,9 @@ class Settings(BaseSettings):
         min_length=1)
     default_cadence_minutes: int = Field(default=240, ge=1, le=10_080)
     token_cache_seconds: float = Field(default=5.0, ge=0, le=3600)
+    # How often each process checks its open websockets' tokens against SQL (a revocation
+    # whose pub/sub message it missed still closes them within this).
+    token_sweep_seconds: float = Field(default=10.0, gt=0, le=3600)
     # Requests per token (per client address without one), cluster-wide; "" turns one off.
     rate_limit_writes: str = "600/minute"
     rate_limit_reads: str = "3000/minute"
@@ -112,6 +121,23 @@ class Settings(BaseSettings):
     # Provider reminder webhook (freshness): {url, secret, max_failures}.
     reminder_webhook: dict[str, Any] = Field(default_factory=dict)
     freshness_check_seconds: float = Field(default=60.0, gt=0, le=86_400)
+    # Sign-in with the county's identity provider (OpenID Connect; docs/deployment.md). With
+    # no issuer, pages and the API take tokens only, as before.
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
+    oidc_scopes: str = Field(default="openid email profile", min_length=6, max_length=500)
+    oidc_role_claim: str = Field(default="bedfinder_role", min_length=1, max_length=100)
+    oidc_org_claim: str = Field(default="bedfinder_org", min_length=1, max_length=100)
+    oidc_admin_contact: str = Field(default="your Bedfinder administrator", max_length=300)
+    oidc_clock_skew_seconds: int = Field(default=60, ge=0, le=600)
+    # A session ends after this long without a request, and after this long in any case.
+    session_idle_minutes: float = Field(default=30, gt=0, le=24 * 60)
+    session_absolute_hours: float = Field(default=12, gt=0, le=24 * 30)
+    # At most this long after a person is disabled at the provider, their session ends.
+    session_recheck_minutes: float = Field(default=5, gt=0, le=24 * 60)
+    # Who read which hold, referral or transition is kept this many days, then purged.
+    access_log_days: int = Field(default=2190, ge=1, le=36_500)
     levels_of_care: dict[str, LevelOfCare] = Field(default_factory=dict)
     pathways: dict[str, list[str]] = Field(default_factory=dict)
 

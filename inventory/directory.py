@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +20,16 @@ from sqlalchemy.orm import selectinload
 
 from inventory.actors import Actor
 from inventory.availability import Inventory
+from inventory.eligibility import (
+    AGE_LIMIT,
+    GENDERS,
+    INHERITS,
+    NARROWABLE,
+    Narrowing,
+    check_admits_someone,
+    check_narrowing,
+    effective,
+)
 from inventory.errors import Conflict, Invalid, NotFound
 from inventory.keys import Keys
 from inventory.live import Change
@@ -29,17 +39,37 @@ from inventory.records import Organization, Program, Unit, new_id
 PROGRAM_FIELDS = (
     "name", "description", "level_of_care", "asam_level", "area", "address", "latitude",
     "longitude", "phone", "genders", "age_min", "age_max", "payers", "languages", "mat",
-    "wheelchair", "pets", "co_occurring", "involuntary", "secure", "cadence_minutes",
+    "wheelchair", "pets", "co_occurring", "involuntary", "secure", "harm_reduction",
+    "telehealth", "reentry", "homeless_priority", "hours", "cadence_minutes",
 )
 
 
 @dataclass(frozen=True, slots=True)
 class UnitInfo:
+    """A unit as search and views need it. `genders` ... `secure` are its *effective*
+    population (its program's eligibility narrowed by `own`), resolved when the directory
+    is loaded so the search's per-unit check is a few comparisons; the defaults admit
+    everyone, i.e. a unit built without them is its program's population."""
+
     id: str
     program_id: str
     label: str
     kind: str
     capacity: int
+    genders: tuple[str, ...] = GENDERS
+    age_min: int = 0
+    age_max: int = AGE_LIMIT
+    wheelchair: bool = True
+    involuntary: bool = True
+    secure: bool = True
+    own: Narrowing = INHERITS
+
+    def population(self) -> dict[str, Any]:
+        """The effective population as JSON-ready values (every view of a unit has it)."""
+        return {"genders": list(self.genders), "age_min": self.age_min,
+                "age_max": self.age_max, "wheelchair": self.wheelchair,
+                "involuntary": self.involuntary, "secure": self.secure,
+                "narrowed": self.own.as_dict()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +101,11 @@ class ProgramInfo:
     secure: bool
     cadence_minutes: int | None
     units: tuple[UnitInfo, ...] = field(default=())
+    harm_reduction: bool = False
+    telehealth: bool = False
+    reentry: bool = False
+    homeless_priority: bool = False
+    hours: dict[str, str] | None = None  # None: always open (inventory/hours.py)
     search_text: str = ""
 
     def record(self) -> dict[str, Any]:
@@ -82,15 +117,28 @@ class ProgramInfo:
 RECORD_FIELDS = tuple(f.name for f in fields(ProgramInfo) if f.name not in ("units", "search_text"))
 
 
+def narrowing_of(u: Unit) -> Narrowing:
+    return Narrowing(genders=tuple(u.genders) if u.genders is not None else None,
+                     age_min=u.age_min, age_max=u.age_max, wheelchair=u.wheelchair,
+                     involuntary=u.involuntary, secure=u.secure)
+
+
+def unit_info(u: Unit, program: ProgramInfo) -> UnitInfo:
+    own = narrowing_of(u)
+    pop = effective(program, own)
+    return UnitInfo(u.id, u.program_id, u.label, u.kind, u.capacity, genders=pop.genders,
+                    age_min=pop.age_min, age_max=pop.age_max, wheelchair=pop.wheelchair,
+                    involuntary=pop.involuntary, secure=pop.secure, own=own)
+
+
 def program_info(p: Program) -> ProgramInfo:
     values = {name: getattr(p, name) for name in PROGRAM_FIELDS}
     for key in ("genders", "payers", "languages", "mat"):
         values[key] = tuple(values[key] or ())
-    units = tuple(UnitInfo(u.id, u.program_id, u.label, u.kind, u.capacity) for u in p.units)
     text = " ".join([p.name, p.description or "", p.area or "", p.organization.name]).lower()
-    return ProgramInfo(id=p.id, organization_id=p.organization_id,
-                       organization_name=p.organization.name, units=units, search_text=text,
-                       **values)
+    info = ProgramInfo(id=p.id, organization_id=p.organization_id,
+                       organization_name=p.organization.name, search_text=text, **values)
+    return replace(info, units=tuple(unit_info(u, info) for u in p.units))
 
 
 class Directory:
@@ -113,7 +161,7 @@ class Directory:
 
     async def programs(self) -> dict[str, ProgramInfo]:
         """Every program, from this process's cache when the directory has not moved."""
-        version = await self.redis.get(self.version_key) or "0"
+        version = str(await self.redis.get(self.version_key) or "0")
         if version != self._cache_version:
             async with self._lock:
                 if version != self._cache_version:
@@ -185,24 +233,30 @@ class Directory:
 
     async def update_program(self, program_id: str, values: dict[str, Any]) -> ProgramInfo:
         async with self.sessions() as session, session.begin():
-            program = await session.get(Program, program_id)
+            program = await session.get(Program, program_id,
+                                        options=[selectinload(Program.units)])
             if program is None:
                 raise NotFound(f"program {program_id!r} does not exist")
             for key, value in values.items():
                 setattr(program, key, value)
+            _check_units_admit_someone(program)
             program.updated_at = self.clock()
         await self._moved()
         return await self.program(program_id)
 
     async def create_unit(self, program_id: str, actor: Actor, *, label: str, kind: str,
                           capacity: int, available: int = 0, waitlist: int = 0,
-                          unit_id: str | None = None) -> UnitState:
-        """Record the unit in SQL, then give it live state (a `create` event)."""
+                          unit_id: str | None = None, population: Narrowing = INHERITS
+                          ) -> UnitState:
+        """Record the unit in SQL, then give it live state (a `create` event). Its
+        `population` may only narrow its program's eligibility (else Invalid, naming it)."""
         if available > capacity:
             raise Invalid(f"available {available} is more than the capacity of {capacity}")
         program = await self.program(program_id)
+        check_narrowing(program, population, label)
         unit = Unit(id=unit_id or new_id("unit"), program_id=program_id, label=label,
-                    kind=kind, capacity=capacity, created_at=self.clock())
+                    kind=kind, capacity=capacity, created_at=self.clock(),
+                    **population_columns(population))
         await self._insert(unit, f"unit {unit.id!r} already exists")
         return await self.inventory.apply(Change(
             op="create", unit_id=unit.id, at=self.clock(), by=actor.name, source="admin",
@@ -211,10 +265,14 @@ class Directory:
         ))
 
     async def update_unit(self, unit_id: str, actor: Actor, *, label: str | None = None,
-                          kind: str | None = None, capacity: int | None = None
-                          ) -> UnitState | None:
-        """Change a unit's label, kind or capacity; a capacity change is checked live first
-        (it may not drop below available + held)."""
+                          kind: str | None = None, capacity: int | None = None,
+                          population: dict[str, Any] | None = None) -> UnitState | None:
+        """Change a unit's label, kind, capacity or population; a capacity change is checked
+        live first (it may not drop below available + held). `population` holds only the
+        attributes to change (None: inherit the program's again); the result may only narrow
+        the program's eligibility (else Invalid, nothing changed)."""
+        if population:
+            await self._check_population_change(unit_id, label, population)
         state = None
         if capacity is not None:
             state = await self.inventory.apply(Change(
@@ -228,8 +286,19 @@ class Directory:
             for key, value in (("label", label), ("kind", kind), ("capacity", capacity)):
                 if value is not None:
                     setattr(unit, key, value)
+            for key, value in (population or {}).items():
+                setattr(unit, key, list(value) if isinstance(value, list | tuple) else value)
         await self._moved()
         return state
+
+    async def _check_population_change(self, unit_id: str, label: str | None,
+                                       changes: dict[str, Any]) -> None:
+        program = await self.program_of_unit(unit_id)
+        unit = next(u for u in program.units if u.id == unit_id)
+        merged = {**unit.own.as_dict(), **changes}
+        if merged.get("genders") is not None:
+            merged["genders"] = tuple(merged["genders"])
+        check_narrowing(program, Narrowing(**merged), label or unit.label)
 
     async def _insert(self, row: Any, duplicate_message: str) -> None:
         try:
@@ -238,3 +307,23 @@ class Directory:
         except IntegrityError as error:
             raise Conflict(duplicate_message) from error
         await self._moved()
+
+
+def population_columns(own: Narrowing) -> dict[str, Any]:
+    """A unit's own population as column values (None: inherits the program's)."""
+    return {name: (list(v) if isinstance(v, tuple) else v)
+            for name in NARROWABLE if (v := getattr(own, name)) is not None}
+
+
+def _check_units_admit_someone(program: Program) -> None:
+    """A program narrowed below what one of its units is for would leave that unit
+    admitting no one: refuse, naming the unit by its label."""
+    if program.age_min > program.age_max:
+        return  # the caller refuses reversed ages itself
+    values = {name: getattr(program, name) for name in PROGRAM_FIELDS}
+    for key in ("genders", "payers", "languages", "mat"):
+        values[key] = tuple(values[key] or ())
+    info = ProgramInfo(id=program.id, organization_id=program.organization_id,
+                       organization_name="", **values)
+    for unit in program.units:
+        check_admits_someone(effective(info, narrowing_of(unit)), unit.label)

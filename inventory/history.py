@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 from sqlalchemy import delete, func, insert, select
@@ -38,7 +38,7 @@ CHUNK_HOURS = 24 * 7
 
 
 def floor_hour(t: datetime) -> datetime:
-    return t.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)
+    return t.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
 class Hour(NamedTuple):
@@ -58,7 +58,8 @@ HOUR_COLUMNS = [getattr(AvailabilityHour, name) for name in Hour._fields]
 
 
 @dataclass(slots=True)
-class Counts:
+class UnitCounts:
+    """One unit's counts as of an audit entry (`seq`), as history replays them."""
     available: int = 0
     held: int = 0
     capacity: int = 0
@@ -105,10 +106,10 @@ class Replay:
     """Units' counts replayed through time, summed into (level, area) groups."""
 
     placement: dict[str, tuple[str, str]]  # unit id -> (level, area)
-    units: dict[str, Counts] = field(default_factory=dict)
+    units: dict[str, UnitCounts] = field(default_factory=dict)
     groups: dict[tuple[str, str], Group] = field(default_factory=dict)
 
-    def start(self, states: dict[str, Counts], at: datetime) -> None:
+    def start(self, states: dict[str, UnitCounts], at: datetime) -> None:
         self.units = dict(states)
         self.groups = {}
         for unit_id, counts in states.items():
@@ -125,8 +126,8 @@ class Replay:
         return (where, (where[0], ALL_AREAS))
 
     def apply(self, entry: AuditEntry) -> None:
-        old = self.units.get(entry.unit_id, Counts())
-        new = Counts(entry.available, entry.held, entry.capacity, entry.seq)
+        old = self.units.get(entry.unit_id, UnitCounts())
+        new = UnitCounts(entry.available, entry.held, entry.capacity, entry.seq)
         self.units[entry.unit_id] = new
         for key in self._keys(entry.unit_id):
             group = self.groups.setdefault(key, Group(since=entry.at))
@@ -179,22 +180,22 @@ async def entries_between(session: AsyncSession, start: datetime, end: datetime,
 
 
 async def states_at(session: AsyncSession, at: datetime,
-                    unit_ids: Iterable[str] | None = None) -> dict[str, Counts]:
+                    unit_ids: Iterable[str] | None = None) -> dict[str, UnitCounts]:
     """Every unit's counts just before `at`: the latest snapshot at or before it, then the
     audit rows after the snapshot replayed (the whole log when there is no snapshot)."""
     wanted = set(unit_ids) if unit_ids is not None else None
     taken = (await session.execute(select(func.max(UnitSnapshot.taken_at))
                                    .where(UnitSnapshot.taken_at <= at))).scalar()
-    states: dict[str, Counts] = {}
-    since = datetime(1970, 1, 1, tzinfo=timezone.utc)
+    states: dict[str, UnitCounts] = {}
+    since = datetime(1970, 1, 1, tzinfo=UTC)
     if taken is not None:
         since = taken
         snaps = await session.execute(select(UnitSnapshot).where(UnitSnapshot.taken_at == taken))
         for s in snaps.scalars():
             if wanted is None or s.unit_id in wanted:
-                states[s.unit_id] = Counts(s.available, s.held, s.capacity, s.seq)
+                states[s.unit_id] = UnitCounts(s.available, s.held, s.capacity, s.seq)
     for entry in await entries_between(session, since, at, wanted):
-        states[entry.unit_id] = Counts(entry.available, entry.held, entry.capacity, entry.seq)
+        states[entry.unit_id] = UnitCounts(entry.available, entry.held, entry.capacity, entry.seq)
     return states
 
 
@@ -280,7 +281,7 @@ async def hourly(sessions: async_sessionmaker, start: datetime, end: datetime, n
         cursor = await rolled_until(session)
     if cursor is not None and cursor >= end:
         return stored
-    wanted = (lambda r: r.area == area) if area is not None else (  # noqa: E731
+    wanted = (lambda r: r.area == area) if area is not None else (
         lambda r: r.area != ALL_AREAS)
     fresh = await pending_hours(sessions, now)
     return stored + [r for r in fresh if floor_hour(start) <= r.hour < end and wanted(r)
@@ -293,5 +294,5 @@ async def forget_from(sessions: async_sessionmaker, start: datetime) -> None:
     async with sessions() as session, session.begin():
         await session.execute(delete(UnitSnapshot).where(UnitSnapshot.taken_at > start))
         cursor = await rolled_until(session)
-        floor = cursor or datetime(1970, 1, 1, tzinfo=timezone.utc)
+        floor = cursor or datetime(1970, 1, 1, tzinfo=UTC)
         await session.execute(delete(AvailabilityHour).where(AvailabilityHour.hour >= floor))

@@ -8,30 +8,36 @@ pathway's order) only moves a program up or down, and each move is said in `reas
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from inventory.directory import ProgramInfo
+from inventory import eligibility
+from inventory.directory import ProgramInfo, UnitInfo
+from inventory.eligibility import (
+    GENDER_WORDS,
+    LACKS,
+    PROGRAM_CAPABILITIES,
+    UNIT_CAPABILITIES,
+    gender_words,
+    population_misfits,
+    program_admits,
+    unit_admits,
+)
 from inventory.errors import Invalid
 from inventory.model import UnitState, is_stale
-from inventory.search import Filters, distance_km, eligible
+from inventory.search import distance_km
 
 NOW_BONUS, SOON_BONUS, STALE_PENALTY, LANGUAGE_WEIGHT = 40.0, 25.0, 30.0, 10.0
 PATHWAY_STEP, KM_PENALTY, MAX_KM, WAITLIST_PENALTY = 4.0, 1.0, 30.0, 2.0
 
 
 @dataclass(frozen=True, slots=True)
-class Needs:
-    gender: str | None = None
-    age: int | None = None
-    payer: str | None = None
+class Needs(eligibility.Needs):
+    """The person's needs (the eligibility rule's), plus what only moves the ranking: the
+    language they speak and where they are."""
+
     language: str | None = None
-    mat: str | None = None
-    wheelchair: bool | None = None
-    pets: bool | None = None
-    co_occurring: bool | None = None
-    involuntary: bool | None = None
-    secure: bool | None = None
     near: tuple[float, float] | None = None
 
 
@@ -69,21 +75,39 @@ def target_levels(from_level: str | None, pathways: dict[str, list[str]],
     return list(pathways[from_level])
 
 
+@dataclass(frozen=True, slots=True)
+class Words:
+    """How reasons name levels: display names (in the page's language) and whether the
+    levels come from a care pathway (so the first is "the next step")."""
+
+    names: Mapping[str, str] = field(default_factory=dict)
+    pathway: bool = True
+
+    def name(self, level: str) -> str:
+        return self.names.get(level) or level.replace("_", " ").capitalize()
+
+
 def rank(programs: list[ProgramInfo], states: dict[str, UnitState], needs: Needs,
          levels: list[str], ready_at: datetime, now: datetime, default_cadence: int,
-         limit: int = 10) -> list[Option]:
-    """Eligible programs at `levels`, best placement first."""
-    hard = Filters(level_of_care=tuple(levels), gender=needs.gender, age=needs.age,
-                   payer=needs.payer, mat=needs.mat, wheelchair=needs.wheelchair,
-                   pets=needs.pets, co_occurring=needs.co_occurring,
-                   involuntary=needs.involuntary, secure=needs.secure)
+         limit: int = 10, words: Words = Words()) -> list[Option]:
+    """Eligible programs at `levels` with a unit that fits, best placement first. Beds now
+    and expected discharges count only the units that fit the person. (Callers refuse
+    contradictory needs first with `eligibility.check_needs`; ranking never raises on them.)"""
     order = {level: i for i, level in enumerate(levels)}
-    scored = [_score(p, states, needs, order, ready_at, now, default_cadence, explain=False)
-              for p in programs if eligible(p, hard)]
+    scored = []
+    for p in programs:
+        if p.level_of_care not in order or not program_admits(p, needs):
+            continue
+        fitting = [u for u in p.units if unit_admits(u, needs)]
+        if p.units and not fitting:
+            continue
+        scored.append(_score(p, fitting, states, needs, order, ready_at, now,
+                             default_cadence, None))
     scored.sort(key=_rank_key)
     # Reasons are words for people: written only for the options that will be shown.
-    return [_score(o.program, states, needs, order, ready_at, now, default_cadence,
-                   explain=True) for o in scored[:limit]]
+    return [_score(o.program, [u for u in o.program.units if unit_admits(u, needs)], states,
+                   needs, order, ready_at, now, default_cadence, words)
+            for o in scored[:limit]]
 
 
 def _rank_key(o: Option) -> tuple[float, float, str, str]:
@@ -91,11 +115,12 @@ def _rank_key(o: Option) -> tuple[float, float, str, str]:
     return (-o.score, far, o.program.name, o.program.id)
 
 
-def _score(p: ProgramInfo, states: dict[str, UnitState], needs: Needs,
-           order: dict[str, int], ready_at: datetime, now: datetime, default_cadence: int,
-           explain: bool) -> Option:
-    """The option's score; with `explain`, also the reasons (the same arithmetic)."""
-    live = [s for u in p.units if (s := states.get(u.id)) is not None]
+def _score(p: ProgramInfo, fitting: list[UnitInfo], states: dict[str, UnitState],
+           needs: Needs, order: dict[str, int], ready_at: datetime, now: datetime,
+           default_cadence: int, words: Words | None) -> Option:
+    """The option's score from the `fitting` units only; with `words`, also the reasons
+    (the same arithmetic)."""
+    live = [s for u in fitting if (s := states.get(u.id)) is not None]
     cadence = p.cadence_minutes or default_cadence
     available = sum(s.available for s in live)
     expected = available + sum(_discharging(s, ready_at) for s in live)
@@ -124,25 +149,35 @@ def _score(p: ProgramInfo, states: dict[str, UnitState], needs: Needs,
     if speaks is not None:
         score += LANGUAGE_WEIGHT if speaks else -LANGUAGE_WEIGHT
     option.score = round(score, 1)
-    if explain:
+    if words is not None:
+        noun = "slot" if fitting and all(u.kind == "slot" for u in fitting) else "bed"
         option.reasons = _reasons(p, option, position, len(order), ready_at, km, speaks,
-                                  needs.language, stale_units, cadence, now)
-        option.would_disqualify = requirements(p)
+                                  needs.language, stale_units, cadence, now, words, noun)
+        option.reasons += [f"{u.label} not counted: {'; '.join(population_misfits(u, needs))}"
+                           for u in p.units if u not in fitting]
+        option.would_disqualify = check_before_referring(p, needs)
     return option
 
 
 def _reasons(p: ProgramInfo, o: Option, position: int, steps: int, ready_at: datetime,
              km: float | None, speaks: bool | None, language: str | None,
-             stale_units: list[UnitState], cadence: int, now: datetime) -> list[str]:
-    reasons = [f"{p.level_of_care.replace('_', ' ')} is step {position + 1} of {steps} "
-               f"on the care pathway"]
+             stale_units: list[UnitState], cadence: int, now: datetime, words: Words,
+             noun: str) -> list[str]:
+    name = words.name(p.level_of_care)
+    if not words.pathway:
+        reasons = [name]
+    elif position == 0:
+        reasons = [f"{name} is the next step"]
+    else:
+        reasons = [f"{name} is another next step (choice {position + 1} of {steps})"]
     if o.available_now > 0:
-        reasons.append(f"{o.available_now} bed{'s' if o.available_now != 1 else ''} free now")
+        plural = "s" if o.available_now != 1 else ""
+        reasons.append(f"{o.available_now} {noun}{plural} free now")
     elif o.expected_by_ready_at > 0:
         reasons.append(f"none free now; {o.expected_by_ready_at} expected by "
                        f"{ready_at:%a %H:%M} (providers' expected discharges)")
     else:
-        reasons.append("no bed free now and none expected by the ready time")
+        reasons.append(f"no {noun} free now and none expected by the ready time")
     if o.waitlist:
         reasons.append(f"{o.waitlist} on the waitlist")
     if km is not None:
@@ -174,20 +209,40 @@ def _stale_reason(stale: list[UnitState], cadence: int, now: datetime) -> str:
             f"call to confirm")
 
 
-def requirements(p: ProgramInfo) -> list[str]:
-    """The program's own conditions: what would rule a client out."""
+def check_before_referring(p: ProgramInfo, needs: Needs) -> list[str]:
+    """The program's conditions the navigator has not said the client meets: only what is
+    unknown (a need left out) is listed, never a condition the client already meets. (What
+    does not fit is excluded before ranking, and units that do not fit are in the reasons.)"""
     out = []
-    if set(p.genders) != {"female", "male", "nonbinary"}:
+    if needs.gender is None and set(p.genders) != set(GENDER_WORDS):
         out.append("serves " + ", ".join(p.genders) + " clients only")
-    out.append(f"ages {p.age_min}-{p.age_max}")
-    if p.payers:
+    if needs.age is None:
+        out.append(f"ages {p.age_min}-{p.age_max}")
+    if needs.payer is None and p.payers:
         out.append("payers: " + ", ".join(p.payers))
-    out.append("MAT accepted: " + (", ".join(p.mat) if p.mat else "none"))
-    for flag, text in (("wheelchair", "no wheelchair access"), ("pets", "no pets")):
-        if not getattr(p, flag):
-            out.append(text)
-    if p.secure:
+    if needs.mat is None:
+        out.append("MAT accepted: " + (", ".join(p.mat) if p.mat else "none"))
+    for name in (*UNIT_CAPABILITIES, *PROGRAM_CAPABILITIES):
+        if getattr(needs, name) is None and not getattr(p, name) and name in CHECK_LACKS:
+            out.append(LACKS[name])
+    if p.secure and needs.secure is None:
         out.append("locked unit")
-    if not p.co_occurring:
-        out.append("not co-occurring capable")
+    return out + [f"{u.label}: {'; '.join(said)}" for u in p.units
+                  if (said := _unit_conditions(u, needs))]
+
+
+def _unit_conditions(u: UnitInfo, needs: Needs) -> list[str]:
+    """What a unit says of its own population that the navigator has not said the client
+    meets."""
+    out = []
+    if needs.gender is None and u.own.genders is not None:
+        out.append(f"{gender_words(u.genders)} only")
+    if needs.age is None and (u.own.age_min is not None or u.own.age_max is not None):
+        out.append(f"ages {u.age_min}-{u.age_max}")
+    out += [LACKS[name] for name in UNIT_CAPABILITIES
+            if getattr(needs, name) is None and getattr(u.own, name) is False]
     return out
+
+
+# Capabilities whose absence a navigator should check for when the need is unknown.
+CHECK_LACKS = ("wheelchair", "pets", "co_occurring")

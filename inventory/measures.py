@@ -8,11 +8,12 @@ reference, a navigator's token or any other identifier of a person.
 
 from __future__ import annotations
 
+import itertools
 import statistics
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -228,7 +229,7 @@ async def holds(sessions: async_sessionmaker, q: Question) -> Table:
             groups[ALL].append((status, created, ended))
     out = []
     for level, items in sorted(groups.items(), key=lambda kv: (kv[0] == ALL, kv[0])):
-        count = defaultdict(int)
+        count: defaultdict[str, int] = defaultdict(int)
         for status, _, _ in items:
             count[status] += 1
         ended = count["admitted"] + count["released"] + count["expired"]
@@ -257,7 +258,7 @@ async def transitions(sessions: async_sessionmaker, q: Question) -> Table:
     full = await _full_at_discharge(sessions, q, [t for t in rows if t.status == "lapsed"])
     out = []
     for (src, dst), items in sorted(groups.items()):
-        count = defaultdict(int)
+        count: defaultdict[str, int] = defaultdict(int)
         for t in items:
             count[t.status] += 1
         waits = [(t.ended_at - t.created_at).total_seconds() / 3600 for t in items
@@ -309,7 +310,7 @@ async def referrals(sessions: async_sessionmaker, q: Question) -> Table:
                     and r.acknowledged_at - r.created_at <= ACK_WITHIN)
         waits = [(r.responded_at - r.created_at).total_seconds() / 60 for r in items
                  if r.status == "accepted" and r.responded_at]
-        count = defaultdict(int)
+        count: defaultdict[str, int] = defaultdict(int)
         for r in items:
             count[r.status] += 1
         out.append({"level": level, "sent": len(items), "acknowledged_within_30_min": quick,
@@ -365,10 +366,10 @@ async def freshness(sessions: async_sessionmaker, q: Question) -> Table:
             continue
         cadence = timedelta(minutes=p.cadence_minutes or q.default_cadence)
         marks = [q.start, *spoke[p.id], until]
-        gaps = [b - a for a, b in zip(marks, marks[1:], strict=False) if b > a]
+        gaps = [b - a for a, b in itertools.pairwise(marks) if b > a]
         marks_in = spoke[p.id]
         between = [(b - a).total_seconds() / 60
-                   for a, b in zip(marks_in, marks_in[1:], strict=False)]
+                   for a, b in itertools.pairwise(marks_in)]
         stale = sum(max(timedelta(0), g - cadence).total_seconds() for g in gaps) / 3600
         out.append({"program_id": p.id, "program": p.name, "level": p.level_of_care,
                     "area": p.area or NO_AREA, "updates": len(spoke[p.id]),
@@ -435,7 +436,7 @@ def _next_period_start(q: Question, t: datetime) -> datetime:
     day = local.date() + timedelta(days=1)
     if q.bucket == "week":
         day += timedelta(days=(7 - day.weekday()) % 7)
-    return datetime.combine(day, datetime.min.time(), q.tz).astimezone(timezone.utc)
+    return datetime.combine(day, datetime.min.time(), q.tz).astimezone(UTC)
 
 
 def _periods(q: Question, until: datetime) -> Iterable[str]:

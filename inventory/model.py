@@ -12,26 +12,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from inventory.errors import Invalid, NoCapacity
+from inventory.errors import Invalid
 
 OPEN, FULL, WAITLIST, CLOSED = "open", "full", "waitlist", "closed"
-
-
-@dataclass(frozen=True, slots=True)
-class Counts:
-    available: int
-    held: int
-    capacity: int
-    waitlist: int = 0
-
-
-def check_counts(counts: Counts) -> None:
-    """Raise unless `counts` keeps the availability invariant; the message says what to fix."""
-    for name in ("available", "held", "capacity", "waitlist"):
-        if getattr(counts, name) < 0:
-            raise Invalid(f"{name} must be 0 or more, got {getattr(counts, name)}")
-    if counts.available + counts.held > counts.capacity:
-        raise NoCapacity(conflict_message(counts.available, counts.held, counts.capacity))
 
 
 def conflict_message(available: int, held: int, capacity: int) -> str:

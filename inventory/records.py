@@ -7,7 +7,8 @@ can always be rebuilt from here.
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -37,16 +38,16 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
         if value is not None and value.tzinfo is None:
             raise ValueError("naive datetime given; pass an aware UTC time")
-        return value.astimezone(timezone.utc) if value is not None else None
+        return value.astimezone(UTC) if value is not None else None
 
     def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
         if value is not None and value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
+            return value.replace(tzinfo=UTC)
         return value
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {datetime: UTCDateTime(), dict: JSON, list: JSON}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime(), dict: JSON, list: JSON}
 
 
 class Organization(Base):
@@ -84,6 +85,11 @@ class Program(Base):
     co_occurring: Mapped[bool] = mapped_column(Boolean, default=False)
     involuntary: Mapped[bool] = mapped_column(Boolean, default=False)
     secure: Mapped[bool] = mapped_column(Boolean, default=False)
+    harm_reduction: Mapped[bool] = mapped_column(Boolean, default=False)
+    telehealth: Mapped[bool] = mapped_column(Boolean, default=False)
+    reentry: Mapped[bool] = mapped_column(Boolean, default=False)
+    homeless_priority: Mapped[bool] = mapped_column(Boolean, default=False)
+    hours: Mapped[dict | None] = mapped_column(JSON, default=None)  # inventory/hours.py
     cadence_minutes: Mapped[int | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -103,6 +109,14 @@ class Unit(Base):
     kind: Mapped[str] = mapped_column(String(8), default="bed")
     capacity: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime]
+    # The unit's own population (inventory/eligibility.py): each only narrows its program's
+    # eligibility; NULL inherits the program's value.
+    genders: Mapped[list | None] = mapped_column(JSON, default=None)
+    age_min: Mapped[int | None] = mapped_column(Integer, default=None)
+    age_max: Mapped[int | None] = mapped_column(Integer, default=None)
+    wheelchair: Mapped[bool | None] = mapped_column(Boolean, default=None)
+    involuntary: Mapped[bool | None] = mapped_column(Boolean, default=None)
+    secure: Mapped[bool | None] = mapped_column(Boolean, default=None)
 
     program: Mapped[Program] = relationship(back_populates="units")
 
@@ -142,6 +156,8 @@ class Token(Base):
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
     expires_at: Mapped[datetime | None]
+    # Who answers for it: the person who issued it, or the organization it names.
+    owner: Mapped[str | None] = mapped_column(String(300))
 
 
 class Hold(Base):

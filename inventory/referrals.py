@@ -123,15 +123,17 @@ class Referrals:
 
     @asynccontextmanager
     async def answering(self, row: Referral) -> AsyncIterator[None]:
-        """One program at a time answers a referral group. The lock lapses after
-        LOCK_SECONDS even if its holder is still busy, so it only spares the others a wasted
-        try: `accept_in`'s compare-and-set is what keeps a second acceptance out."""
+        """One program at a time answers a referral group. The lock is renewed while its
+        holder works (so a slow answer keeps the others out); it spares them a wasted try,
+        while `accept_in`'s compare-and-set in SQL is the fence that keeps a second
+        acceptance out even if the lock was lost."""
         name = f"referral:{row.group_id}"
         token = await self.locks.acquire(name, LOCK_SECONDS)
         if token is None:
             raise Conflict("another program is answering this referral right now; try again")
         try:
-            yield
+            async with self.locks.renewing(name, token, LOCK_SECONDS):
+                yield
         finally:
             await self.locks.release(name, token)
 

@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from inventory.config import Settings
 from inventory.database import upgrade_database
 from inventory.embedded_redis import EmbeddedRedis
-from inventory.system import System, build_system
+from inventory.system import System, build_system, redis_address
 
 
 @asynccontextmanager
@@ -18,8 +18,9 @@ async def running_system(settings: Settings) -> AsyncIterator[System]:
     """The System for `settings`, its live state ready, until the block ends. An embedded
     Redis is started when none is configured, and stopped only if this call started it."""
     await upgrade_database(settings)
-    embedded = None if settings.redis_url else EmbeddedRedis(settings.data_dir)
-    redis_url = settings.redis_url or embedded.start()  # type: ignore[union-attr]
+    address = redis_address(settings)
+    embedded = None if address else EmbeddedRedis(settings.data_dir)
+    redis_url = address or embedded.start()  # type: ignore[union-attr]
     try:
         system = await build_system(settings, redis_url)
         try:

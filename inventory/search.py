@@ -1,17 +1,29 @@
 """Finding programs by need: exact eligibility, distance, live availability and freshness.
 
 A pure function of the directory, the live states and `now`, so it is fast (no I/O) and
-testable with hypothesis.
+testable with hypothesis. Eligibility is the one rule of `inventory.eligibility`: a program
+is returned when it admits the person and has a unit that does (or no units yet); its
+`available` and `waitlist` count only the units that fit, and every other unit is listed
+with the reason it does not fit, never counted.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from inventory.directory import ProgramInfo, UnitInfo
+from inventory.eligibility import (
+    Needs,
+    check_needs,
+    narrows_units,
+    population_misfits,
+    program_admits,
+    unit_admits,
+)
+from inventory.hours import open_at
 from inventory.model import UnitState
 
 EARTH_RADIUS_KM = 6371.0088
@@ -33,6 +45,10 @@ class Filters:
     co_occurring: bool | None = None
     involuntary: bool | None = None
     secure: bool | None = None
+    harm_reduction: bool | None = None
+    telehealth: bool | None = None
+    reentry: bool | None = None
+    homeless_priority: bool | None = None
     near: tuple[float, float] | None = None
     within_km: float | None = None
     available_only: bool = False
@@ -40,9 +56,22 @@ class Filters:
     q: str | None = None
     sort: str = "relevance"
 
+    def needs(self) -> Needs:
+        """The person these filters describe."""
+        needs = Needs(gender=self.gender, age=self.age, payer=self.payer, mat=self.mat,
+                      wheelchair=self.wheelchair, pets=self.pets,
+                      co_occurring=self.co_occurring, involuntary=self.involuntary,
+                      secure=self.secure, harm_reduction=self.harm_reduction,
+                      telehealth=self.telehealth, reentry=self.reentry,
+                      homeless_priority=self.homeless_priority)
+        return needs
+
 
 @dataclass(slots=True)
 class Result:
+    """One program found. `available`, `waitlist` and `stale` are of the units that fit the
+    person; `misfits` maps every other unit's id to why it does not fit, in words."""
+
     program: ProgramInfo
     units: list[tuple[UnitInfo, UnitState | None]]
     distance_km: float | None
@@ -50,6 +79,8 @@ class Result:
     waitlist: int
     stale: bool
     updated_at: datetime | None
+    misfits: dict[str, str] = field(default_factory=dict)
+    open_now: bool = True  # from the program's hours (always, without)
 
 
 def distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
@@ -60,50 +91,40 @@ def distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
     return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
 
 
-def eligible(p: ProgramInfo, f: Filters) -> bool:
-    """Hard constraints: a program that cannot take this client is never returned."""
+def eligible(p: ProgramInfo, f: Filters, needs: Needs | None = None) -> bool:
+    """Hard constraints on the program as a whole: one that cannot take this client is
+    never returned. (Whether one of its units can is `_result`'s job.)"""
     if f.level_of_care and p.level_of_care not in f.level_of_care:
         return False
-    if f.gender and f.gender not in p.genders:
-        return False
-    if f.age is not None and not p.age_min <= f.age <= p.age_max:
-        return False
-    if f.payer and f.payer not in p.payers:
+    if not program_admits(p, needs if needs is not None else f.needs()):
         return False
     if f.language and f.language not in p.languages:
         return False
-    if f.mat and f.mat != "none" and f.mat not in p.mat:
-        return False
-    if f.wheelchair is not None and p.wheelchair != f.wheelchair:
-        return False
-    if f.pets is not None and p.pets != f.pets:
-        return False
-    if f.co_occurring is not None and p.co_occurring != f.co_occurring:
-        return False
-    if f.involuntary is not None and p.involuntary != f.involuntary:
-        return False
-    if f.secure is not None and p.secure != f.secure:
-        return False
-    if f.q and not all(word in p.search_text for word in f.q.lower().split()):
-        return False
-    return True
+    return not f.q or all(word in p.search_text for word in f.q.lower().split())
 
 
 def search(programs: Iterable[ProgramInfo], states: dict[str, UnitState], f: Filters,
            now: datetime, default_cadence: int) -> list[Result]:
     """Programs meeting every need in `f`, sorted as asked; stale counts rank lower.
-    This is the hot path of every search: keep the per-program work small."""
+    This is the hot path of every search: keep the per-program work small. Needs that
+    contradict themselves are refused (Invalid, naming the field)."""
+    needs = f.needs()
+    check_needs(needs)
+    by_unit = narrows_units(needs)
     results = []
     for p in programs:
-        if not eligible(p, f):
+        if not eligible(p, f, needs):
             continue
         distance = None
         if f.near and p.latitude is not None and p.longitude is not None:
             distance = round(distance_km(f.near, (p.latitude, p.longitude)), 2)
         if f.within_km is not None and (distance is None or distance > f.within_km):
             continue
-        result = _result(p, states, now, default_cadence, distance)
-        if f.available_only and result.available <= 0:
+        result = _result(p, states, now, default_cadence, distance,
+                         needs if by_unit else None)
+        if result is None:
+            continue
+        if f.available_only and (result.available <= 0 or not result.open_now):
             continue
         if f.fresh_only and result.stale:
             continue
@@ -113,12 +134,19 @@ def search(programs: Iterable[ProgramInfo], states: dict[str, UnitState], f: Fil
 
 
 def _result(p: ProgramInfo, states: dict[str, UnitState], now: datetime,
-            default_cadence: int, distance: float | None) -> Result:
+            default_cadence: int, distance: float | None, needs: Needs | None = None
+            ) -> Result | None:
+    """The program with the counts of its units that fit `needs` (all, when None); None
+    when it has units and none of them fits."""
     oldest_fresh = now - timedelta(minutes=p.cadence_minutes or default_cadence)
     units, available, waitlist, stale, newest = [], 0, 0, not p.units, None
+    misfits: dict[str, str] = {}
     for u in p.units:
         s = states.get(u.id)
         units.append((u, s))
+        if needs is not None and not unit_admits(u, needs):
+            misfits[u.id] = "; ".join(population_misfits(u, needs))
+            continue
         if s is None:
             stale = True
             continue
@@ -128,8 +156,11 @@ def _result(p: ProgramInfo, states: dict[str, UnitState], now: datetime,
             stale = True
         if s.updated_at is not None and (newest is None or s.updated_at > newest):
             newest = s.updated_at
+    if p.units and len(misfits) == len(p.units):
+        return None
     return Result(program=p, units=units, distance_km=distance, available=available,
-                  waitlist=waitlist, stale=stale, updated_at=newest)
+                  waitlist=waitlist, stale=stale, updated_at=newest, misfits=misfits,
+                  open_now=p.hours is None or open_at(p.hours, now))
 
 
 def _sort_key(sort: str):  # type: ignore[no-untyped-def]

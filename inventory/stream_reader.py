@@ -6,6 +6,11 @@ Reading the stream (not pub/sub) means every process sees every change in seq or
 gap in seq can only mean the live state was rebuilt: then the mirror is reloaded from a
 snapshot and every listener is told to reset.
 
+How current the reader is: `current_at` is the last time (monotonic) a read returned
+everything the stream held, so `behind_for()` grows while the reader is down (Redis
+unreachable), stuck (a listener that never returns) or lagging (every read a full batch);
+`/readyz` fails and `/metrics` shows it, and heartbeats let clients see it too.
+
 A listener that raises is logged and counted (`listener_status`, `on_listener_error`) and the
 others still get the batch; the loop goes on with the next one. A listener that must not
 lose a batch (the fan-out) handles its own failure, e.g. by cutting its subscribers off so
@@ -17,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -25,6 +31,7 @@ from inventory.mirror import Mirror
 
 log = logging.getLogger(__name__)
 BLOCK_MS = 1000
+READ_COUNT = 500
 FIRST_RETRY_SECONDS = 0.1
 MAX_RETRY_SECONDS = 2.0
 
@@ -55,6 +62,16 @@ class StreamReader:
         self._listeners: dict[str, Listener] = {}
         self._reset_listeners: list[Callable[[], None]] = []
         self._resync = True
+        self.current_at = time.monotonic()  # the last read that left nothing unread
+
+    def behind_for(self) -> float:
+        """Seconds since the reader last had everything the stream held (about BLOCK_MS/1000
+        at most while healthy and idle; more while down, stuck or lagging)."""
+        return max(0.0, time.monotonic() - self.current_at)
+
+    async def lag(self) -> int:
+        """How many seqs Redis has that this process has not delivered yet (0 when current)."""
+        return max(0, await self.live.current_seq() - self.mirror.last_seq)
 
     def listen(self, name: str, listener: Listener) -> None:
         """Hand every later batch to `listener`, after the mirror has taken it in; listeners
@@ -105,7 +122,9 @@ class StreamReader:
         """The next batch, or [] when idle or after a reset."""
         if self._resync:
             await self._load_snapshot()
-        events = await self.live.read_new(self.last_id, block_ms=BLOCK_MS)
+        events = await self.live.read_new(self.last_id, block_ms=BLOCK_MS, count=READ_COUNT)
+        if len(events) < READ_COUNT:  # nothing left unread when this read returned
+            self.current_at = time.monotonic()
         if events and events[0].seq != self.mirror.last_seq + 1:
             # Only a rebuild makes seq jump: listeners hold the old numbering.
             log.warning("stream gap after seq %d; resetting", self.mirror.last_seq)

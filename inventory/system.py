@@ -17,6 +17,7 @@ from collections.abc import Awaitable
 from dataclasses import dataclass, field
 
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.sentinel import Sentinel
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from inventory.audit import AuditWriter
@@ -40,6 +41,7 @@ log = logging.getLogger(__name__)
 REDIS_CONNECTIONS = 200
 REDIS_WAIT_SECONDS = 10.0
 CLOSE_SECONDS = 5.0
+SENTINEL_SECONDS = 1.0
 
 
 @dataclass
@@ -83,17 +85,52 @@ async def _bounded(closing: Awaitable[None], timeout: float) -> None:
         log.warning("%s did not finish within %ss", closing, timeout)
 
 
+SENTINEL_SCHEME = "redis+sentinel://"
+
+
+def redis_address(settings: Settings) -> str | None:
+    """Where the live state is, as one string every part accepts: `BEDFINDER_REDIS_URL`, or
+    with `BEDFINDER_REDIS_SENTINELS` a `redis+sentinel://h1:p1,h2:p2/<service>` address (the
+    `limits` library's form), or None for the embedded Redis."""
+    if settings.redis_sentinels:
+        hosts = ",".join(h.strip() for h in settings.redis_sentinels.split(",") if h.strip())
+        return f"{SENTINEL_SCHEME}{hosts}/{settings.redis_sentinel_service}"
+    return settings.redis_url or None
+
+
+def sentinel_hosts(address: str) -> tuple[list[tuple[str, int]], str]:
+    """The sentinels' (host, port) pairs and the service name of a sentinel address."""
+    hosts, _, service = address.removeprefix(SENTINEL_SCHEME).partition("/")
+    pairs = []
+    for host in hosts.split(","):
+        name, _, port = host.rpartition(":")
+        pairs.append((name, int(port)))
+    return pairs, service
+
+
 def connect_redis(redis_url: str) -> Redis:
     """A client whose pool makes a burst (hundreds of websockets connecting at once) wait for
-    a connection rather than fail when every connection is in use."""
+    a connection rather than fail when every connection is in use.
+
+    With a sentinel address, the client asks the sentinels for the current primary on every
+    new connection; after a failover the old connections fail (the requests on them get
+    503), and the next ones go to the promoted replica. Whether that replica missed
+    acknowledged writes is checked by the live-state watch (inventory/live_watch.py)."""
+    if redis_url.startswith(SENTINEL_SCHEME):
+        hosts, service = sentinel_hosts(redis_url)
+        sentinel = Sentinel(hosts, sentinel_kwargs={"socket_timeout": SENTINEL_SECONDS},
+                            socket_timeout=REDIS_WAIT_SECONDS,
+                            socket_connect_timeout=SENTINEL_SECONDS)
+        return sentinel.master_for(service, decode_responses=True, health_check_interval=10)
     return Redis.from_pool(BlockingConnectionPool.from_url(
         redis_url, decode_responses=True, health_check_interval=10,
         max_connections=REDIS_CONNECTIONS, timeout=REDIS_WAIT_SECONDS))
 
 
-async def build_system(settings: Settings, redis_url: str) -> System:
-    """Every domain service, wired; the audit writer and demand outbox already running under
-    the System's supervisor. Call `close()` when done."""
+async def build_system(settings: Settings, redis_url: str, clock: Clock = utcnow) -> System:
+    """Every domain service, wired, reading time from `clock` (the demo history passes a
+    simulated one); the audit writer and demand outbox already running under the System's
+    supervisor. Call `close()` when done."""
     redis = connect_redis(redis_url)
     engine = create_engine(settings.sqlalchemy_url())
     sessions = session_factory(engine)
@@ -101,22 +138,22 @@ async def build_system(settings: Settings, redis_url: str) -> System:
     keys = Keys(settings.redis_prefix)
     live = LiveStore(redis, keys, settings.stream_max_events)
     locks = Locks(redis, keys)
-    inventory = Inventory(live, sessions, utcnow, settings.seq_rebuild_gap, audit, locks)
-    directory = Directory(sessions, inventory, redis, settings.redis_prefix, utcnow)
-    holds = Holds(live, sessions, directory, utcnow, settings.hold_minutes,
+    inventory = Inventory(live, sessions, clock, settings.seq_rebuild_gap, audit, locks)
+    directory = Directory(sessions, inventory, redis, settings.redis_prefix, clock)
+    holds = Holds(live, sessions, directory, clock, settings.hold_minutes,
                   settings.hold_max_minutes, audit)
-    transitions = Transitions(sessions, directory, utcnow, Policy(
+    transitions = Transitions(sessions, directory, clock, Policy(
         settings.caseload_limit, settings.at_risk_hours, settings.lapse_grace_hours))
     holds.on_end.append(transitions.hold_ended)
     notifier = Notifier(redis, settings.redis_prefix)
-    referrals = Referrals(sessions, directory, holds, locks, notifier, utcnow,
+    referrals = Referrals(sessions, directory, holds, locks, notifier, clock,
                           settings.referral_expiry_minutes, settings.decline_reasons)
     system = System(
         settings=settings, redis=redis, engine=engine, sessions=sessions, live=live, locks=locks,
         inventory=inventory, directory=directory,
         tokens=TokenVerifier(sessions, settings.token_cache_seconds), holds=holds,
         transitions=transitions, referrals=referrals, notifier=notifier, audit=audit,
-        demand=Outbox(redis, settings.redis_prefix))
+        demand=Outbox(redis, settings.redis_prefix), clock=clock)
     system.supervisor.start("audit_writer", audit.run)
     system.supervisor.start("demand_outbox", system.demand.run)
     return system

@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import secrets
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -22,8 +22,11 @@ def digest(token: str) -> str:
 
 async def create_token(sessions: async_sessionmaker, role: str, now: datetime,
                        organization_id: str | None = None, label: str = "",
-                       expires_at: datetime | None = None) -> tuple[str, Token]:
-    """A new token and its record; the plaintext exists only in the return value."""
+                       expires_at: datetime | None = None, owner: str | None = None
+                       ) -> tuple[str, Token]:
+    """A new token and its record; the plaintext exists only in the return value. `owner`
+    names who answers for it (the person who issued it, or an organization); a provider
+    token without one is owned by its organization."""
     if expires_at is not None and expires_at <= now:
         raise Invalid("expires_at must be in the future")
     if role not in ROLES:
@@ -33,12 +36,20 @@ async def create_token(sessions: async_sessionmaker, role: str, now: datetime,
     plaintext = "bf_" + secrets.token_urlsafe(32)
     row = Token(id=new_id("tok"), token_hash=digest(plaintext), role=role,
                 organization_id=organization_id, label=label or role, created_at=now,
-                expires_at=expires_at)
+                expires_at=expires_at, owner=(owner or organization_id or None))
     async with sessions() as session, session.begin():
         if organization_id and await session.get(Organization, organization_id) is None:
             raise NotFound(f"organization {organization_id!r} does not exist")
         session.add(row)
     return plaintext, row
+
+
+async def list_tokens(sessions: async_sessionmaker) -> list[Token]:
+    """Every token ever issued, newest first (revoked and expired ones too: they are the
+    record of who could read what, and when that ended). Never the hashes' inputs."""
+    async with sessions() as session:
+        return list((await session.execute(
+            select(Token).order_by(Token.created_at.desc(), Token.id))).scalars())
 
 
 async def revoke_token(sessions: async_sessionmaker, token_id: str, now: datetime) -> None:
@@ -47,6 +58,24 @@ async def revoke_token(sessions: async_sessionmaker, token_id: str, now: datetim
         if row is None:
             raise NotFound(f"token {token_id!r} does not exist")
         row.revoked_at = now
+
+
+async def no_longer_valid(sessions: async_sessionmaker, token_ids: set[str], now: datetime
+                          ) -> set[str]:
+    """Those of `token_ids` that are revoked, expired or gone: what a process that may have
+    missed a revocation message checks its open websockets against."""
+    if not token_ids:
+        return set()
+    async with sessions() as session:
+        rows = (await session.execute(select(Token.id, Token.revoked_at, Token.expires_at)
+                                      .where(Token.id.in_(token_ids)))).all()
+    valid = {row.id for row in rows if row.revoked_at is None
+             and (row.expires_at is None or _aware(row.expires_at) > now)}
+    return token_ids - valid
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class TokenVerifier:
@@ -69,7 +98,7 @@ class TokenVerifier:
         until = time.monotonic() + self.cache_seconds
         if row is not None and row.revoked_at is None and hmac.compare_digest(row.token_hash, key):
             left = (None if row.expires_at is None else
-                    (row.expires_at - datetime.now(timezone.utc)).total_seconds())
+                    (row.expires_at - datetime.now(UTC)).total_seconds())
             if left is None or left > 0:
                 actor = Actor(token_id=row.id, role=row.role, organization_id=row.organization_id,
                               label=row.label, expires_at=row.expires_at)

@@ -15,10 +15,23 @@ from inventory.live import Event
 from inventory.live_watch import watch_live_state
 from inventory.mirror import Mirror
 from inventory.stream_reader import Listener, StreamReader
-from inventory.system import System, build_system
-from web import analytics, errors, logs, pages, ws
+from inventory.system import System, build_system, redis_address
+from inventory.tokens import no_longer_valid
+from web import admin_page, analytics, errors, logs, pages, signin, ws
+from web.api import (
+    access,
+    events,
+    feeds,
+    health,
+    levels,
+    match,
+    metrics,
+    programs,
+    reports,
+    tokens,
+    units,
+)
 from web.api import docs as api_docs
-from web.api import events, feeds, health, match, metrics, programs, reports, tokens, units
 from web.api import holds as holds_api
 from web.api import referrals as referrals_api
 from web.api import transitions as transitions_api
@@ -26,6 +39,7 @@ from web.fanout import Fanout
 from web.limits import BodySizeLimit
 from web.metrics import Metrics, RequestMetrics
 from web.notifications import Notifications
+from web.people import build_people
 from web.rate_limits import RateLimit, RateLimits
 from web.request_context import RequestContext
 from web.scheduled import start_jobs
@@ -42,7 +56,8 @@ def web_services(system: System, redis_url: str) -> Services:
     mirror = Mirror()
     reader = StreamReader(system.live, mirror)
     fanout = Fanout(mirror, lambda batch: events.encode(system, batch),
-                    settings.subscriber_queue, settings.heartbeat_seconds)
+                    settings.subscriber_queue, settings.heartbeat_seconds,
+                    latest=system.live.current_seq)
     token_sessions = TokenSessions()
     token_sessions.on_revoke.append(system.tokens.forget)
     meters = Metrics()
@@ -77,6 +92,9 @@ def start_tasks(svc: Services) -> None:
     supervisor.start("stream_reader", svc.reader.run)
     supervisor.start("heartbeats", svc.fanout.heartbeats)
     supervisor.start("notifications", svc.notifications.run)
+    supervisor.start("token_sweep", lambda: svc.token_sessions.sweep(
+        lambda ids: no_longer_valid(svc.sessions, ids, svc.clock()),
+        svc.settings.token_sweep_seconds))
     supervisor.start("live_state_watch", lambda: watch_live_state(
         svc.live, svc.inventory, svc.reader))
     start_jobs(svc)
@@ -86,13 +104,15 @@ def start_tasks(svc: Services) -> None:
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     embedded = None
-    redis_url = settings.redis_url
+    redis_url = redis_address(settings)
     if not redis_url:
         embedded = EmbeddedRedis(settings.data_dir)
         redis_url = embedded.start()
+        embedded.supervise()  # killed or crashed, it is started again (a no-op if joined)
     system = await build_system(settings, redis_url)
     svc = web_services(system, redis_url)
     app.state.services = svc
+    app.state.people = build_people(system)
     with contextlib.suppress(Exception):
         await system.inventory.ensure_ready()
     start_tasks(svc)
@@ -118,10 +138,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     errors.install(app)
     errors.document(app)
-    for router in (health.router, programs.router, units.router, holds_api.router,
+    for router in (health.router, levels.router, programs.router, units.router, holds_api.router,
                    match.router, transitions_api.router, referrals_api.router, events.router,
                    feeds.router, reports.router, tokens.router, ws.router, metrics.router,
-                   pages.router, analytics.router):
+                   pages.router, analytics.router, signin.router, access.router,
+                   admin_page.router):
         app.include_router(router)
     app.include_router(api_docs.router)  # /docs from the package, no CDN
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

@@ -43,6 +43,11 @@ FIELDS: dict[str, dict[str, str]] = {
         "available": PUBLIC, "held": PUBLIC, "waitlist": PUBLIC, "capacity": PUBLIC,
         "status": PUBLIC, "updated_at": PUBLIC, "stale": PUBLIC, "seq": PUBLIC,
         "updated_by": STAFF, "source": STAFF, "note": STAFF, "expected_discharges": STAFF,
+        # Who the unit is for (its program's eligibility narrowed by the unit), and in
+        # search results whether it fits the person described and why not.
+        "genders": PUBLIC, "age_min": PUBLIC, "age_max": PUBLIC, "wheelchair": PUBLIC,
+        "involuntary": PUBLIC, "secure": PUBLIC, "narrowed": PUBLIC, "fits": PUBLIC,
+        "not_fitting": PUBLIC,
     },
     "program": {
         "id": PUBLIC, "organization_id": PUBLIC, "organization_name": PUBLIC, "name": PUBLIC,
@@ -51,16 +56,19 @@ FIELDS: dict[str, dict[str, str]] = {
         "genders": PUBLIC, "age_min": PUBLIC, "age_max": PUBLIC, "payers": PUBLIC,
         "languages": PUBLIC, "mat": PUBLIC, "wheelchair": PUBLIC, "pets": PUBLIC,
         "co_occurring": PUBLIC, "involuntary": PUBLIC, "secure": PUBLIC,
+        "harm_reduction": PUBLIC, "telehealth": PUBLIC, "reentry": PUBLIC,
+        "homeless_priority": PUBLIC, "hours": PUBLIC, "open_now": PUBLIC,
         "cadence_minutes": PUBLIC, "available": PUBLIC, "waitlist": PUBLIC, "stale": PUBLIC,
         "updated_at": PUBLIC, "distance_km": PUBLIC, "units": PUBLIC,
     },
     "message": {  # websocket and /api/v1/events messages
         "type": PUBLIC, "seq": PUBLIC, "op": PUBLIC, "unit": PUBLIC, "units": PUBLIC,
-        "at": PUBLIC, "hold_id": STAFF,
+        "at": PUBLIC, "latest": PUBLIC, "hold_id": STAFF,
     },
     "hold": {
         "id": OWNER, "unit_id": OWNER, "program_id": OWNER, "client_ref": OWNER,
-        "status": OWNER, "created_by": OWNER, "created_at": OWNER, "expires_at": OWNER,
+        "status": OWNER, "created_by": OWNER, "held_by": OWNER, "created_at": OWNER,
+        "expires_at": OWNER,
         "ended_at": OWNER, "seq": OWNER,
     },
 }
@@ -99,16 +107,29 @@ def shown(kind: str, data: dict[str, Any], audience: str) -> dict[str, Any]:
 
 def unit_view(info: UnitInfo | None, state: UnitState, cadence: int, now: datetime
               ) -> dict[str, Any]:
+    """A unit's live state with its label, kind and effective population (`genders`,
+    `age_min`, `age_max`, ...: its program's eligibility narrowed by the unit)."""
     data = state.view(cadence, now)
     if info is not None:
         data["label"], data["kind"] = info.label, info.kind
+        data.update(info.population())
     return data
 
 
 def program_view(result: Result, now: datetime, default_cadence: int) -> dict[str, Any]:
+    """A program found by a search: its `available` and `waitlist` count only the units
+    that fit the person; every unit says whether it fits (`fits`) and, if not, why
+    (`not_fitting`, in words)."""
     p = result.program
     cadence = p.cadence_minutes or default_cadence
-    units = [unit_view(u, s, cadence, now) for u, s in result.units if s is not None]
+    units = []
+    for u, s in result.units:
+        if s is None:
+            continue
+        view = unit_view(u, s, cadence, now)
+        reason = result.misfits.get(u.id)
+        view["fits"], view["not_fitting"] = reason is None, reason
+        units.append(view)
     return {
         **p.record(),
         "available": result.available,
@@ -116,6 +137,7 @@ def program_view(result: Result, now: datetime, default_cadence: int) -> dict[st
         "stale": result.stale,
         "updated_at": result.updated_at.isoformat() if result.updated_at else None,
         "distance_km": result.distance_km,
+        "open_now": result.open_now,
         "units": units,
     }
 

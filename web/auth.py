@@ -1,4 +1,9 @@
-"""Bearer tokens on requests and websockets; roles decide who may read and who may write."""
+"""Who is asking: a bearer token, or a signed-in person's session cookie (web/people.py);
+roles decide who may read and who may write.
+
+A bearer token wins when both are sent. A write carried by the session cookie must repeat
+the session's CSRF token in `X-CSRF-Token` (web/web_sessions.py); bearer requests need none,
+since no browser attaches a bearer token by itself."""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from inventory.actors import ADMIN, NAVIGATOR, PROVIDER, Actor
 from web.rate_limits import client_address
+from web.web_sessions import CSRF_HEADER, SAFE_METHODS, SESSION_COOKIE
 
 bearer = HTTPBearer(auto_error=False, description="A Bedfinder token: `Bearer bf_...`")
 ANONYMOUS = Actor(token_id="public", role="public", label="public")
@@ -16,10 +22,15 @@ Credentials = HTTPAuthorizationCredentials | None
 
 
 async def actor_for(conn: Request | WebSocket, token: str | None) -> Actor | None:
-    """The token's actor, or None. An address that sent too many unknown, revoked or expired
-    tokens gets 429 before any lookup (web/rate_limits.py), so guessing costs no SQL."""
-    if not token:
-        return None
+    """The token's actor (a bearer token wins), else the signed-in person's, else None.
+    An address that sent too many unknown, revoked or expired tokens gets 429 before any
+    lookup (web/rate_limits.py), so guessing costs no SQL."""
+    if token:
+        return await token_actor(conn, token)
+    return await session_actor(conn)
+
+
+async def token_actor(conn: Request | WebSocket, token: str) -> Actor | None:
     services = conn.app.state.services
     limits = services.rate_limits
     address = client_address(conn.scope, limits.trusted) if limits else ""
@@ -29,6 +40,22 @@ async def actor_for(conn: Request | WebSocket, token: str | None) -> Actor | Non
     actor = await services.tokens.actor(token)
     if actor is None and limits is not None:
         await limits.count_invalid(address)
+    return actor
+
+
+async def session_actor(conn: Request | WebSocket) -> Actor | None:
+    """The signed-in person behind the session cookie, if any. Raises 403 for a write
+    without the session's CSRF token (websockets are guarded by their Origin check)."""
+    people = getattr(conn.app.state, "people", None)
+    session_id = conn.cookies.get(SESSION_COOKIE)
+    if people is None or not session_id:
+        return None
+    actor, record = await people.session_actor(session_id)
+    if (actor is not None and record is not None and isinstance(conn, Request)
+            and conn.method not in SAFE_METHODS
+            and not record.csrf_matches(conn.headers.get(CSRF_HEADER))):
+        raise HTTPException(403, "this change came without the page's CSRF token "
+                                 "(X-CSRF-Token); reload the page and try again")
     return actor
 
 
@@ -42,10 +69,11 @@ def require(*roles: str) -> Callable[..., Awaitable[Actor]]:
     async def check(request: Request, credentials: Credentials = Depends(bearer)) -> Actor:
         actor = await actor_for(request, credentials.credentials if credentials else None)
         if actor is None:
-            raise unauthorized("a valid token is required: Authorization: Bearer <token>")
+            raise unauthorized("sign in, or send a valid token: Authorization: Bearer <token>")
         if actor.role not in roles:
-            raise HTTPException(403, f"this needs a {' or '.join(roles)} token; "
-                                     f"yours is a {actor.role} token")
+            kind = "sign-in" if actor.person else "token"
+            raise HTTPException(403, f"this needs a {' or '.join(roles)} {kind}; "
+                                     f"yours is a {actor.role} {kind}")
         return actor
 
     return check

@@ -163,12 +163,14 @@ def shared_redis(settings: Settings) -> EmbeddedRedis | None:
     SIGTERM once it has shut down; turning that into SystemExit lets the caller's `finally`
     stop the embedded server instead of leaving it running."""
     from inventory.embedded_redis import EmbeddedRedis
+    from inventory.system import redis_address
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    if settings.redis_url:
+    if redis_address(settings):
         return None
     embedded = EmbeddedRedis(settings.data_dir)
     os.environ["BEDFINDER_REDIS_URL"] = embedded.start()
+    embedded.supervise()  # killed or crashed, it is started again within a second
     return embedded
 
 
@@ -203,9 +205,17 @@ def serve(host: Host = "127.0.0.1", port: Port = 8000,
 def demo(host: Host = "127.0.0.1", port: Port = 8000,
          simulate: Annotated[bool, typer.Option(help="Move counts now and then.")] = False,
          history: Annotated[str | None, typer.Option(
-             help="First fill this much simulated history for /analytics, e.g. 30d.")] = None
+             help="First fill this much simulated history for /analytics, e.g. 30d.")] = None,
+         oidc: Annotated[bool, typer.Option(
+             help="Also start a local test identity provider to try signing in.")] = False
          ) -> None:
     """Run with a demo system of about 40 San Francisco programs (embedded defaults)."""
+    if oidc:
+        from web.demo_oidc import DemoProviderMissing, start_demo_provider
+        try:
+            issuer, _ = start_demo_provider(host, f"http://{host}:{port}")
+        except DemoProviderMissing as missing:
+            raise CommandFailed(str(missing)) from None
     settings = load_settings()
     sock = bind(host, port)
     from web.connection_guard import uvicorn_config
@@ -225,6 +235,9 @@ def demo(host: Host = "127.0.0.1", port: Port = 8000,
         console.print(f"\nAPI docs:  {base}/docs\nPrograms:  {base}/api/v1/programs"
                       f"\nLive feed: ws://{host}:{port}/ws/inventory?token={tokens['display']}",
                       soft_wrap=True)
+        if oidc:
+            console.print(f"Sign in:   {base}/login  (test provider at {issuer}: nora, pat, "
+                          "ada or sam; demo only)", soft_wrap=True)
         if simulate:
             start_in_thread(simulate_forever(base, tokens["admin"]))
         run_server(uvicorn_config("web.app:app_factory", settings, host, port,
@@ -269,10 +282,10 @@ def token_create(
 @token_app.command("revoke")
 def token_revoke(token_id: str) -> None:
     """Revoke a token by its id (tok-...)."""
-    from redis.asyncio import Redis
-
     from inventory.database import create_engine, session_factory
+    from inventory.embedded_redis import EmbeddedRedis
     from inventory.notify import Notifier
+    from inventory.system import connect_redis, redis_address
     from inventory.tokens import revoke_token
 
     async def run() -> bool:
@@ -283,9 +296,13 @@ def token_revoke(token_id: str) -> None:
             await revoke_token(session_factory(engine), token_id, utcnow())
         finally:
             await engine.dispose()
-        if not settings.redis_url:
+        address = redis_address(settings)
+        embedded = EmbeddedRedis(settings.data_dir)
+        if not address and embedded.answering():  # the embedded Redis of a running serve
+            address = embedded.url
+        if not address:
             return False
-        redis = Redis.from_url(settings.redis_url)
+        redis = connect_redis(address)
         try:
             await Notifier(redis, settings.redis_prefix).revoked(token_id)
         finally:
@@ -295,4 +312,5 @@ def token_revoke(token_id: str) -> None:
     told = asyncio.run(run())
     console.print(f"revoked {token_id}" + (
         "; running processes were told" if told else
-        "; running processes refuse it within token_cache_seconds"))
+        "; no running process answered: each refuses it within token_cache_seconds and "
+        "closes its websockets within token_sweep_seconds"))

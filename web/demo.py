@@ -1,5 +1,10 @@
 """The demo system: seeds the fictional directory and, optionally, a provider that moves
-counts through the public API now and then so screens show life."""
+counts through the public API now and then so screens show life.
+
+The directory is data, not code: `demo_data/directory.json`, an HSDS 3.1 document (a list of
+organizations with their services), loaded through the same HSDS importer as any other
+directory, so the demo exercises the real import path.
+"""
 
 from __future__ import annotations
 
@@ -7,22 +12,21 @@ import asyncio
 import random
 import threading
 from collections.abc import Coroutine
+from pathlib import Path
 from typing import Any
 
 import httpx
 
-from inventory.actors import SYSTEM
+from feeds.directory_sync import SyncReport
+from feeds.service import import_hsds
+from inventory.clock import utcnow
 from inventory.config import Settings
-from inventory.errors import Conflict
-from inventory.system import build_system
+from inventory.system import System, build_system
 from inventory.tokens import create_token
-from web.demo_directory import ORGANIZATIONS, PROGRAMS
-from web.services import utcnow
 
-PROGRAM_KEYS = ("organization_id", "name", "description", "level_of_care", "asam_level",
-                "area", "address", "latitude", "longitude", "phone", "genders", "age_min",
-                "age_max", "payers", "languages", "mat", "wheelchair", "pets", "co_occurring",
-                "involuntary", "secure", "cadence_minutes")
+DATASET = Path(__file__).parent / "demo_data" / "directory.json"
+# The organization the demo's provider token belongs to (README's walkthrough uses it).
+PROVIDER_ORGANIZATION = "org-fogline-recovery"
 
 
 async def seed(settings: Settings) -> dict[str, str]:
@@ -33,10 +37,9 @@ async def seed(settings: Settings) -> dict[str, str]:
         await svc.inventory.ensure_ready()
         if not await svc.directory.programs():
             await load_directory(svc)
-        first_org = ORGANIZATIONS[0]["id"]
         tokens = {}
         for role in ("admin", "provider", "navigator", "display"):
-            org = first_org if role == "provider" else None
+            org = PROVIDER_ORGANIZATION if role == "provider" else None
             tokens[role], _ = await create_token(svc.sessions, role, utcnow(), org,
                                                  f"demo {role}")
         return tokens
@@ -44,18 +47,16 @@ async def seed(settings: Settings) -> dict[str, str]:
         await svc.close()
 
 
-async def load_directory(svc: Any) -> None:
-    for org in ORGANIZATIONS:
-        try:
-            await svc.directory.create_organization(org["name"], org["id"])
-        except Conflict:
-            pass
-    for p in PROGRAMS:
-        await svc.directory.create_program({k: p[k] for k in PROGRAM_KEYS}, p["id"])
-        for u in p["units"]:
-            await svc.directory.create_unit(
-                p["id"], SYSTEM, label=u["label"], kind=u["kind"], capacity=u["capacity"],
-                available=u["available"], waitlist=u["waitlist"], unit_id=u["id"])
+async def load_directory(svc: System) -> SyncReport:
+    """Import the demo dataset through the HSDS importer. The file ships with the package and
+    is checked by its tests, so anything the importer reports about it is a bug: raised, not
+    printed."""
+    report = await import_hsds(svc, str(DATASET), label="demo")
+    problems = report.errors + report.warnings
+    if problems:
+        raise RuntimeError(f"the demo dataset {DATASET.name} did not import cleanly: "
+                           + "; ".join(problems[:5]))
+    return report
 
 
 async def simulate_forever(base_url: str, admin_token: str, every_seconds: float = 4.0) -> None:

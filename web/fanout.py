@@ -1,6 +1,11 @@
 """Websocket fan-out: every stream batch the reader hands over is serialized once and offered
-to each of this process's subscribers, whose outgoing messages are bounded; heartbeats carry
-the last seq so an idle client knows it is current.
+to each of this process's subscribers, whose outgoing messages are bounded.
+
+Heartbeats carry two seqs: `seq`, the last this process delivered, and `latest`, the last
+Redis itself has (None when Redis cannot be asked). A client whose last seq is still below
+the `latest` of the heartbeat before, or that hears no heartbeat for two intervals, knows
+its feed is broken (this process's reader is down, stuck or lagging, or the connection is
+dead) and reconnects with `after=`; the pages then say "Not live" instead of "Live".
 
 If a batch cannot be encoded (SQL down while the directory is read), every subscriber is cut
 off rather than silently skipping those seqs: each reconnects with its last seq and loses
@@ -21,6 +26,7 @@ from web.frames import Joined, OutFrame, encoded, joined_frames
 
 HEARTBEAT = None  # queue entries with no seq are always delivered
 Encoder = Callable[[list[Event]], Awaitable[list[dict]]]
+LatestSeq = Callable[[], Awaitable[int]]
 
 
 class Subscriber:
@@ -89,9 +95,10 @@ class Fanout:
     """This process's subscribers, and what is offered to them."""
 
     def __init__(self, mirror: Mirror, encode: Encoder, queue_size: int,
-                 heartbeat_seconds: float) -> None:
+                 heartbeat_seconds: float, latest: LatestSeq | None = None) -> None:
         self.mirror = mirror
         self.encode = encode
+        self.latest = latest  # the seq Redis has now, for heartbeats
         self.queue_size = queue_size
         self.heartbeat_seconds = heartbeat_seconds
         self.subscribers: set[Subscriber] = set()
@@ -154,4 +161,16 @@ class Fanout:
         """Until cancelled: tell every subscriber the last seq now and then."""
         while True:
             await asyncio.sleep(self.heartbeat_seconds)
-            self.publish(HEARTBEAT, {"type": "heartbeat", "seq": self.mirror.last_seq})
+            self.publish(HEARTBEAT, await self.heartbeat())
+
+    async def heartbeat(self) -> dict:
+        """The heartbeat message now. `latest` is read after `seq`, so a current process
+        always has seq <= latest; None when Redis does not answer (the feed is not live)."""
+        seq = self.mirror.last_seq
+        latest: int | None = None
+        if self.latest is not None:
+            try:
+                latest = await asyncio.wait_for(self.latest(), self.heartbeat_seconds)
+            except Exception:  # noqa: BLE001 - Redis down or slow: say we do not know
+                latest = None
+        return {"type": "heartbeat", "seq": seq, "latest": latest}

@@ -47,6 +47,13 @@ class Metrics:
                                  "Units whose count is older than their program's cadence",
                                  registry=r)
         self.seq = Gauge("bedfinder_seq", "Last seq this process has delivered", registry=r)
+        self.stream_lag = Gauge("bedfinder_stream_lag",
+                                "Seqs Redis has that this process has not delivered yet",
+                                registry=r)
+        self.stream_behind = Gauge("bedfinder_stream_behind_seconds",
+                                   "Seconds since this process's stream reader last had "
+                                   "everything in the event stream (about 1 when healthy)",
+                                   registry=r)
         self.job_runs = Counter("bedfinder_job_runs", "Scheduled job runs on this process "
                                 "(summed over processes: one per interval per cluster)",
                                 ["job"], registry=r)

@@ -26,7 +26,7 @@ from collections.abc import Iterable
 
 import orjson
 from limits import RateLimitItem, parse
-from limits.aio.storage import RedisStorage
+from limits.aio.storage import RedisSentinelStorage, RedisStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -84,8 +84,10 @@ def token_key(token: bytes | str) -> str:
 class RateLimits:
     def __init__(self, redis_url: str, prefix: str, writes: str, reads: str,
                  invalid_tokens: str = "", trusted_proxies: Iterable[str] = ()) -> None:
-        self.storage = RedisStorage(limits_uri(redis_url), implementation="redispy",
-                                    key_prefix=Keys(prefix).rate_limits)
+        storage = (RedisSentinelStorage if redis_url.startswith("redis+sentinel://")
+                   else RedisStorage)  # BEDFINDER_REDIS_SENTINELS: follow the primary
+        self.storage = storage(limits_uri(redis_url), implementation="redispy",
+                               key_prefix=Keys(prefix).rate_limits)
         self.limiter = MovingWindowRateLimiter(self.storage)
         self.writes: RateLimitItem | None = parse(writes) if writes else None
         self.reads: RateLimitItem | None = parse(reads) if reads else None

@@ -21,12 +21,12 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from inventory import history
+from inventory.clock import utcnow
 from inventory.config import load_settings
 from inventory.database import create_engine, session_factory
 from inventory.errors import InventoryError
 from inventory.measures import MEASURES, answer
 from web.api.reports import question, to_csv
-from web.services import utcnow
 
 app = typer.Typer(help="Export analytics measures as CSV.", no_args_is_help=True,
                   context_settings={"allow_interspersed_args": True})

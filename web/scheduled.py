@@ -1,6 +1,9 @@
 """Scheduled jobs: one APScheduler per process, itself a supervised task (`job_scheduler`),
 runs every job at its interval; per tick, only one process of the cluster runs the job, under
-a Redis lock that expires by itself, so a process that dies mid-job never leaves it stuck."""
+a Redis lock that expires by itself, so a process that dies mid-job never leaves it stuck.
+The lock is renewed while the job runs (`Locks.run_job`), so a job may take longer than
+its lock's term without a second process starting it; a job whose lock is lost anyway (its
+process paused past the term) is cancelled rather than left running beside another."""
 
 from __future__ import annotations
 
@@ -12,12 +15,15 @@ from datetime import timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from feeds.jobs import Job, scheduled_jobs
+from inventory.locks import LockLost
 from inventory.watch import watch_transitions
 from web.analytics import refresh_history
 from web.services import Services
 
 log = logging.getLogger(__name__)
-MIN_LOCK_SECONDS = 30
+# The run lock's term: renewed every third of it while the job runs, so it only bounds how
+# long a process that died mid-job keeps the others waiting.
+MIN_LOCK_SECONDS = 10
 # A tick skipped because the job's previous run is still going is expected under load.
 logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
 logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
@@ -35,8 +41,10 @@ def once_per_cluster(svc: Services, name: str, interval: float, lock_seconds: fl
         if token is None:
             return
         svc.metrics.job_runs.labels(name).inc()
-        try:
-            await job()
+        try:  # the run lock is renewed while the job runs; if lost, the job is cancelled
+            await svc.locks.run_job(name, token, lock_seconds, job)
+        except LockLost as lost:
+            log.error("scheduled job %s stopped: %s", name, lost)
         except Exception:
             log.exception("scheduled job %s failed", name)
         finally:
@@ -83,7 +91,7 @@ def scheduler_task(svc: Services) -> Callable[[], Awaitable[None]]:
         scheduler = AsyncIOScheduler(job_defaults={"coalesce": True, "max_instances": 1,
                                                    "misfire_grace_time": 30})
         for name, seconds, job in jobs(svc):
-            tick = once_per_cluster(svc, name, seconds, max(seconds * 5, MIN_LOCK_SECONDS), job)
+            tick = once_per_cluster(svc, name, seconds, max(seconds * 3, MIN_LOCK_SECONDS), job)
             scheduler.add_job(tick, "interval", seconds=seconds, id=name)
         scheduler.start()
         try:

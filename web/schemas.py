@@ -89,7 +89,8 @@ def refuse_nulls(model: BaseModel, fields: frozenset[str]) -> Any:
 
 PROGRAM_NOT_NULL = frozenset({
     "name", "description", "level_of_care", "genders", "age_min", "age_max", "payers",
-    "languages", "mat", "wheelchair", "pets", "co_occurring", "involuntary", "secure"})
+    "languages", "mat", "wheelchair", "pets", "co_occurring", "involuntary", "secure",
+    "harm_reduction", "telehealth", "reentry", "homeless_priority"})
 
 
 class ProgramPatch(Strict):
@@ -113,6 +114,11 @@ class ProgramPatch(Strict):
     co_occurring: bool | None = None
     involuntary: bool | None = None
     secure: bool | None = None
+    harm_reduction: bool | None = None  # low-barrier: no sobriety requirement
+    telehealth: bool | None = None
+    reentry: bool | None = None  # takes people leaving jail or prison
+    homeless_priority: bool | None = None
+    hours: dict[str, str] | None = Field(default=None, max_length=8)  # inventory/hours.py
     cadence_minutes: int | None = Field(default=None, ge=1, le=10_080)
 
     @model_validator(mode="after")
@@ -143,6 +149,10 @@ class ProgramIn(ProgramPatch):
     co_occurring: bool = False
     involuntary: bool = False
     secure: bool = False
+    harm_reduction: bool = False
+    telehealth: bool = False
+    reentry: bool = False
+    homeless_priority: bool = False
 
 
 class UnitIn(Strict):
@@ -185,10 +195,15 @@ class AttestIn(Strict):
 
 
 class UnitLive(BaseModel):
+    model_config = ConfigDict(extra="allow")  # e.g. wheelchair, fits (inventory/eligibility)
+
     id: str
     program_id: str
     label: str | None = None
     kind: str | None = None
+    genders: list[str] | None = None  # effective: the program's, narrowed by the unit
+    age_min: int | None = None
+    age_max: int | None = None
     available: int
     held: int
     waitlist: int

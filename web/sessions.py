@@ -1,10 +1,21 @@
 """Open websockets by token, so revoking a token closes its connections at once (not at the
-next request), in every process: a revocation arrives here from `web/notifications.py`."""
+next request), in every process.
+
+A revocation reaches this process two ways: a message over Redis pub/sub (from the API or
+`bedfinder token revoke`, through `web/notifications.py`), at once; and `sweep`, which checks
+every open websocket's token against SQL every `token_sweep_seconds`, so a revocation whose
+message this process missed (Redis down or failing over, the process restarting its
+listener, a revocation written straight to the database) still closes its websockets.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import logging
+from collections.abc import Awaitable, Callable
+
+log = logging.getLogger(__name__)
+Invalid = Callable[[set[str]], Awaitable[set[str]]]
 
 
 class TokenSessions:
@@ -32,3 +43,13 @@ class TokenSessions:
             listener(token_id)
         for revoked in self.open.get(token_id, ()):
             revoked.set()
+
+    async def sweep(self, invalid: Invalid, every: float) -> None:
+        """Until cancelled: every `every` seconds, revoke here each open token that `invalid`
+        (the SQL check) says is no longer valid. A failing check (SQL down) raises, and the
+        supervisor restarts the sweep."""
+        while True:
+            await asyncio.sleep(every)
+            for token_id in await invalid(set(self.open)):
+                log.warning("token %s is no longer valid; closing its websockets", token_id)
+                self.revoke(token_id)

@@ -272,14 +272,17 @@ async def provider_feed(ws: WebSocket) -> None:
         return
     token = token_of(ws)
     actor, refusal = await who(ws, token)
-    if actor is None or token is None or actor.role not in (PROVIDER, ADMIN):
+    if actor is None or actor.role not in (PROVIDER, ADMIN):
         await refuse(ws, refusal or "a provider or admin token is required")
         return
+    # The budget HTTP writes of the same caller use: the token's, or (signed in with a
+    # session cookie, no token) the client address's.
+    budget = token_key(token) if token else "addr:" + address_of(ws)
     async with capped(ws, token) as full:
         if full is not None:
             await refuse(ws, full)
             return
-        await answer_provider(ws, svc, actor, token_key(token))
+        await answer_provider(ws, svc, actor, budget)
 
 
 async def answer_provider(ws: WebSocket, svc: Services, actor: Actor, budget: str) -> None:

@@ -1,17 +1,23 @@
-"""A small hand-built history in a real database (SQLite, or PostgreSQL when configured)."""
+"""A small hand-built history in a real database (SQLite, or PostgreSQL when configured),
+and the demo's simulated history under a running app."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta, timezone
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from inventory.config import Settings
 from inventory.database import create_engine, session_factory
 from inventory.records import AuditEntry, Organization, Program, Unit
+from tests.conftest import Server, serve
+from web.demo import seed
+from web.demo_history import fill_history
 
-D = datetime(2026, 3, 2, tzinfo=timezone.utc)  # a Monday
+D = datetime(2026, 3, 2, tzinfo=UTC)  # a Monday
 WM, RES = "withdrawal_management", "residential_sud"
 
 
@@ -78,3 +84,14 @@ async def directory(sessions: async_sessionmaker) -> async_sessionmaker:
         await session.flush()
         session.add_all(log.rows)
     return sessions
+
+
+@asynccontextmanager
+async def demo_with_history(settings: Settings, days: int
+                            ) -> AsyncIterator[tuple[Server, dict[str, int] | None]]:
+    """The demo directory with `days` of simulated history, then the app serving it: the
+    order of `bedfinder demo --history` (the history owns the live state while it runs)."""
+    await seed(settings)
+    counts = await fill_history(settings, days)
+    async for server in serve(settings):
+        yield server, counts

@@ -19,7 +19,7 @@ PATHWAYS = {WM: [RES, "recovery_residence"], RES: ["recovery_residence"]}
 
 
 def ask(hours: float = 8, **kw: object) -> Question:
-    values = dict(start=at(0), end=at(hours), now=at(0, days=1), pathways=PATHWAYS)
+    values = {"start": at(0), "end": at(hours), "now": at(0, days=1), "pathways": PATHWAYS}
     values.update(kw)
     return Question(**values)  # type: ignore[arg-type]
 

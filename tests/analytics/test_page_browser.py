@@ -1,6 +1,6 @@
 """The analytics page in Debian's Chromium: a coordinator signs in with an analyst token,
 sees the month's answer, charts with tables, and a heat map; nothing breaks the strict CSP.
-Saves analytics.png where `publish` says. Skips without /usr/bin/chromium unless
+Saves docs/screenshots/analytics.png. Skips without /usr/bin/chromium unless
 BEDFINDER_REQUIRE_BROWSER=1, where a missing browser fails."""
 
 from __future__ import annotations
@@ -10,14 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import publish
-from tests.conftest import Server
-from web.demo import load_directory
-from web.demo_history import fill_history
+from inventory.config import Settings
+from tests.analytics.conftest import demo_with_history
 
 CHROMIUM = Path(os.environ.get("BEDFINDER_CHROMIUM", "/usr/bin/chromium"))
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+SHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "analytics.png"
 
 
 def need_browser() -> None:
@@ -35,45 +34,43 @@ def need_browser() -> None:
         pytest.skip(f"browser test needs Chromium: {reason}")
 
 
-async def test_analytics_page_answers_the_coordinators_question(server: Server,
-                                                                tmp_path: Path) -> None:
+async def test_analytics_page_answers_the_coordinators_question(settings: Settings) -> None:
     need_browser()
     from axe_playwright_python.async_playwright import Axe
     from playwright.async_api import async_playwright
 
-    await load_directory(server.svc)
-    assert await fill_history(server.svc.system, 30)
-    token = await server.token("analyst")
-    problems: list[str] = []
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            context = await browser.new_context(viewport={"width": 1280, "height": 900},
-                                                timezone_id="America/Los_Angeles")
-            page = await context.new_page()
-            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: problems.append(str(e)))
-            await page.goto(f"{server.base_url}/analytics?token={token}")
-            await page.wait_for_selector("body[data-loaded='true']", timeout=30_000)
-            assert "token=" not in page.url
-            answer = await page.inner_text("#answer")
-            assert "ran out most" in answer and "lapsed" in answer
-            heat_rows = await page.locator("table.heat tbody tr").count()
-            assert heat_rows >= 5
-            assert await page.locator("canvas[role='img']").count() >= 9
-            tables = await page.locator("details.table-view table").count()
-            assert tables == await page.locator("canvas[role='img']").count()
-            await page.screenshot(path=str(tmp_path / "analytics.png"), full_page=True)
-            publish(tmp_path / "analytics.png")
-            results = await Axe().run(page)
-            serious = [v["id"] for v in results.response["violations"]
-                       if v["impact"] in ("serious", "critical")]
-            assert serious == [], results.generate_report()
-            # A navigator token is turned away with the reason, and may sign in again.
-            await page.click("#signout")
-            await page.fill("#signin-token", await server.token("navigator"))
-            await page.click("#signin-form button[type=submit]")
-            await page.wait_for_selector("#signin-error:has-text('analyst')", timeout=10_000)
-        finally:
-            await browser.close()
-    assert [p for p in problems if "403" not in p] == []
+    async with demo_with_history(settings, 30) as (server, counts):
+        assert counts
+        token = await server.token("analyst")
+        problems: list[str] = []
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+            try:
+                context = await browser.new_context(viewport={"width": 1280, "height": 900},
+                                                    timezone_id="America/Los_Angeles")
+                page = await context.new_page()
+                page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+                page.on("pageerror", lambda e: problems.append(str(e)))
+                await page.goto(f"{server.base_url}/analytics?token={token}")
+                await page.wait_for_selector("body[data-loaded='true']", timeout=30_000)
+                assert "token=" not in page.url
+                answer = await page.inner_text("#answer")
+                assert "ran out most" in answer and "lapsed" in answer
+                heat_rows = await page.locator("table.heat tbody tr").count()
+                assert heat_rows >= 5
+                assert await page.locator("canvas[role='img']").count() >= 9
+                tables = await page.locator("details.table-view table").count()
+                assert tables == await page.locator("canvas[role='img']").count()
+                await page.screenshot(path=str(SHOT), full_page=True)
+                results = await Axe().run(page)
+                serious = [v["id"] for v in results.response["violations"]
+                           if v["impact"] in ("serious", "critical")]
+                assert serious == [], results.generate_report()
+                # A navigator token is turned away with the reason, and may sign in again.
+                await page.click("#signout")
+                await page.fill("#signin-token", await server.token("navigator"))
+                await page.click("#signin-form button[type=submit]")
+                await page.wait_for_selector("#signin-error:has-text('analyst')", timeout=10_000)
+            finally:
+                await browser.close()
+        assert [p for p in problems if "403" not in p] == []

@@ -9,12 +9,12 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from inventory.config import Settings
 from inventory.history import floor_hour
 from inventory.history_records import DemandEntry
 from inventory.measures import MEASURES
+from tests.analytics.conftest import demo_with_history
 from tests.conftest import Server
-from web.demo import load_directory
-from web.demo_history import fill_history
 
 
 async def test_only_admins_and_analysts_read_reports(server: Server) -> None:
@@ -43,26 +43,25 @@ async def test_bad_questions_get_a_clear_422(server: Server) -> None:
         assert (await client.get("/api/v1/reports/nothing.csv")).status_code == 404
 
 
-async def test_csv_has_the_same_rows_as_the_json(server: Server) -> None:
-    await load_directory(server.svc)
-    counts = await fill_history(server.svc.system, 3)
-    assert counts and counts["changes"] > 500 and counts["holds"] > 0
-    # A range that ended before this hour: the page and the export see the same past.
-    end = floor_hour(server.svc.clock()) - timedelta(hours=1)
-    query = (f"from={(end - timedelta(days=3)).date()}&to={end:%Y-%m-%dT%H:%M:%SZ}"
-             "&tz=America/Los_Angeles&bucket=day")
-    async with server.client(await server.token("analyst")) as client:
-        for name in MEASURES:
-            data = (await client.get(f"/api/v1/reports/{name}?{query}")).json()
-            reply = await client.get(f"/api/v1/reports/{name}.csv?{query}")
-            assert reply.headers["content-type"].startswith("text/csv")
-            table = list(csv.reader(io.StringIO(reply.text)))
-            assert table[0] == data["columns"], name
-            as_text = [["" if row[c] is None else str(row[c]) for c in data["columns"]]
-                       for row in data["rows"]]
-            assert table[1:] == as_text, name
-            if name in ("zero_hours", "occupancy", "holds", "freshness"):
-                assert data["rows"], name
+async def test_csv_has_the_same_rows_as_the_json(settings: Settings) -> None:
+    async with demo_with_history(settings, 3) as (server, counts):
+        assert counts and counts["changes"] > 500 and counts["holds"] > 0
+        # A range that ended before this hour: the page and the export see the same past.
+        end = floor_hour(server.svc.clock()) - timedelta(hours=1)
+        query = (f"from={(end - timedelta(days=3)).date()}&to={end:%Y-%m-%dT%H:%M:%SZ}"
+                 "&tz=America/Los_Angeles&bucket=day")
+        async with server.client(await server.token("analyst")) as client:
+            for name in MEASURES:
+                data = (await client.get(f"/api/v1/reports/{name}?{query}")).json()
+                reply = await client.get(f"/api/v1/reports/{name}.csv?{query}")
+                assert reply.headers["content-type"].startswith("text/csv")
+                table = list(csv.reader(io.StringIO(reply.text)))
+                assert table[0] == data["columns"], name
+                as_text = [["" if row[c] is None else str(row[c]) for c in data["columns"]]
+                           for row in data["rows"]]
+                assert table[1:] == as_text, name
+                if name in ("zero_hours", "occupancy", "holds", "freshness"):
+                    assert data["rows"], name
 
 
 async def test_searches_and_matches_that_found_nothing_are_counted(server: Server) -> None:

@@ -3,25 +3,30 @@ controls are reachable by keyboard with a visible focus, and screenshots are sav
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from tests.browser.conftest import publish
 from tests.browser.pages import (
-    DESKTOP, PHONE, WALL, no_horizontal_scroll, open_page, overlapping_text, serious_violations,
+    DESKTOP,
+    PHONE,
+    WALL,
+    no_horizontal_scroll,
+    open_page,
+    overlapping_text,
+    serious_violations,
     wait_text,
 )
 from tests.conftest import Server
-from web.demo import load_directory
-from web.demo_directory import ORGANIZATIONS
+from web.demo import PROVIDER_ORGANIZATION, load_directory
 
 DETOX = "unit-fogline-detox-women"
 
 
 async def busy_day(server: Server) -> dict[str, str]:
     """The demo directory with a hold, a referral and a transition under way."""
-    await load_directory(server.svc)
-    org = ORGANIZATIONS[0]["id"]
+    await load_directory(server.svc.system)
+    org = PROVIDER_ORGANIZATION
     navigator = await server.token("navigator")
     async with server.client(navigator) as client:
         programs = (await client.get("/api/v1/programs", params={"limit": 100})).json()
@@ -33,7 +38,7 @@ async def busy_day(server: Server) -> dict[str, str]:
             "client_ref": "case-3307", "program_ids": [mine[0]["id"]],
             "needs": {"gender": "female", "age": 34, "payer": "medi-cal"}})
         assert referral.status_code == 201, referral.text
-        soon = (datetime.now(timezone.utc) + timedelta(hours=6)).isoformat()
+        soon = (datetime.now(UTC) + timedelta(hours=6)).isoformat()
         transition = await client.post("/api/v1/transitions", json={
             "client_ref": "case-1150", "from_program_id": mine[0]["id"], "discharge_at": soon,
             "needs": {"age": 41}})

@@ -7,12 +7,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
-
+from inventory.clock import utcnow
 from inventory.config import Settings
 from tests.browser.conftest import Contexts
 from tests.browser.pages import WALL, no_horizontal_scroll, open_page, overlapping_text, wait_text
 from tests.conftest import Server, free_port, serve
-from web.services import utcnow
 
 
 async def wall_directory(server: Server) -> dict[str, str]:
@@ -105,7 +104,7 @@ async def test_display_survives_a_server_restart(browser, settings: Settings) ->
             assert (await admin.put(f"/api/v1/units/{ids['shelter']}/availability",
                                     json={"available": 13})).status_code == 200
         await wait_text(page, ".tile .count", "13")
-    await wait_text(page, "#conn[data-state='reconnecting']", "Reconnecting…", timeout=5)
+    await wait_text(page, "#conn[data-state='stale']", "Not live: last change", timeout=5)
     async with app_on(settings, port) as second:
         await page.wait_for_selector("#conn[data-state='live']", timeout=15_000)
         async with second.client(await second.token("admin")) as admin:

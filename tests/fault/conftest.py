@@ -35,8 +35,8 @@ def fault_settings(tmp_path: Path, own_redis: RedisServer, database_url: str) ->
 
 
 async def admin_token(settings: Settings) -> str:
+    from inventory.clock import utcnow
     from inventory.database import create_engine, session_factory
-    from web.services import utcnow
 
     engine = create_engine(settings.sqlalchemy_url())
     try:

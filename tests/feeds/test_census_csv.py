@@ -25,7 +25,7 @@ async def setup(server):
 
 
 async def test_good_file_applies_every_row_with_one_audit_entry_each(server):
-    org, detox, beds, residential, res_beds, _ = await setup(server)
+    org, detox, beds, _residential, res_beds, _ = await setup(server)
     csv = ("program,unit,available,capacity,waitlist,expected_discharges,note\n"
            f"{detox},,4,10,1,2099-01-02T10:00Z=2,morning count\n"
            f"Harbor Residential,Men,0,18,6,,\n")
@@ -77,7 +77,7 @@ async def test_provider_cannot_upload_counts_for_another_organization_but_admin_
 
 
 async def test_held_beds_count_against_capacity_in_validation(server):
-    org, detox, beds, *_ = await setup(server)
+    org, _detox, beds, *_ = await setup(server)
     async with server.client(await server.token("navigator")) as http:
         hold = await http.post("/api/v1/holds", json={"unit_id": beds, "client_ref": "c-1"})
         assert hold.status_code == 201
@@ -97,7 +97,7 @@ async def test_empty_or_headerless_upload_is_refused(server):
 
 
 async def test_garbage_uploads_get_4xx_and_change_nothing(server):
-    org, *_ = await setup(server)
+    _org, *_ = await setup(server)
     seq = await server.svc.live.current_seq()
     bodies = [b"\x00\x01binary\xff", b'a,"b\n\x00c', b"unit,available\nx,1,2,3\n",
               b"unit,available\n" + b"x" * 200_000 + b",1\n",

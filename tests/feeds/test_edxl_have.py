@@ -24,7 +24,7 @@ async def mapped(server):
 
 
 async def test_sample_applies_counts_and_reports_unmapped_bed_types(server):
-    org, adult, youth = await mapped(server)
+    _org, adult, youth = await mapped(server)
     async with server.client(await server.token("admin")) as http:
         response = await http.post("/api/v1/feeds/edxl-have",
                                    content=(FIXTURES / "edxl_have_sample.xml").read_bytes(),
@@ -32,8 +32,8 @@ async def test_sample_applies_counts_and_reports_unmapped_bed_types(server):
     assert response.status_code == 200, response.text
     body = response.json()
     assert sorted(body["applied"]) == sorted([adult, youth])
-    assert body["unmapped"] == ["hospital 'HOSP-SFG' bed type 'AdultICU': bed type not mapped "
-                                "to a unit"]
+    assert body["unmapped"] == [("hospital 'HOSP-SFG' bed type 'AdultICU': bed type not mapped "
+                                "to a unit")]
     states = await server.svc.live.units([adult, youth])
     assert (states[adult].available, states[adult].capacity) == (4, 24)
     assert (states[youth].available, states[youth].capacity) == (0, 8)  # NotAvailable
@@ -57,7 +57,7 @@ async def test_billion_laughs_and_external_entities_are_refused_and_change_nothi
 
 
 async def test_available_above_baseline_refuses_the_whole_document(server):
-    _org, adult, youth = await mapped(server)
+    _org, _adult, youth = await mapped(server)
     xml = (FIXTURES / "edxl_have_sample.xml").read_text().replace(
         "<have:AvailableCount>4</have:AvailableCount>",
         "<have:AvailableCount>40</have:AvailableCount>")
@@ -84,6 +84,6 @@ def test_cli_refuses_hostile_xml_without_touching_anything(tmp_path):
         [sys.executable, "-c", "from web.cli import app; app()", "import", "edxl",
          str(FIXTURES / "billion_laughs.xml")],
         capture_output=True, text=True, env=env, timeout=60,
-        cwd=Path(__file__).resolve().parents[2])
+        cwd=Path(__file__).resolve().parents[2], check=False)
     assert result.returncode == 2 and "DTD or entities" in result.stdout
     assert not (tmp_path / "bedfinder.db").exists()  # refused before any store was opened

@@ -26,7 +26,7 @@ async def directory(server):
 
 
 async def test_bundle_of_services_with_included_locations_validates(server):
-    near, far, open_unit, full_unit, closed = await directory(server)
+    near, _far, _open_unit, _full_unit, _closed = await directory(server)
     async with server.client(await server.token("display")) as http:
         response = await http.get("/fhir/HealthcareService",
                                   params={"_include": "HealthcareService:location"})
@@ -46,7 +46,7 @@ async def test_bundle_of_services_with_included_locations_validates(server):
 
 
 async def test_location_bed_status_uses_hl7_table_0116_and_counts_extension(server):
-    near, far, open_unit, full_unit, closed = await directory(server)
+    _near, _far, open_unit, full_unit, closed = await directory(server)
     await server.svc.inventory.set_availability(open_unit, SYSTEM, "api", available=2)
     async with server.client(await server.token("display")) as http:
         body = (await http.get("/fhir/Location")).json()
@@ -65,7 +65,7 @@ async def test_location_bed_status_uses_hl7_table_0116_and_counts_extension(serv
 
 
 async def test_location_search_by_id_type_and_near(server):
-    near, far, open_unit, full_unit, closed = await directory(server)
+    _near, far, open_unit, full_unit, closed = await directory(server)
     async with server.client(await server.token("display")) as http:
         async def ids(**params: str) -> set[str]:
             response = await http.get("/fhir/Location", params=params)

@@ -116,7 +116,7 @@ async def directory_with_uuids(server) -> tuple[str, str, str]:
 
 
 async def test_every_exported_object_validates_against_the_official_schemas(server):
-    org, program, unit = await directory_with_uuids(server)
+    org, program, _unit = await directory_with_uuids(server)
     await service.import_hsds(server.svc, str(EXAMPLES / "service_full.json"))
     async with server.client(await server.token("display")) as http:
         async def get(path: str, **params: Any) -> Any:
@@ -200,7 +200,7 @@ async def test_import_from_an_hsds_api_url_follows_its_pages(server):
 
 
 async def test_demo_directory_exports_valid_hsds_and_fhir(server):
-    await load_directory(server.svc)
+    await load_directory(server.svc.system)
     async with server.client(await server.token("display")) as http:
         services = (await http.get("/hsds/services", params={"full": "true",
                                                              "per_page": 500})).json()

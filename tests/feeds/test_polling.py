@@ -4,9 +4,10 @@ show on GET /api/v1/feeds."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -25,7 +26,7 @@ def hsds_service(hit: int) -> tuple[int, str, bytes]:
                "organization": {"id": "county-org", "name": "County", "description": "x"},
                "capacities": [{"id": CAPACITY, "available": hit % 10, "maximum": 10,
                                "unit": {"id": "u", "name": "Bed", "identifier": "bed"},
-                               "updated": datetime.now(timezone.utc).isoformat()}]}
+                               "updated": datetime.now(UTC).isoformat()}]}
     return 200, "application/json", json.dumps(service).encode()
 
 
@@ -51,7 +52,7 @@ async def test_two_processes_polling_one_feed_run_it_once_per_interval(
         start = len(feed_source.received)
         await asyncio.sleep(4.0)
         hits = feed_source.received[start:]
-    gaps = [b.at - a.at for a, b in zip(hits, hits[1:])]
+    gaps = [b.at - a.at for a, b in itertools.pairwise(hits)]
     # Two schedulers fire every second each; unguarded they fetch about 8 times in 4 s with
     # gaps of 0.3-0.6 s. Guarded, a run is claimed at most once per 0.9 s (arrival times at
     # this server jitter a little under load).
@@ -84,9 +85,9 @@ async def test_failing_feed_backs_off_counts_failures_and_recovers(server):
                 datetime.fromisoformat(second["last_error_at"])).total_seconds()
         assert wait == pytest.approx(0.6, abs=0.01)  # doubled
         broken.reply = lambda n: (200, "application/xml",
-                                  b"<HospitalStatus><Hospital><Organization><OrganizationID>"
+                                  (b"<HospitalStatus><Hospital><Organization><OrganizationID>"
                                   b"H1</OrganizationID></Organization></Hospital>"
-                                  b"</HospitalStatus>")
+                                  b"</HospitalStatus>"))
         deadline = time.monotonic() + 2
         while (await status.get("flaky"))["failures"] and time.monotonic() < deadline:
             await asyncio.sleep(0.1)

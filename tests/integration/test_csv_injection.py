@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from inventory.config import Settings
 from inventory.history import floor_hour
 from inventory.measures import MEASURES, Table
-from tests.conftest import Server
+from tests.conftest import Server, serve
 from web.api.reports import FORMULA_STARTS, spreadsheet_safe, to_csv
-from web.demo import load_directory
+from web.demo import seed
 from web.demo_history import fill_history
 from web.report_cli import export
 
@@ -53,18 +54,25 @@ def test_numbers_and_plain_text_are_written_unchanged(value: object) -> None:
     assert list(csv.reader(io.StringIO(written)))[1] == [expected]
 
 
-async def test_no_report_carries_a_runnable_cell(server: Server) -> None:
-    """Programs renamed by an admin to formulas, with formula areas; a few days of history;
-    then every measure, by area and not, as the API's CSV."""
-    await load_directory(server.svc)
-    programs = sorted((await server.svc.directory.programs()).values(), key=lambda p: p.id)
-    async with server.client(await server.token("admin")) as admin:
-        for i, program in enumerate(programs):
-            body = {"name": HOSTILE_NAMES[i % len(HOSTILE_NAMES)] + f" {i}",
-                    "area": HOSTILE_AREAS[i % len(HOSTILE_AREAS)]}
-            reply = await admin.patch(f"/api/v1/programs/{program.id}", json=body)
-            assert reply.status_code == 200, reply.text
-    assert await fill_history(server.svc, 2)
+async def test_no_report_carries_a_runnable_cell(settings: Settings) -> None:
+    """Programs renamed by an admin to formulas, with formula areas; a few days of history
+    (simulated while no app serves, as `bedfinder demo --history` does); then every measure,
+    by area and not, as the API's CSV."""
+    await seed(settings)
+    async for server in serve(settings):
+        programs = sorted((await server.svc.directory.programs()).values(), key=lambda p: p.id)
+        async with server.client(await server.token("admin")) as admin:
+            for i, program in enumerate(programs):
+                body = {"name": HOSTILE_NAMES[i % len(HOSTILE_NAMES)] + f" {i}",
+                        "area": HOSTILE_AREAS[i % len(HOSTILE_AREAS)]}
+                reply = await admin.patch(f"/api/v1/programs/{program.id}", json=body)
+                assert reply.status_code == 200, reply.text
+    assert await fill_history(settings, 2)
+    async for server in serve(settings):
+        await assert_no_runnable_cells(server)
+
+
+async def assert_no_runnable_cells(server: Server) -> None:
     end = floor_hour(server.svc.clock()) - timedelta(hours=1)
     query = f"from={(end - timedelta(days=2)).date()}&to={end:%Y-%m-%dT%H:%M:%SZ}"
     seen: set[str] = set()
@@ -81,15 +89,16 @@ async def test_no_report_carries_a_runnable_cell(server: Server) -> None:
     assert any(cell.startswith("'=HYPERLINK(") for cell in seen)
 
 
-async def test_bedfinder_report_writes_the_same_safe_cells(server: Server, tmp_path: Path,
+async def test_bedfinder_report_writes_the_same_safe_cells(settings: Settings, tmp_path: Path,
                                                            monkeypatch: pytest.MonkeyPatch
                                                            ) -> None:
-    await load_directory(server.svc)
-    program = min((await server.svc.directory.programs()).values(), key=lambda p: p.id)
-    await server.svc.directory.update_program(program.id, {"name": HOSTILE_NAMES[0],
-                                                           "area": HOSTILE_AREAS[0]})
-    assert await fill_history(server.svc, 1)
-    monkeypatch.setenv("BEDFINDER_DATABASE_URL", server.settings.sqlalchemy_url())
+    await seed(settings)
+    async for server in serve(settings):
+        program = min((await server.svc.directory.programs()).values(), key=lambda p: p.id)
+        await server.svc.directory.update_program(program.id, {"name": HOSTILE_NAMES[0],
+                                                               "area": HOSTILE_AREAS[0]})
+    assert await fill_history(settings, 1)
+    monkeypatch.setenv("BEDFINDER_DATABASE_URL", settings.sqlalchemy_url())
     monkeypatch.setenv("BEDFINDER_DATA_DIR", str(tmp_path))
     out = tmp_path / "freshness.csv"
     assert await export("freshness", None, None, [], None, "day", "UTC", out) > 0

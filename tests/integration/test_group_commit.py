@@ -7,10 +7,10 @@ import asyncio
 
 from sqlalchemy import event, func, select
 
+from inventory.clock import utcnow
 from inventory.errors import RecordsUnavailable
 from inventory.records import AuditEntry
 from tests.conftest import Server
-from web.services import utcnow
 
 
 def row(seq: int, unit: str) -> AuditEntry:
@@ -38,7 +38,7 @@ async def test_a_bad_row_fails_only_its_caller(server: Server) -> None:
 async def test_concurrent_callers_share_transactions(server: Server) -> None:
     sessions, writer = server.svc.sessions, server.svc.audit
     commits = []
-    listener = lambda _conn: commits.append(1)  # noqa: E731
+    listener = lambda _conn: commits.append(1)
     event.listen(server.svc.engine.sync_engine, "commit", listener)
     try:
         await asyncio.gather(*(writer.record([row(20_000 + k, "u")])

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, settings as hsettings, strategies as st
+from hypothesis import HealthCheck
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from hypothesis.stateful import (
     Bundle,
     RuleBasedStateMachine,
@@ -47,7 +49,7 @@ def machine_for(settings: Any) -> type[RuleBasedStateMachine]:
         def __init__(self) -> None:
             super().__init__()
             self.loop = asyncio.new_event_loop()
-            self.now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+            self.now = datetime(2026, 1, 1, tzinfo=UTC)
             self.svc: System = self.run(build_system(settings, settings.redis_url))
             self.svc.holds.clock = lambda: self.now
             self.svc.inventory.clock = lambda: self.now

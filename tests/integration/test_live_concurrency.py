@@ -163,7 +163,7 @@ async def test_rest_acknowledgement_carries_the_seq_and_counts_of_its_own_change
 
 
 async def test_refused_changes_take_no_seq_and_leave_no_trace(server: Server) -> None:
-    org, token, units = await provider_units(server, 1, capacity=5, available=2)
+    _org, token, units = await provider_units(server, 1, capacity=5, available=2)
     unit = units[0]
     other_org = await server.org("Other")
     other_unit = await server.unit(await server.program(other_org), capacity=5, available=1)

@@ -97,7 +97,8 @@ async def test_writes_racing_a_wipe_are_acknowledged_and_kept_or_refused_with_50
         for round_ in range(ROUNDS):
             seq_before = await server.svc.live.current_seq()
 
-            async def write(k: int, unit: str) -> tuple[str, int, int, dict[str, Any]]:
+            async def write(k: int, unit: str, round_: int = round_
+                            ) -> tuple[str, int, int, dict[str, Any]]:
                 available = 10 * (round_ + 1) + k % 10
                 status, body = await put(client, unit, available, f"r{round_}-{k}")
                 return unit, available, status, body

@@ -72,7 +72,7 @@ async def test_an_up_to_date_client_gets_no_snapshot_only_heartbeats_and_new_cha
     current = await server.svc.live.current_seq()
     async with connect(inventory_url(server, reader, after=current)) as ws:
         first = await recv_json(ws, 3)  # heartbeats come every second in tests
-        assert first == {"type": "heartbeat", "seq": current}
+        assert first == {"type": "heartbeat", "seq": current, "latest": current}
         seq = await put(server, provider, units[0], 4)
         (change,) = await recv_changes(ws, 1)
     assert (change["seq"], change["unit"]["available"]) == (seq, 4) and seq == current + 1

@@ -41,7 +41,7 @@ async def second(server: Server, tmp_path: Path) -> AsyncIterator[str]:
         "BEDFINDER_TOKEN_CACHE_SECONDS": "0",
     })
     log = (tmp_path / "second.log").open("wb")
-    proc = subprocess.Popen(
+    proc = subprocess.Popen(  # noqa: ASYNC220 - returns at once; killed by hand below
         [sys.executable, "-m", "uvicorn", "--factory", "web.app:app_factory",
          "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
         cwd=MAIN, env=env, stdout=log, stderr=subprocess.STDOUT)

@@ -35,7 +35,7 @@ async def token_id(server: Server, token: str) -> str:
 
 async def test_navigator_finds_refers_and_places_a_client_leaving_detox(server: Server
                                                                          ) -> None:
-    await load_directory(server.svc)
+    await load_directory(server.svc.system)
     nav, other_nav = await server.token("navigator"), await server.token("navigator")
     tomorrow = server.svc.clock() + timedelta(days=1)
     async with server.client(nav) as client:

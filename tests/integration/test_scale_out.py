@@ -43,7 +43,7 @@ async def test_every_client_of_every_worker_gets_every_change_in_order(
     unit = await server.unit(await server.program(org), capacity=100)
     provider, reader = await server.token("provider", org), await server.token("display")
     port = free_port()
-    workers = subprocess.Popen(
+    workers = subprocess.Popen(  # noqa: ASYNC220 - returns at once; killed by hand below
         [str(Path(sys.executable).with_name("bedfinder")), "serve", "--workers", "2", "--port",
          str(port)],
         env=app_env(settings, tmp_path / "workers"), stdout=subprocess.DEVNULL,

@@ -32,7 +32,7 @@ async def schemathesis(server: Server, token: str | None, workdir: Path) -> tupl
 
 async def test_no_role_can_make_the_api_fail_or_break_its_schema(
         server: Server, tmp_path: Path) -> None:
-    await load_directory(server.svc)
+    await load_directory(server.svc.system)
     tokens = {"admin": await server.token("admin"),
               "provider": await server.token("provider", "org-fogline-recovery"),
               "navigator": await server.token("navigator"),

@@ -14,10 +14,10 @@ from sqlalchemy import select
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from inventory.clock import utcnow
 from inventory.config import Settings
 from inventory.records import Token
 from inventory.tokens import create_token
-from web.services import utcnow
 from tests.conftest import Server
 from tests.integration.live_helpers import inventory_url, provider_url, recv_json
 

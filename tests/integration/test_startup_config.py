@@ -139,7 +139,7 @@ def test_built_wheel_ships_its_defaults_and_works_from_any_directory(tmp_path: P
     assert loaded.returncode == 0, loaded.stderr
     path, levels, hold = loaded.stdout.split()
     assert path.startswith(str(venv)) and path.endswith("inventory/config.yaml")
-    assert (levels, hold) == ("11", "120")
+    assert (levels, hold) == ("16", "120")
 
 
 @pytest.mark.slow

@@ -19,12 +19,12 @@ import uvicorn
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
+from inventory.clock import utcnow
 from inventory.config import Settings
 from inventory.tokens import create_token
 from tests.conftest import free_port
 from web.app import create_app
 from web.logs import json_config
-from web.services import utcnow
 
 SHUTDOWN_SECONDS = 20
 

@@ -33,7 +33,7 @@ def refusal(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, text: str) -> str:
 def test_shipped_defaults_load_from_any_directory() -> None:
     settings = load_settings()
     assert DEFAULT_CONFIG.parent.name == "inventory" and DEFAULT_CONFIG.is_file()
-    assert len(settings.levels_of_care) == 11 and settings.hold_minutes == 120
+    assert len(settings.levels_of_care) == 16 and settings.hold_minutes == 120
     assert settings.pathways["withdrawal_management"][0] == "residential_sud"
 
 

@@ -2,28 +2,30 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from inventory.directory import ProgramInfo, UnitInfo
+from inventory.eligibility import Narrowing
 from inventory.errors import Invalid
-from inventory.matcher import Needs, rank, target_levels
+from inventory.matcher import Needs, Words, rank, target_levels
 from inventory.model import UnitState
 
-NOW = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 PATHWAYS = {"withdrawal_management": ["residential_sud", "recovery_residence"]}
 
 
 def program(pid: str, level: str = "residential_sud", **kw: object) -> ProgramInfo:
-    base: dict = dict(
-        id=pid, organization_id="org", organization_name="Org", name=pid.title(),
-        description="", level_of_care=level, asam_level=None, area="Mission", address=None,
-        latitude=37.76, longitude=-122.42, phone=None,
-        genders=("female", "male", "nonbinary"), age_min=18, age_max=64,
-        payers=("medi-cal",), languages=("en",), mat=("buprenorphine",), wheelchair=False,
-        pets=False, co_occurring=True, involuntary=False, secure=False, cadence_minutes=240,
-        units=(UnitInfo(f"u-{pid}", pid, "Beds", "bed", 10),))
+    base: dict = {
+        "id": pid, "organization_id": "org", "organization_name": "Org", "name": pid.title(),
+        "description": "", "level_of_care": level, "asam_level": None, "area": "Mission",
+        "address": None, "latitude": 37.76, "longitude": -122.42, "phone": None,
+        "genders": ("female", "male", "nonbinary"), "age_min": 18, "age_max": 64,
+        "payers": ("medi-cal",), "languages": ("en",), "mat": ("buprenorphine",),
+        "wheelchair": False, "pets": False, "co_occurring": True, "involuntary": False,
+        "secure": False, "cadence_minutes": 240,
+        "units": (UnitInfo(f"u-{pid}", pid, "Beds", "bed", 10),)}
     base.update(kw)
     return ProgramInfo(**base)
 
@@ -36,7 +38,10 @@ def state(pid: str, available: int, age_minutes: int = 5, waitlist: int = 0,
                      source="api", seq=1, expected_discharges=discharges or [])
 
 
-def ranked(programs: list[ProgramInfo], states: list[UnitState], needs: Needs = Needs(),
+ANYONE = Needs()
+
+
+def ranked(programs: list[ProgramInfo], states: list[UnitState], needs: Needs = ANYONE,
            ready_at: datetime = NOW) -> list[str]:
     options = rank(programs, {s.id: s for s in states}, needs,
                    ["residential_sud", "recovery_residence"], ready_at, NOW, 240)
@@ -114,3 +119,46 @@ def test_every_option_says_what_would_disqualify() -> None:
                    ["residential_sud"], NOW, NOW, 240)
     rules = options[0].would_disqualify
     assert "serves female clients only" in rules and "ages 18-64" in rules
+
+
+def test_reasons_name_the_level_as_people_do_and_count_slots_for_slot_levels() -> None:
+    words = Words(names={"residential_sud": "Residential treatment",
+                         "intensive_outpatient": "Intensive outpatient"})
+    iop = program("iop", level="intensive_outpatient",
+                  units=(UnitInfo("u-iop", "iop", "Groups", "slot", 10),))
+    options = rank([program("res"), iop], {"u-res": state("res", 2), "u-iop": state("iop", 3)},
+                   Needs(), ["residential_sud", "intensive_outpatient"], NOW, NOW, 240,
+                   words=words)
+    by_id = {o.program.id: o.reasons for o in options}
+    assert by_id["res"][:2] == ["Residential treatment is the next step", "2 beds free now"]
+    assert by_id["iop"][:2] == ["Intensive outpatient is another next step (choice 2 of 2)",
+                                "3 slots free now"]
+
+
+def test_check_before_referring_lists_only_what_is_unknown() -> None:
+    p = program("w", genders=("female",), payers=("medi-cal",))
+    unknown = rank([p], {"u-w": state("w", 1)}, Needs(), ["residential_sud"], NOW, NOW,
+                   240)[0].would_disqualify
+    assert {"serves female clients only", "ages 18-64", "payers: medi-cal",
+            "no wheelchair-accessible room", "no pets"} <= set(unknown)
+    known = rank([p], {"u-w": state("w", 1)},
+                 Needs(gender="female", age=30, payer="medi-cal", mat="buprenorphine",
+                       wheelchair=False, pets=False, co_occurring=True),
+                 ["residential_sud"], NOW, NOW, 240)[0].would_disqualify
+    assert known == []
+
+
+def test_check_before_referring_names_units_by_label_when_their_population_is_unknown() -> None:
+    women = UnitInfo("u-w", "m", "Women's beds", "bed", 8, genders=("female",),
+                     own=Narrowing(genders=("female",)))
+    men = UnitInfo("u-m", "m", "Men's beds", "bed", 8, genders=("male",),
+                   own=Narrowing(genders=("male",)))
+    p = program("m", units=(women, men))
+    states = {u.id: UnitState(u.id, "m", "org", 1, 0, 0, 8, NOW, "p", "api", 1)
+              for u in (women, men)}
+    unknown = rank([p], states, Needs(), ["residential_sud"], NOW, NOW, 240)[0]
+    assert "Women's beds: women only" in unknown.would_disqualify
+    assert "Men's beds: men only" in unknown.would_disqualify
+    woman = rank([p], states, Needs(gender="female"), ["residential_sud"], NOW, NOW, 240)[0]
+    assert not any("beds:" in c for c in woman.would_disqualify)
+    assert woman.available_now == 1 and woman.best_unit_id == "u-w"

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from hypothesis import given, strategies as st
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from inventory.errors import Invalid
+from inventory.hours import check_hours, open_at
 from inventory.model import UnitState
 from inventory.search import Filters, distance_km, search
 from tests.unit.test_matcher import NOW, program
@@ -52,7 +56,7 @@ def test_within_km_keeps_exactly_the_programs_that_close(ps: list, km: float) ->
                      NOW, 240)
     assert {r.program.id for r in results} == {
         p.id for p in ps if distance_km(here, (p.latitude, p.longitude)) <= km}
-    distances = [r.distance_km for r in results]
+    distances = [r.distance_km or 0.0 for r in results]
     assert distances == sorted(distances)
 
 
@@ -83,3 +87,34 @@ def test_distance_is_great_circle() -> None:
     sf, la = (37.7749, -122.4194), (34.0522, -118.2437)
     assert 550 < distance_km(sf, la) < 565
     assert distance_km(sf, sf) == 0
+
+
+HOURS = {"timezone": "America/Los_Angeles", "mon": "09:00-17:00", "fri": "20:00-02:00"}
+
+
+def test_opening_hours_are_read_in_the_programs_time_zone() -> None:
+    # NOW is Tuesday 2026-11-24 12:00 UTC = 04:00 in San Francisco.
+    monday_10am = NOW - timedelta(days=1) + timedelta(hours=6)
+    assert open_at(HOURS, monday_10am) and not open_at(HOURS, NOW)
+    friday_11pm = NOW + timedelta(days=3, hours=19)
+    saturday_1am = friday_11pm + timedelta(hours=2)
+    assert open_at(HOURS, friday_11pm) and open_at(HOURS, saturday_1am)
+    assert not open_at(HOURS, saturday_1am + timedelta(hours=2))
+    assert open_at(None, NOW)
+
+
+def test_a_peer_center_closed_now_is_listed_but_not_available() -> None:
+    ps = [program("peer", level="peer_center", hours=HOURS)]
+    [listed] = search(ps, live(ps, 5), Filters(), NOW, 240)
+    assert (listed.open_now, listed.available) == (False, 5)
+    assert search(ps, live(ps, 5), Filters(available_only=True), NOW, 240) == []
+    monday_10am = NOW - timedelta(days=1) + timedelta(hours=6)
+    assert len(search(ps, live(ps, 5), Filters(available_only=True), monday_10am, 240)) == 1
+
+
+def test_unreadable_hours_are_refused_naming_the_field() -> None:
+    with pytest.raises(Invalid, match=r"^hours.tue: '9-5'"):
+        check_hours({"timezone": "America/Los_Angeles", "tue": "9-5"})
+    with pytest.raises(Invalid, match=r"^hours.timezone: unknown time zone"):
+        check_hours({"timezone": "Mars/Olympus"})
+    check_hours(HOURS)

@@ -31,14 +31,20 @@ async def me(actor: Annotated[Actor, Depends(reader)]) -> dict[str, Any]:
 
 @router.get("/readyz")
 async def readyz(svc: Annotated[Services, Depends(services)]) -> Any:
-    """Ready when Redis answers with a built live state, SQL answers and every supervised
-    task is running; 503 otherwise. `tasks` shows each task's restarts and the type of its
+    """Ready when Redis answers with a built live state, SQL answers, every supervised
+    task is running and the stream reader is current (it has had everything in the stream
+    within `stream_stall_seconds`); 503 otherwise. `stream` gives the reader's lag in seqs
+    and how long it has been behind, `supervised` each task's restarts and the type of its
     last crash, `listeners` each stream listener's errors (details are in the log)."""
+    behind = svc.reader.behind_for()
     checks = {"redis": await svc.live.ping(), "live_state": False, "sql": False,
-              "tasks": svc.supervisor.all_running()}
+              "tasks": svc.supervisor.all_running(),
+              "stream_reader": behind <= svc.settings.stream_stall_seconds}
+    lag: int | None = None
     if checks["redis"]:
         try:
             checks["live_state"] = await svc.live.epoch() is not None
+            lag = await svc.reader.lag()
         except Exception:  # noqa: BLE001 - any failure means not ready
             checks["live_state"] = False
     try:
@@ -49,6 +55,7 @@ async def readyz(svc: Annotated[Services, Depends(services)]) -> Any:
         checks["sql"] = False
     ready = all(checks.values())
     body = {"ready": ready, **checks,
+            "stream": {"lag": lag, "behind_seconds": round(behind, 3)},
             "supervised": {n: s.as_dict() for n, s in svc.supervisor.status().items()},
             "listeners": {n: s.as_dict() for n, s in svc.reader.listener_status.items()}}
     return JSONResponse(body, status_code=200 if ready else 503)

@@ -21,7 +21,7 @@ Page = Annotated[int, Query(ge=1, description="Page number of paginated result."
 PerPage = Annotated[int, Query(ge=1, le=500, description="Results in a single page.")]
 
 
-def check_format(format: str | None) -> None:  # noqa: A002 (the spec names it so)
+def check_format(format: str | None) -> None:
     if format not in (None, "json"):
         raise HTTPException(422, f"format {format!r} is not offered; use json")
 
@@ -56,7 +56,7 @@ async def root(request: Request, svc: Svc, _actor: Reader) -> dict[str, Any]:
 
 @router.get("/services")
 async def list_services(svc: Svc, _actor: Reader, search: str | None = None, page: Page = 1,
-                        per_page: PerPage = 50, format: str | None = None,  # noqa: A002
+                        per_page: PerPage = 50, format: str | None = None,
                         taxonomy_term_id: str | None = None, taxonomy_id: str | None = None,
                         organization_id: str | None = None, modified_after: str | None = None,
                         minimal: bool = False, full: bool = False) -> dict[str, Any]:
@@ -92,7 +92,7 @@ async def list_organizations(svc: Svc, _actor: Reader, search: str | None = None
                              full_service: bool = False, full: bool = False,
                              taxonomy_term_id: str | None = None,
                              taxonomy_id: str | None = None, page: Page = 1,
-                             per_page: PerPage = 50, format: str | None = None  # noqa: A002
+                             per_page: PerPage = 50, format: str | None = None
                              ) -> dict[str, Any]:
     """Organizations that run at least one program."""
     check_format(format)
@@ -125,7 +125,7 @@ async def list_service_at_locations(
         taxonomy_term_id: str | None = None, taxonomy_id: str | None = None,
         organization_id: str | None = None, modified_after: str | None = None,
         full: bool = False, page: Page = 1, per_page: PerPage = 50,
-        format: str | None = None, postcode: str | None = None,  # noqa: A002
+        format: str | None = None, postcode: str | None = None,
         proximity: str | None = None) -> dict[str, Any]:
     """One service_at_location per program that has an address or a point."""
     check_format(format)
@@ -150,7 +150,7 @@ async def get_service_at_location(sal_id: str, svc: Svc, _actor: Reader) -> dict
 
 @router.get("/taxonomies")
 async def list_taxonomies(_actor: Reader, search: str | None = None, page: Page = 1,
-                          per_page: PerPage = 50, format: str | None = None  # noqa: A002
+                          per_page: PerPage = 50, format: str | None = None
                           ) -> dict[str, Any]:
     """The one taxonomy our attributes use."""
     check_format(format)

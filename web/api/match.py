@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, Field
 
 from inventory import demand
 from inventory.actors import ADMIN, NAVIGATOR, PROVIDER, Actor
-from inventory.matcher import rank, target_levels
+from inventory.levels import Levels
+from inventory.matcher import Words, rank, target_levels
 from inventory.transitions import needs_of
 from web.api.deps import services
 from web.api.needs import NeedsIn
@@ -28,6 +29,7 @@ class MatchIn(Strict):
     needs: NeedsIn = NeedsIn()
     ready_at: Timestamp | None = None
     limit: int = Field(default=10, ge=1, le=100)
+    lang: Literal["en", "es", "zh", "fil"] = "en"
 
 
 class OptionOut(BaseModel):
@@ -68,8 +70,10 @@ async def match(body: MatchIn, svc: Svc, _: Staff) -> dict[str, Any]:
                            list(svc.settings.levels_of_care))
     programs = await svc.directory.programs()
     states = await svc.live_states(programs)
+    words = Words(Levels(svc.settings.levels_of_care, svc.settings.pathways).names(body.lang),
+                  pathway=body.from_level is not None)
     options = rank(list(programs.values()), states, needs_of(body.needs.model_dump()), levels,
-                   ready_at, now, svc.settings.default_cadence_minutes, body.limit)
+                   ready_at, now, svc.settings.default_cadence_minutes, body.limit, words)
     demand.note_match(svc.demand, levels, options,
                       body.needs.model_dump(), now)
     return {"as_of": now, "ready_at": ready_at, "levels": levels,

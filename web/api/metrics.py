@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -21,6 +22,9 @@ async def refresh(svc: Services) -> None:
     metrics: Metrics = svc.metrics
     metrics.connections.set(len(svc.fanout.subscribers))
     metrics.seq.set(svc.mirror.last_seq)
+    metrics.stream_behind.set(svc.reader.behind_for())
+    with contextlib.suppress(Exception):  # Redis down: the lag keeps its last value
+        metrics.stream_lag.set(await svc.reader.lag())
     metrics.tasks.set(len(asyncio.all_tasks()))
     for name, task in svc.supervisor.status().items():
         metrics.task_running.labels(name).set(1 if task.running else 0)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
+from inventory.eligibility import check_needs
+from inventory.errors import Invalid
+from inventory.transitions import needs_of
 from web.schemas import Gender, Strict
 
 ClientRef = Field(min_length=1, max_length=64, description=(
@@ -28,4 +31,16 @@ class NeedsIn(Strict):
     co_occurring: bool | None = None
     involuntary: bool | None = None
     secure: bool | None = None
+    harm_reduction: bool | None = None
+    telehealth: bool | None = None
+    reentry: bool | None = None
+    homeless_priority: bool | None = None
     location: Location | None = None
+
+    @model_validator(mode="after")
+    def consistent(self) -> NeedsIn:
+        try:
+            check_needs(needs_of(self.model_dump()))
+        except Invalid as error:
+            raise ValueError(str(error)) from None
+        return self

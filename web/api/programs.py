@@ -6,22 +6,27 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
+from pydantic import Field
 
 from inventory import demand
 from inventory.actors import Actor
+from inventory.eligibility import NARROWABLE, Narrowing
 from inventory.errors import NotFound
+from inventory.hours import check_hours
 from inventory.model import UnitState
 from inventory.search import SORTS, Filters, Result, search
 from web.api.deps import services
 from web.audiences import STAFF, audience_of, program_for, program_view, unit_for, unit_view
 from web.auth import admin_only, reader
 from web.schemas import (
+    Gender,
     OrganizationIn,
     OrganizationPatch,
     ProgramIn,
     ProgramList,
     ProgramOut,
     ProgramPatch,
+    Strict,
     UnitIn,
     UnitLive,
     UnitPatch,
@@ -72,6 +77,12 @@ async def list_programs(
     co_occurring: bool | None = None,
     involuntary: bool | None = None,
     secure: bool | None = None,
+    harm_reduction: Annotated[bool | None, Query(
+        description="Low-barrier: no sobriety requirement")] = None,
+    telehealth: bool | None = None,
+    reentry: Annotated[bool | None, Query(
+        description="Takes people leaving jail or prison")] = None,
+    homeless_priority: bool | None = None,
     near: Annotated[str | None, Query(description="lat,lon", max_length=60)] = None,
     within_km: Annotated[float | None, Query(gt=0, le=20_000)] = None,
     available_only: bool = False,
@@ -82,7 +93,11 @@ async def list_programs(
                                 "`count` is the number that matched.")] = 100,
 ) -> Response:
     """Programs meeting every need, each with its units' live counts. `available` counts beds
-    someone could be admitted to now (not held, not promised to the waitlist)."""
+    someone could be admitted to now (not held, not promised to the waitlist) in the units
+    that fit the person described; a unit that does not fit (e.g. a men's unit for
+    `gender=female`) is listed with `fits: false` and why, and never counted. A true
+    capability (`wheelchair`, `pets`, `harm_reduction`, ...) is a requirement; false asks
+    for nothing."""
     check_levels(svc, level_of_care)
     point = parse_near(near)
     if within_km is not None and point is None:
@@ -90,7 +105,9 @@ async def list_programs(
     filters = Filters(
         level_of_care=tuple(level_of_care), gender=gender, age=age, payer=payer,
         language=language, mat=mat, wheelchair=wheelchair, pets=pets,
-        co_occurring=co_occurring, involuntary=involuntary, secure=secure, near=point,
+        co_occurring=co_occurring, involuntary=involuntary, secure=secure,
+        harm_reduction=harm_reduction, telehealth=telehealth, reentry=reentry,
+        homeless_priority=homeless_priority, near=point,
         within_km=within_km, available_only=available_only, fresh_only=fresh_only, q=q,
         sort=sort,
     )
@@ -162,6 +179,8 @@ async def update_organization(org_id: str, body: OrganizationPatch, svc: Svc,
 async def create_program(body: ProgramIn, svc: Svc,
                          _: Annotated[Actor, Depends(admin_only)]) -> dict[str, Any]:
     check_levels(svc, [body.level_of_care])
+    if body.hours:
+        check_hours(body.hours)
     values = body.model_dump(exclude={"id"})
     info = await svc.directory.create_program(values, body.id)
     result = search([info], {}, Filters(), svc.clock(), svc.settings.default_cadence_minutes)[0]
@@ -176,6 +195,8 @@ async def update_program(program_id: str, body: ProgramPatch, svc: Svc,
     values = body.model_dump(exclude_unset=True)
     if "level_of_care" in values:
         check_levels(svc, [values["level_of_care"]])
+    if values.get("hours"):
+        check_hours(values["hours"])
     current = await svc.directory.program(program_id)
     low = values.get("age_min", current.age_min)
     high = values.get("age_max", current.age_max)
@@ -185,20 +206,51 @@ async def update_program(program_id: str, body: ProgramPatch, svc: Svc,
     return await get_program(program_id, svc, actor)
 
 
+class UnitPopulationIn(Strict):
+    """Who this unit's beds are for, when narrower than its program: left out (or null),
+    the unit inherits the program's value. A unit may only narrow its program (422 naming
+    the attribute otherwise): e.g. `genders: ["female"]` in a program for everyone, or
+    `wheelchair: false` for the rooms that are not accessible."""
+
+    genders: list[Gender] | None = Field(default=None, max_length=3)
+    age_min: int | None = Field(default=None, ge=0, le=130)
+    age_max: int | None = Field(default=None, ge=0, le=130)
+    wheelchair: bool | None = None
+    involuntary: bool | None = None
+    secure: bool | None = None
+
+    def narrowing(self) -> Narrowing:
+        return Narrowing(genders=tuple(self.genders) if self.genders is not None else None,
+                         age_min=self.age_min, age_max=self.age_max,
+                         wheelchair=self.wheelchair, involuntary=self.involuntary,
+                         secure=self.secure)
+
+
+class UnitCreateIn(UnitIn, UnitPopulationIn):
+    pass
+
+
+class UnitChangeIn(UnitPatch, UnitPopulationIn):
+    pass
+
+
 @router.post("/programs/{program_id}/units", status_code=201, response_model=UnitLive,
              tags=["admin"])
-async def create_unit(program_id: str, body: UnitIn, svc: Svc,
+async def create_unit(program_id: str, body: UnitCreateIn, svc: Svc,
                       actor: Annotated[Actor, Depends(admin_only)]) -> dict[str, Any]:
     state = await svc.directory.create_unit(
         program_id, actor, label=body.label, kind=body.kind, capacity=body.capacity,
-        available=body.available, waitlist=body.waitlist, unit_id=body.id)
+        available=body.available, waitlist=body.waitlist, unit_id=body.id,
+        population=body.narrowing())
     return await unit_response(svc, state, actor)
 
 
 @router.patch("/units/{unit_id}", response_model=UnitLive, response_model_exclude_unset=True,
               tags=["admin"])
-async def update_unit(unit_id: str, body: UnitPatch, svc: Svc,
+async def update_unit(unit_id: str, body: UnitChangeIn, svc: Svc,
                       actor: Annotated[Actor, Depends(admin_only)]) -> dict[str, Any]:
     await svc.directory.program_of_unit(unit_id)
-    await svc.directory.update_unit(unit_id, actor, **body.model_dump(exclude_unset=True))
+    changes = body.model_dump(exclude_unset=True)
+    population = {k: changes.pop(k) for k in NARROWABLE if k in changes}
+    await svc.directory.update_unit(unit_id, actor, population=population, **changes)
     return await get_unit(unit_id, svc, actor)

@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
+from inventory.access_log import Read
 from inventory.actors import ADMIN, NAVIGATOR, PROVIDER, Actor
 from inventory.flows.accept_referral import accept_referral
 from inventory.flows.send_referral import send_referral as send
+from web.api.access import record_reads
 from web.api.deps import services
 from web.api.needs import ClientRef, NeedsIn
 from web.auth import require
@@ -69,11 +71,14 @@ async def send_referral(body: ReferralIn, svc: Svc, actor: Navigator) -> list[di
 
 
 @router.get("/referrals", response_model=list[ReferralOut], tags=["referrals"])
-async def list_referrals(svc: Svc, actor: Staff, status: Annotated[str | None, Query(
+async def list_referrals(request: Request, svc: Svc, actor: Staff, status: Annotated[str | None, Query(
         pattern="^(pending|accepted|declined|expired|withdrawn)$")] = None
                          ) -> list[dict[str, Any]]:
     """A navigator's sent referrals, or a provider's incoming ones."""
-    return await svc.referrals.list_for(actor, status)
+    found = await svc.referrals.list_for(actor, status)
+    await record_reads(request, actor,
+                       [Read("referral", r["id"], r.get("client_ref")) for r in found])
+    return found
 
 
 @router.get("/referrals/decline-reasons", tags=["referrals"])

@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
+from inventory.access_log import Read
 from inventory.actors import ADMIN, NAVIGATOR, Actor
+from web.api.access import record_reads
 from web.api.deps import services
 from web.api.needs import ClientRef, NeedsIn
 from web.auth import require
@@ -60,12 +62,15 @@ async def register_transition(body: TransitionIn, svc: Svc, actor: Navigator
 
 
 @router.get("/transitions", response_model=list[TransitionOut], tags=["transitions"])
-async def list_transitions(svc: Svc, actor: Navigator, at_risk: bool = False,
+async def list_transitions(request: Request, svc: Svc, actor: Navigator, at_risk: bool = False,
                            status: Annotated[str | None, Query(
                                pattern="^(open|placed|cancelled|lapsed)$")] = None
                            ) -> list[dict[str, Any]]:
     """Your transitions, at-risk ones (discharging soon with no hold) first."""
-    return await svc.transitions.list_for(actor, at_risk, status)
+    found = await svc.transitions.list_for(actor, at_risk, status)
+    await record_reads(request, actor,
+                       [Read("transition", t["id"], t.get("client_ref")) for t in found])
+    return found
 
 
 @router.get("/caseload", tags=["transitions"])

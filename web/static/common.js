@@ -18,6 +18,9 @@ export function takeTokenFromAddress() {
 }
 
 export const getToken = () => sessionStorage.getItem(KEY);
+/** A signed-in person's CSRF token (the readable half of the session; web/web_sessions.py). */
+export const csrfToken = () =>
+  (document.cookie.split("; ").find((c) => c.startsWith("bf_csrf=")) || "").slice(8);
 export const setToken = (t) => sessionStorage.setItem(KEY, t.trim());
 export const clearToken = () => sessionStorage.removeItem(KEY);
 
@@ -46,6 +49,7 @@ export async function api(path, { method = "GET", json, form } = {}) {
   const headers = { Accept: "application/json" };
   const token = getToken();
   if (token) headers.Authorization = `Bearer ${token}`;
+  else if (method !== "GET" && csrfToken()) headers["X-CSRF-Token"] = csrfToken();
   let body;
   if (json !== undefined) {
     headers["Content-Type"] = "application/json";
@@ -129,6 +133,7 @@ export function statusWord(status) {
 
 /** The connection badge: colour and words, never colour alone. */
 export function setConnection(state, text) {
+  document.documentElement.dataset.live = state === "live" ? "yes" : "no";
   const badge = $("#conn");
   if (!badge) return;
   badge.dataset.state = state;
@@ -147,6 +152,14 @@ export function flash(node) {
  * The live feed (/ws/inventory): a snapshot or the missed changes first, then one message per
  * change. Reconnects with backoff and resumes from the last seq; a unit message older than one
  * already applied for that unit is ignored, so a number never goes back in time.
+ *
+ * Never silently stale: each heartbeat says the last seq the server knows from Redis
+ * (`latest`). If this feed's last seq is still below the `latest` of the heartbeat before
+ * (the server's reader is down, stuck or lagging), if a heartbeat says Redis cannot be
+ * asked (`latest: null`), or if two heartbeats are missed, the feed is broken: the state
+ * becomes "stale" (with `detail.since`, when it was last known current) and the socket is
+ * closed so it reconnects with `after=`. While stale, `onState("stale", ...)` repeats every
+ * second so the page's "last change N min ago" stays true.
  */
 export class LiveFeed {
   constructor({ onSnapshot = () => {}, onUnit = () => {}, onMessage = () => {},
@@ -159,6 +172,9 @@ export class LiveFeed {
     this.stopped = false;
     this.watchdog = null;
     this.lastHeard = Date.now();
+    this.currentAt = null; // when this feed was last known to have every change
+    this.expected = null; // the previous heartbeat's `latest`
+    this.live = false;
   }
 
   start() {
@@ -167,7 +183,8 @@ export class LiveFeed {
     const beat = (config.heartbeat_seconds || 15) * 1000;
     this.watchdog = setInterval(() => {
       if (this.socket && this.socket.readyState === WebSocket.OPEN
-          && Date.now() - this.lastHeard > beat * 3 + 2000) this.socket.close();
+          && Date.now() - this.lastHeard > beat * 2 + 1000) this.broken();
+      if (!this.live && this.currentAt !== null) this.showStale();
     }, 1000);
   }
 
@@ -186,20 +203,39 @@ export class LiveFeed {
     return `${scheme}://${location.host}/ws/inventory?${params}`;
   }
 
+  showStale() {
+    this.onState("stale", { since: this.currentAt });
+  }
+
+  /** Not live any more: say so, and reconnect (the close handler does) with `after=`. */
+  broken() {
+    if (this.live) this.currentAt = this.currentAt ?? Date.now();
+    this.live = false;
+    if (this.currentAt !== null) this.showStale();
+    if (this.socket && this.socket.readyState <= WebSocket.OPEN) this.socket.close();
+  }
+
   connect() {
-    this.onState(this.attempts ? "reconnecting" : "connecting");
+    if (this.currentAt !== null) this.showStale();
+    else this.onState(this.attempts ? "reconnecting" : "connecting");
+    this.expected = null;
+    this.lastHeard = Date.now();
     const socket = new WebSocket(this.url());
     this.socket = socket;
     socket.addEventListener("message", (event) => this.receive(event.data));
     socket.addEventListener("close", (event) => {
       if (this.socket !== socket || this.stopped) return;
       if (event.code === 1008) {
+        this.live = false;
         this.onState("denied", event.reason);
         return;
       }
+      if (this.live) this.currentAt = Date.now();
+      this.live = false;
       this.attempts += 1;
       const delay = Math.min(15000, 400 * 2 ** Math.min(this.attempts, 6));
-      this.onState("reconnecting");
+      if (this.currentAt !== null) this.showStale();
+      else this.onState("reconnecting");
       setTimeout(() => this.connect(), delay * (0.75 + Math.random() / 2));
     });
   }
@@ -211,22 +247,41 @@ export class LiveFeed {
     return true;
   }
 
-  receive(raw) {
-    this.lastHeard = Date.now();
-    let message;
-    try { message = JSON.parse(raw); } catch { return; }
-    if (this.attempts || !this.live) {
+  /** A heartbeat: is this feed still current? */
+  checkHeartbeat(message) {
+    const behind = this.expected !== null && (this.lastSeq ?? 0) < this.expected;
+    if (message.latest === null || message.latest === undefined || behind) {
+      this.broken();
+      return;
+    }
+    this.expected = message.latest;
+    if ((this.lastSeq ?? 0) >= message.latest) this.current();
+  }
+
+  current() {
+    this.currentAt = Date.now();
+    if (!this.live) {
       this.attempts = 0;
       this.live = true;
       this.onState("live");
     }
-    if (message.type === "snapshot") {
+  }
+
+  receive(raw) {
+    this.lastHeard = Date.now();
+    let message;
+    try { message = JSON.parse(raw); } catch { return; }
+    if (message.type === "heartbeat") {
+      this.checkHeartbeat(message);
+    } else if (message.type === "snapshot") {
       this.lastSeq = message.seq;
+      this.current();
       this.onSnapshot(message.units.filter((u) => this.fresher(u)), message);
     } else if (message.type === "unit") {
       this.lastSeq = Math.max(this.lastSeq || 0, message.seq);
+      if (!this.live && this.expected === null) this.current(); // a resumed backlog
       if (this.fresher(message.unit)) this.onUnit(message.unit, message);
-    } else if (message.type !== "heartbeat") {
+    } else {
       this.onMessage(message);
     }
   }
@@ -237,7 +292,20 @@ const STATE_WORDS = {
   denied: "Not allowed: sign in again",
 };
 
-export function connectionWords(state) {
+/** "12 min ago", "just now": how long since `since` (ms), for the "Not live" words. */
+export function sinceWords(since, now = Date.now()) {
+  const minutes = Math.max(0, Math.floor((now - since) / 60000));
+  if (minutes < 1) return "less than a minute ago";
+  if (minutes < 120) return `${minutes} min ago`;
+  return `${Math.floor(minutes / 60)} h ago`;
+}
+
+/** The words for a feed state; "stale" reads "Not live: last change 12 min ago, reconnecting". */
+export function connectionWords(state, detail) {
+  if (state === "stale") {
+    const since = detail && detail.since;
+    return `Not live: last change ${since ? sinceWords(since) : "unknown"}, reconnecting`;
+  }
   return STATE_WORDS[state] || state;
 }
 
@@ -254,7 +322,15 @@ export function signIn({ roles, anonymous = false }) {
   if (signout) {
     signout.addEventListener("click", () => {
       clearToken();
-      location.reload();
+      if (!csrfToken()) {
+        location.reload();
+        return;
+      }
+      // The answer names where to go next: the provider's sign-out, or /signed-out.
+      fetch("/logout", { method: "POST", headers: { "X-CSRF-Token": csrfToken(),
+                                                    Accept: "application/json" } })
+        .then((r) => r.json()).then((body) => { location.href = body.redirect || "/signed-out"; })
+        .catch(() => { location.href = "/signed-out"; });
     });
   }
   return new Promise((resolve) => {

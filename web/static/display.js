@@ -19,6 +19,7 @@ let lang = rotation[0];
 let pages = [[]];
 let pageIndex = 0;
 let connState = "connecting";
+let connSince = null; // when the feed was last known current (while "stale")
 let feed;
 let lastRefetch = 0;
 
@@ -190,14 +191,19 @@ function labels() {
   const empty = $("#ticker .ticker-empty");
   if (empty) empty.textContent = w().no_changes;
   else if (!$("#ticker").children.length) $("#ticker").append(el("li", { class: "ticker-empty", text: w().no_changes }));
-  showConnection(connState);
+  showConnection(connState, { since: connSince });
 }
 
-function showConnection(state) {
+function showConnection(state, detail) {
   connState = state;
+  if (state === "stale") connSince = detail && detail.since;
+  // Counts are dimmed (style.css) whenever the feed is not live: never a silent stale wall.
+  document.documentElement.dataset.live = state === "live" ? "yes" : "no";
   const badge = $("#conn");
   badge.dataset.state = state;
-  $("#conn-text").textContent = w().conn[state] || state;
+  const words = w().conn[state] || state;
+  $("#conn-text").textContent = typeof words === "function"
+    ? words(connSince ? Math.max(0, Math.floor((Date.now() - connSince) / 60000)) : 0) : words;
 }
 
 function tick() {

@@ -7,7 +7,8 @@ export const WORDS = {
     total: (n) => `${n} open`, open_label: (n) => (n === 1 ? "open" : "open"),
     page: (i, n) => `Page ${i} of ${n}`,
     status: { open: "Open", full: "Full", waitlist: "Waitlist", closed: "Closed" },
-    conn: { connecting: "Connecting…", live: "Live", reconnecting: "Reconnecting…", denied: "Not allowed" },
+    conn: { connecting: "Connecting…", live: "Live", reconnecting: "Reconnecting…", denied: "Not allowed",
+            stale: (m) => `Not live: last change ${m < 1 ? "less than a minute" : `${m} min`} ago, reconnecting` },
     ago: { never: "never updated", now: "updated just now", min: (n) => `updated ${n} min ago`,
            hour: (n) => `updated ${n} h ago`, day: (n) => `updated ${n} ${n === 1 ? "day" : "days"} ago` },
     levels: {
@@ -25,7 +26,8 @@ export const WORDS = {
     total: (n) => `${n} libres`, open_label: (n) => (n === 1 ? "libre" : "libres"),
     page: (i, n) => `Página ${i} de ${n}`,
     status: { open: "Disponible", full: "Lleno", waitlist: "Lista de espera", closed: "Cerrado" },
-    conn: { connecting: "Conectando…", live: "En vivo", reconnecting: "Reconectando…", denied: "Sin permiso" },
+    conn: { connecting: "Conectando…", live: "En vivo", reconnecting: "Reconectando…", denied: "Sin permiso",
+            stale: (m) => `Sin conexión en vivo: último cambio hace ${m < 1 ? "menos de un minuto" : `${m} min`}, reconectando` },
     ago: { never: "sin actualizar", now: "actualizado ahora mismo", min: (n) => `actualizado hace ${n} min`,
            hour: (n) => `actualizado hace ${n} h`, day: (n) => `actualizado hace ${n} ${n === 1 ? "día" : "días"}` },
     levels: {
@@ -43,7 +45,8 @@ export const WORDS = {
     total: (n) => `${n} 个空位`, open_label: () => "空位",
     page: (i, n) => `第 ${i} 页，共 ${n} 页`,
     status: { open: "有空位", full: "已满", waitlist: "候补", closed: "关闭" },
-    conn: { connecting: "正在连接…", live: "实时", reconnecting: "正在重新连接…", denied: "无权限" },
+    conn: { connecting: "正在连接…", live: "实时", reconnecting: "正在重新连接…", denied: "无权限",
+            stale: (m) => `非实时：最后更新于 ${m < 1 ? "不到一分钟" : `${m} 分钟`}前，正在重新连接` },
     ago: { never: "从未更新", now: "刚刚更新", min: (n) => `${n} 分钟前更新`,
            hour: (n) => `${n} 小时前更新`, day: (n) => `${n} 天前更新` },
     levels: {
@@ -61,7 +64,8 @@ export const WORDS = {
     stale: "Hindi nakumpirma kamakailan", total: (n) => `${n} bakante`, open_label: () => "bakante",
     page: (i, n) => `Pahina ${i} ng ${n}`,
     status: { open: "Bukas", full: "Puno", waitlist: "May waitlist", closed: "Sarado" },
-    conn: { connecting: "Kumokonekta…", live: "Live", reconnecting: "Kumokonekta muli…", denied: "Hindi pinapayagan" },
+    conn: { connecting: "Kumokonekta…", live: "Live", reconnecting: "Kumokonekta muli…", denied: "Hindi pinapayagan",
+            stale: (m) => `Hindi live: huling pagbabago ${m < 1 ? "wala pang isang minuto" : `${m} min`} ang nakalipas, kumokonekta muli` },
     ago: { never: "hindi pa na-update", now: "na-update ngayon lang", min: (n) => `na-update ${n} min ang nakalipas`,
            hour: (n) => `na-update ${n} oras ang nakalipas`, day: (n) => `na-update ${n} araw ang nakalipas` },
     levels: {

@@ -411,7 +411,7 @@ async function main() {
   $("#hold-cancel").addEventListener("click", () => $("#hold-dialog").close());
   $("#use-location").addEventListener("click", useLocation);
   const feed = new LiveFeed({
-    onState: (state) => setConnection(state, connectionWords(state)),
+    onState: (state, detail) => setConnection(state, connectionWords(state, detail)),
     onSnapshot, onUnit, onMessage,
   });
   feed.start();

@@ -185,7 +185,7 @@ async function loadHolds() {
   $("#holds-empty").hidden = holds.length > 0;
   $("#holds").replaceChildren(...holds.map((h) => el("li", { dataset: { hold: h.id } },
     el("strong", { text: `${unitName(h.unit_id)}` }),
-    el("span", {}, `Client ${h.client_ref || ""} · `, el("span", { class: "countdown", dataset: { expires: h.expires_at }, text: untilText(h.expires_at) })),
+    el("span", {}, `Client ${h.client_ref || ""} · `, h.held_by ? `held by ${h.held_by} · ` : "", el("span", { class: "countdown", dataset: { expires: h.expires_at }, text: untilText(h.expires_at) })),
     el("span", { class: "actions" },
       el("button", { type: "button", class: "primary small", text: "Arrived: admit", "aria-label": `Arrived: admit ${h.client_ref}`, onclick: () => endHold(h, "admit") }),
       el("button", { type: "button", class: "secondary small", text: "Release", "aria-label": `Release bed held for ${h.client_ref}`, onclick: () => endHold(h, "release") })))));
@@ -325,7 +325,7 @@ async function main() {
     : [el("p", { class: "panel", text: "Your organization has no programs yet. An administrator adds them." })]));
   todo();
   const feed = new LiveFeed({
-    onState: (state) => setConnection(state, connectionWords(state)),
+    onState: (state, detail) => setConnection(state, connectionWords(state, detail)),
     onSnapshot: (list) => list.forEach((u) => apply(u)), onUnit, onMessage,
   });
   feed.start();
