@@ -111,7 +111,10 @@ def running_app(settings: Settings, workers: int = 1, extra_env: dict[str, str] 
                 factory: str = "web.app:app_factory") -> Iterator[tuple[str, int]]:
     """The real app (uvicorn) in its own process; yields (base URL, pid)."""
     port = free_port()
-    env = dict(os.environ, BEDFINDER_REDIS_URL=settings.redis_url or "",
+    # Benchmarks open thousands of websockets with one token from one address.
+    caps = {"BEDFINDER_MAX_WEBSOCKETS_PER_TOKEN": "1000000",
+            "BEDFINDER_MAX_WEBSOCKETS_PER_ADDRESS": "1000000"}
+    env = dict({**caps, **os.environ}, BEDFINDER_REDIS_URL=settings.redis_url or "",
                BEDFINDER_DATABASE_URL=settings.sqlalchemy_url(),
                BEDFINDER_REDIS_PREFIX=settings.redis_prefix,
                BEDFINDER_DATA_DIR=str(settings.data_dir), **(extra_env or {}))

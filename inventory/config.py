@@ -100,6 +100,15 @@ class Settings(BaseSettings):
     # Requests per token (per client address without one), cluster-wide; "" turns one off.
     rate_limit_writes: str = "600/minute"
     rate_limit_reads: str = "3000/minute"
+    # Failed token lookups per client address (unknown, revoked or expired tokens), counted
+    # before the SQL lookup; "" turns it off.
+    rate_limit_invalid_tokens: str = "30/minute"
+    # Peers (addresses or CIDR networks) whose X-Forwarded-For is believed: the client address
+    # that limits count is then the right-most forwarded address not in this list.
+    trusted_proxies: list[str] = Field(default_factory=list)
+    # Open websockets (both paths) per token and per client address, in each process.
+    max_websockets_per_token: int = Field(default=16, ge=1, le=1_000_000)
+    max_websockets_per_address: int = Field(default=256, ge=1, le=1_000_000)
     # The address people and systems reach this deployment at: absolute links (FHIR fullUrl,
     # HSDS openapi_url) are built from it, never from a request's Host header.
     public_base_url: str = "http://127.0.0.1:8000"

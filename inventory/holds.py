@@ -39,7 +39,7 @@ from inventory.errors import (
 )
 from inventory.live import LiveStore
 from inventory.privacy import check_client_ref
-from inventory.records import AuditEntry, Hold, new_id
+from inventory.records import AuditEntry, Hold, Token, new_id
 from inventory.scripts import Counts, HoldEnd, HoldGrant
 
 log = logging.getLogger(__name__)
@@ -160,20 +160,41 @@ class Holds:
                 f"({explain(error)}): a bed in unit {hold.unit_id!r} may stay held until "
                 f"{hold.expires_at:%H:%M} UTC, when it is freed by itself") from cause
 
-    async def get(self, hold_id: str) -> HoldView:
+    async def get(self, hold_id: str, actor: Actor | None = None) -> HoldView:
+        """The hold, as `actor` may see it. A hold is visible to the navigator who placed
+        it and their organization's navigators, the providers of its unit's organization,
+        and admins; to anyone else it does not exist (the same NotFound as an unknown id),
+        since hold ids reach every staff subscriber and prove nothing. Without `actor`
+        (expiry, flows) there is no check."""
         async with self.sessions() as session:
             hold = await session.get(Hold, hold_id)
+            if hold is not None and actor is not None and not await self._may_see(
+                    session, actor, hold.created_by, hold.unit_id):
+                hold = None
         if hold is None:
             raise NotFound(f"hold {hold_id!r} does not exist")
         program = await self.directory.program_of_unit(hold.unit_id)
         return HoldView.of(hold, program.id)
+
+    async def _may_see(self, session: AsyncSession, actor: Actor, created_by: str,
+                       unit_id: str) -> bool:
+        if actor.role == ADMIN or created_by == actor.token_id:
+            return True
+        if actor.role == PROVIDER:
+            program = await self.directory.program_of_unit(unit_id)
+            return actor.organization_id == program.organization_id
+        if actor.role == NAVIGATOR and actor.organization_id:
+            return await session.scalar(select(Token.id).where(
+                Token.id == created_by, Token.role == NAVIGATOR,
+                Token.organization_id == actor.organization_id)) is not None
+        return False
 
     # Ending: admit, release, expire --------------------------------------------------
 
     async def end(self, hold_id: str, op: str, actor: Actor) -> HoldView:
         """Admit or release a hold, by its navigator, the unit's provider or an admin.
         Either the hold, its transition and the live counts all change, or none does."""
-        current = await self.get(hold_id)
+        current = await self.get(hold_id, actor)  # NotFound for those who may not see it
         program = await self.directory.program_of_unit(current.unit_id)
         allowed = (actor.role == ADMIN or current.created_by == actor.token_id
                    or (actor.role == PROVIDER and actor.organization_id
@@ -268,12 +289,19 @@ class Holds:
         return 1
 
     async def list_for(self, actor: Actor, status: str | None = None) -> list[HoldView]:
-        """A navigator's own holds; a provider's organization's; everything for admins."""
+        """A navigator's own holds and their organization's navigators'; a provider's
+        organization's; everything for admins; nothing for other roles."""
         query = select(Hold).order_by(Hold.created_at.desc()).limit(500)
         if status:
             query = query.where(Hold.status == status)
         if actor.role == NAVIGATOR:
-            query = query.where(Hold.created_by == actor.token_id)
+            mine = Hold.created_by == actor.token_id
+            if actor.organization_id:
+                mine = mine | Hold.created_by.in_(select(Token.id).where(
+                    Token.role == NAVIGATOR, Token.organization_id == actor.organization_id))
+            query = query.where(mine)
+        elif actor.role not in (ADMIN, PROVIDER):
+            return []
         async with self.sessions() as session:
             rows = (await session.execute(query)).scalars().all()
         programs = await self.directory.programs()

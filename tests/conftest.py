@@ -117,6 +117,9 @@ def settings(tmp_path: Path, redis_url: str, database_url: str) -> Settings:
         data_dir=tmp_path, redis_url=redis_url, database_url=database_url,
         redis_prefix=tagged_prefix(f"t{secrets.token_hex(6)}"), heartbeat_seconds=1.0,
         token_cache_seconds=0.0, rate_limit_writes="", rate_limit_reads="",
+        rate_limit_invalid_tokens="",
+        # Tests open many websockets with one token from 127.0.0.1; test_limits sets caps.
+        max_websockets_per_token=100_000, max_websockets_per_address=100_000,
     )
 
 
@@ -169,7 +172,7 @@ async def serve(settings: Settings, port: int | None = None, ws: str = "auto"
     app = create_app(settings)
     port = port or free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                            lifespan="on", ws_max_size=65_536, ws=ws)
+                            lifespan="on", ws_max_size=65_536, ws=ws, proxy_headers=False)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:

@@ -31,6 +31,9 @@ def app_env(settings: Settings, data_dir: Path) -> dict[str, str]:
         "BEDFINDER_HEARTBEAT_SECONDS": str(settings.heartbeat_seconds),
         "BEDFINDER_RATE_LIMIT_WRITES": settings.rate_limit_writes,
         "BEDFINDER_RATE_LIMIT_READS": settings.rate_limit_reads,
+        "BEDFINDER_RATE_LIMIT_INVALID_TOKENS": settings.rate_limit_invalid_tokens,
+        "BEDFINDER_MAX_WEBSOCKETS_PER_TOKEN": str(settings.max_websockets_per_token),
+        "BEDFINDER_MAX_WEBSOCKETS_PER_ADDRESS": str(settings.max_websockets_per_address),
     })
     return env
 

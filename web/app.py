@@ -64,8 +64,10 @@ def web_services(system: System, redis_url: str) -> Services:
     token_sessions.on_revoke.append(system.tokens.forget)
     meters = Metrics()
     rate_limits = (RateLimits(redis_url, settings.redis_prefix, settings.rate_limit_writes,
-                              settings.rate_limit_reads)
-                   if settings.rate_limit_writes or settings.rate_limit_reads else None)
+                              settings.rate_limit_reads, settings.rate_limit_invalid_tokens,
+                              settings.trusted_proxies)
+                   if settings.rate_limit_writes or settings.rate_limit_reads
+                   or settings.rate_limit_invalid_tokens else None)
     reader.on_reset(fanout.drop_all)
     reader.listen("fanout", fanout.deliver)
     reader.listen("metrics", _counting(meters))

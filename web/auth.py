@@ -13,6 +13,7 @@ from fastapi import Depends, HTTPException, Request, WebSocket
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from inventory.actors import ADMIN, NAVIGATOR, PROVIDER, Actor
+from web.rate_limits import client_address
 from web.web_sessions import CSRF_HEADER, SAFE_METHODS, SESSION_COOKIE
 
 bearer = HTTPBearer(auto_error=False, description="A Bedfinder token: `Bearer bf_...`")
@@ -21,9 +22,25 @@ Credentials = HTTPAuthorizationCredentials | None
 
 
 async def actor_for(conn: Request | WebSocket, token: str | None) -> Actor | None:
+    """The token's actor (a bearer token wins), else the signed-in person's, else None.
+    An address that sent too many unknown, revoked or expired tokens gets 429 before any
+    lookup (web/rate_limits.py), so guessing costs no SQL."""
     if token:
-        return await conn.app.state.services.tokens.actor(token)
+        return await token_actor(conn, token)
     return await session_actor(conn)
+
+
+async def token_actor(conn: Request | WebSocket, token: str) -> Actor | None:
+    services = conn.app.state.services
+    limits = services.rate_limits
+    address = client_address(conn.scope, limits.trusted) if limits else ""
+    if limits is not None and (wait := await limits.invalid_wait(address)):
+        raise HTTPException(429, f"too many invalid tokens from this address; try again in "
+                                 f"{wait} s", headers={"Retry-After": str(wait)})
+    actor = await services.tokens.actor(token)
+    if actor is None and limits is not None:
+        await limits.count_invalid(address)
+    return actor
 
 
 async def session_actor(conn: Request | WebSocket) -> Actor | None:

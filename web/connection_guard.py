@@ -190,6 +190,8 @@ def uvicorn_config(app: Any, settings: Settings, host: str, port: int, workers: 
     config = uvicorn.Config(
         app, host=host, port=port, workers=workers, http=GuardedHttp, ws=GuardedWebSocket,
         ws_max_size=WS_MAX_BYTES, timeout_graceful_shutdown=GRACE_SECONDS,
-        factory=isinstance(app, str), **options)
+        # X-Forwarded-For is believed only from the `trusted_proxies` setting (rate limits),
+        # never from uvicorn's own default list.
+        proxy_headers=False, factory=isinstance(app, str), **options)
     config.bedfinder_limits = ConnectionLimits.from_settings(settings)  # type: ignore[attr-defined]
     return config

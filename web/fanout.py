@@ -20,9 +20,9 @@ from collections.abc import Awaitable, Callable
 from inventory.actors import Actor
 from inventory.live import Event
 from inventory.mirror import Mirror
+from web.audiences import PUBLIC, STAFF, audience_of, message_for
 from web.direct_write import DirectWriter
 from web.frames import Joined, OutFrame, encoded, joined_frames
-from web.views import public_message
 
 HEARTBEAT = None  # queue entries with no seq are always delivered
 Encoder = Callable[[list[Event]], Awaitable[list[dict]]]
@@ -37,12 +37,13 @@ class Subscriber:
     reached the subscriber is cut off, never waited for: it reconnects with its last seq
     and loses nothing."""
 
-    __slots__ = ("actor", "dropped", "last", "queue", "writer")
+    __slots__ = ("actor", "audience", "dropped", "last", "queue", "writer")
 
     def __init__(self, maxsize: int, actor: Actor | None = None) -> None:
         self.queue: asyncio.Queue[tuple[int | None, str]] = asyncio.Queue(maxsize)
         self.dropped = asyncio.Event()
         self.actor = actor
+        self.audience = audience_of(actor)  # which encoding of shared messages it gets
         self.writer: DirectWriter | None = None
         self.last = 0  # in direct mode, the last seq written
 
@@ -111,9 +112,12 @@ class Fanout:
         self.subscribers.discard(subscriber)
 
     def publish(self, seq: int | None, message: dict) -> None:
-        """Offer one message to everyone; it is serialized here, once."""
-        data, out = encoded(message)
+        """Offer one message to everyone, shaped for each audience; it is serialized here,
+        once per audience."""
+        frames = {audience: encoded(message_for(message, audience))
+                  for audience in (PUBLIC, STAFF)}
         for subscriber in tuple(self.subscribers):
+            data, out = frames[subscriber.audience]
             subscriber.offer(seq, data, out)
 
     def notify(self, to: dict[str, str | None], message: dict) -> None:
@@ -124,18 +128,18 @@ class Fanout:
                 subscriber.offer(HEARTBEAT, data, out)
 
     def publish_batch(self, batch: list[tuple[int, dict]]) -> None:
-        """Offer several stream events at once, each serialized once. A subscriber written
+        """Offer several stream events at once, each serialized once per audience (public,
+        staff) that has subscribers, never once per subscriber. A subscriber written
         to directly gets them in one write (one system call), so a reader that fell behind
         catches up with fewer, larger writes."""
-        joined = joined_frames(batch)
-        public: Joined | None = None  # for anonymous readers, made only if there are any
+        joined: dict[str, Joined] = {}  # one encoding per audience, made only when needed
         for subscriber in tuple(self.subscribers):
-            if subscriber.actor is None:
-                if public is None:
-                    public = joined_frames([(seq, public_message(m)) for seq, m in batch])
-                subscriber.offer_batch(public)
-            else:
-                subscriber.offer_batch(joined)
+            audience = subscriber.audience
+            frames = joined.get(audience)
+            if frames is None:
+                frames = joined[audience] = joined_frames(
+                    [(seq, message_for(m, audience)) for seq, m in batch])
+            subscriber.offer_batch(frames)
 
     async def deliver(self, events: list[Event]) -> None:
         """The stream reader's listener: encode the batch and offer it to everyone. If it

@@ -210,12 +210,12 @@ class UnitLive(BaseModel):
     capacity: int
     status: str
     updated_at: str | None
-    updated_by: str
-    source: str
+    updated_by: str | None = None  # staff only (web/audiences.py)
+    source: str | None = None  # staff only
     stale: bool
     seq: int
-    note: str
-    expected_discharges: list[dict]
+    note: str | None = None  # staff only
+    expected_discharges: list[dict] | None = None  # staff only
 
 
 class ProgramOut(BaseModel):

@@ -8,7 +8,7 @@ so a route and a scheduled job always act on the same objects; the clock is the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
@@ -34,7 +34,7 @@ from inventory.transitions import Transitions
 from web.fanout import Fanout
 from web.metrics import Metrics
 from web.notifications import Notifications
-from web.rate_limits import RateLimits
+from web.rate_limits import OpenSockets, RateLimits
 from web.sessions import TokenSessions
 
 __all__ = ["Services", "utcnow"]  # utcnow: kept importable here for existing callers
@@ -50,6 +50,7 @@ class Services:
     notifications: Notifications
     metrics: Metrics
     rate_limits: RateLimits | None = None
+    sockets: OpenSockets = field(default_factory=OpenSockets)  # open websockets, capped
 
     @property
     def settings(self) -> Settings:

@@ -10,23 +10,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect
 from pydantic import Field, ValidationError
 
 from inventory.actors import ADMIN, PROVIDER, Actor
 from inventory.errors import InventoryError
 from inventory.live import MAX_SEQ, Event
 from web.api.events import encode
+from web.audiences import PUBLIC, audience_of, message_for
 from web.auth import actor_for
 from web.direct_write import SLOT_BYTES, DirectWriter
 from web.fanout import Subscriber
+from web.rate_limits import client_address, token_key
 from web.schemas import Strict
 from web.services import Services
-from web.views import public_message, public_unit_view
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -43,18 +45,18 @@ def token_of(ws: WebSocket) -> str | None:
     return ws.query_params.get("token")
 
 
-async def snapshot_message(svc: Services, public: bool = False) -> tuple[int, str]:
+async def snapshot_message(svc: Services, audience: str = PUBLIC) -> tuple[int, str]:
     seq, states = await svc.live.snapshot()
     messages = await encode(svc.system, [Event(s.seq, "snapshot", s, "") for s in states])
-    units = [public_unit_view(m["unit"]) if public else m["unit"] for m in messages]
-    return seq, orjson.dumps({"type": "snapshot", "seq": seq, "units": units,
-                              "at": svc.clock().isoformat()}).decode()
+    message = {"type": "snapshot", "seq": seq, "units": [m["unit"] for m in messages],
+               "at": svc.clock().isoformat()}
+    return seq, orjson.dumps(message_for(message, audience)).decode()
 
 
 async def send_backlog(ws: WebSocket, svc: Services, after: int | None,
-                       public: bool = False) -> int:
-    """Send what the client missed; return the last seq it now has. Anonymous readers
-    (`public`) get counts only."""
+                       audience: str = PUBLIC) -> int:
+    """Send what the client missed, shaped for its audience; return the last seq it now
+    has."""
     if after is not None:
         last = after
         while True:
@@ -62,12 +64,11 @@ async def send_backlog(ws: WebSocket, svc: Services, after: int | None,
             if events is None:
                 break
             for event, message in zip(events, await encode(svc.system, events)):
-                await ws.send_text(orjson.dumps(
-                    public_message(message) if public else message).decode())
+                await ws.send_text(orjson.dumps(message_for(message, audience)).decode())
                 last = event.seq
             if len(events) < 1000:
                 return last
-    seq, data = await snapshot_message(svc, public)
+    seq, data = await snapshot_message(svc, audience)
     await ws.send_text(data)
     return seq
 
@@ -112,6 +113,35 @@ async def refuse(ws: WebSocket, reason: str) -> None:
     await ws.close(POLICY, reason)
 
 
+async def who(ws: WebSocket, token: str | None) -> tuple[Actor | None, str | None]:
+    """The token's actor, or the refusal to send when its address sent too many invalid
+    tokens (checked before the lookup, as for HTTP)."""
+    try:
+        return await actor_for(ws, token), None
+    except HTTPException as error:
+        return None, str(error.detail)
+
+
+def address_of(ws: WebSocket) -> str:
+    limits = ws.app.state.services.rate_limits
+    return client_address(ws.scope, limits.trusted if limits else ())
+
+
+@contextlib.asynccontextmanager
+async def capped(ws: WebSocket, token: str | None) -> AsyncIterator[str | None]:
+    """Count this websocket against its token's and address's caps while it is open; yields
+    the refusal instead when either is full (then nothing is counted)."""
+    svc: Services = ws.app.state.services
+    key, address = (token_key(token) if token else None), address_of(ws)
+    refusal = svc.sockets.open(key, address, svc.settings.max_websockets_per_token,
+                               svc.settings.max_websockets_per_address)
+    try:
+        yield refusal
+    finally:
+        if refusal is None:
+            svc.sockets.close(key, address)
+
+
 async def until_revoked(svc: Services, actor: Actor | None) -> asyncio.Task[Any]:
     """A task that finishes when `actor`'s token is revoked or expires (never for anonymous
     readers)."""
@@ -139,10 +169,22 @@ async def inventory_feed(ws: WebSocket) -> None:
         await refuse(ws, "origin not allowed")
         return
     token = token_of(ws)
-    actor = await actor_for(ws, token)
-    if actor is None and (token or not svc.settings.public_read):
-        await refuse(ws, "a valid token is required (Authorization header or ?token=)")
+    actor, refusal = await who(ws, token)
+    if refusal is None and actor is None and (token or not svc.settings.public_read):
+        refusal = "a valid token is required (Authorization header or ?token=)"
+    if refusal is not None:
+        await refuse(ws, refusal)
         return
+    async with capped(ws, token) as full:
+        if full is not None:
+            await refuse(ws, full)
+            return
+        await stream_inventory(ws, svc, actor)
+
+
+async def stream_inventory(ws: WebSocket, svc: Services, actor: Actor | None) -> None:
+    """Send the backlog, then every change, until the client leaves, its token is revoked,
+    or it falls behind."""
     after_raw = ws.query_params.get("after")
     try:
         after = int(after_raw) if after_raw not in (None, "") else None
@@ -156,7 +198,7 @@ async def inventory_feed(ws: WebSocket) -> None:
     subscriber = svc.fanout.subscribe(actor)
     tasks: list[asyncio.Task[Any]] = [await until_revoked(svc, actor)]
     try:
-        last = await send_backlog(ws, svc, after, public=actor is None)
+        last = await send_backlog(ws, svc, after, audience_of(actor))
         tasks += [asyncio.create_task(pump(ws, subscriber, last)),
                   asyncio.create_task(drain_incoming(ws)),
                   asyncio.create_task(subscriber.dropped.wait())]
@@ -228,10 +270,24 @@ async def provider_feed(ws: WebSocket) -> None:
     if not origin_allowed(ws):
         await refuse(ws, "origin not allowed")
         return
-    actor = await actor_for(ws, token_of(ws))
+    token = token_of(ws)
+    actor, refusal = await who(ws, token)
     if actor is None or actor.role not in (PROVIDER, ADMIN):
-        await refuse(ws, "a provider or admin token is required")
+        await refuse(ws, refusal or "a provider or admin token is required")
         return
+    # The budget HTTP writes of the same caller use: the token's, or (signed in with a
+    # session cookie, no token) the client address's.
+    budget = token_key(token) if token else "addr:" + address_of(ws)
+    async with capped(ws, token) as full:
+        if full is not None:
+            await refuse(ws, full)
+            return
+        await answer_provider(ws, svc, actor, budget)
+
+
+async def answer_provider(ws: WebSocket, svc: Services, actor: Actor, budget: str) -> None:
+    """Apply each message in turn, counting it against the token's one write budget (the
+    same as its HTTP writes), until the client leaves or its token is revoked."""
     await ws.accept()
 
     async def answer() -> None:
@@ -240,7 +296,7 @@ async def provider_feed(ws: WebSocket) -> None:
             if message["type"] == "websocket.disconnect":
                 return
             raw = message.get("text") or (message.get("bytes") or b"").decode("utf-8", "replace")
-            wait = (await svc.rate_limits.retry_after("ws:" + actor.token_id, True)
+            wait = (await svc.rate_limits.retry_after(budget, True)
                     if svc.rate_limits else None)
             await ws.send_text(error_reply(None, f"too many updates; try again in {wait} s")
                                if wait else await provider_op(svc, actor, raw))

@@ -29,7 +29,9 @@ def fault_settings(tmp_path: Path, own_redis: RedisServer, database_url: str) ->
                          database_url=database_url,
                          redis_prefix=tagged_prefix(f"f{secrets.token_hex(4)}"),
                          token_cache_seconds=0.0, heartbeat_seconds=1.0,
-                         rate_limit_writes="", rate_limit_reads="")
+                         rate_limit_writes="", rate_limit_reads="",
+                         rate_limit_invalid_tokens="", max_websockets_per_token=100_000,
+                         max_websockets_per_address=100_000)
 
 
 async def admin_token(settings: Settings) -> str:

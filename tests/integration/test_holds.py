@@ -130,14 +130,14 @@ async def test_holds_appear_on_every_websocket_at_once(server: Server) -> None:
     assert "client_ref" not in orjson.dumps(message).decode()
 
 
-async def test_another_navigator_cannot_end_my_hold(server: Server) -> None:
+async def test_another_navigator_cannot_end_my_hold_nor_learn_it_exists(server: Server) -> None:
     _, unit, navigator, provider = await setup(server)
     stranger = await server.token("navigator")
     async with server.client(navigator) as client:
         hold = (await client.post("/api/v1/holds", json={"unit_id": unit,
                                                          "client_ref": "m1"})).json()
     async with server.client(stranger) as client:
-        assert (await client.post(f"/api/v1/holds/{hold['id']}/release")).status_code == 403
+        assert (await client.post(f"/api/v1/holds/{hold['id']}/release")).status_code == 404
     async with server.client(provider) as client:
         reply = await client.post(f"/api/v1/holds/{hold['id']}/admit")
     assert reply.status_code == 200 and reply.json()["status"] == "admitted"

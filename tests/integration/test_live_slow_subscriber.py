@@ -140,7 +140,7 @@ async def test_a_stalled_subscriber_is_dropped_and_never_delays_the_readers(
     server = small_queues
     hub = server.svc.fanout
     _, provider, units = await provider_units(server, 4, capacity=100_000, available=0)
-    reader_token = await server.token("display")
+    reader_token = await server.token("navigator")  # staff: their messages carry NOTE
 
     stalled = await StalledClient.open(server, reader_token)
     readers: list[Reader] = []

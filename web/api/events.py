@@ -10,10 +10,10 @@ from inventory.actors import Actor
 from inventory.live import MAX_SEQ, Event
 from inventory.system import System
 from web.api.deps import services
-from web.auth import ANONYMOUS, reader
+from web.audiences import audience_of, event_messages, message_for
+from web.auth import reader
 from web.schemas import EventsOut
 from web.services import Services
-from web.views import event_messages, public_message
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
 
@@ -28,9 +28,8 @@ async def events(svc: Annotated[Services, Depends(services)],
     seq = await svc.live.current_seq()
     if found is None:
         return {"seq": seq, "snapshot_required": True, "events": []}
-    messages = await encode(svc.system, found)
-    if actor is ANONYMOUS:
-        messages = [public_message(m) for m in messages]
+    audience = audience_of(actor)
+    messages = [message_for(m, audience) for m in await encode(svc.system, found)]
     return {"seq": seq, "snapshot_required": False, "events": messages}
 
 

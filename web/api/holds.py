@@ -15,6 +15,7 @@ from inventory.flows.hold_for_transition import place_hold as place
 from inventory.holds import HoldView
 from web.api.access import record_reads
 from web.api.deps import services
+from web.audiences import hold_for
 from web.auth import require
 from web.schemas import Strict
 from web.services import Services
@@ -48,7 +49,8 @@ class HoldOut(BaseModel):
 
 
 def out(view: HoldView, names: dict[str, str] | None = None) -> dict[str, Any]:
-    return {**asdict(view), "held_by": (names or {}).get(view.created_by)}
+    """A hold for its owner: callers have had `Holds.get` or `list_for` check who asks."""
+    return hold_for({**asdict(view), "held_by": (names or {}).get(view.created_by)})
 
 
 async def held_by(request: Request, views: list[HoldView]) -> dict[str, str]:
@@ -78,7 +80,9 @@ async def list_holds(request: Request, svc: Svc, actor: Staff,
 
 @router.get("/{hold_id}", response_model=HoldOut)
 async def get_hold(request: Request, hold_id: str, svc: Svc, actor: Staff) -> dict[str, Any]:
-    view = await svc.holds.get(hold_id)
+    """The hold, if you placed it (or a navigator of your organization did), it is on your
+    organization's unit, or you are an admin; 404 otherwise, as if it did not exist."""
+    view = await svc.holds.get(hold_id, actor)
     await record_reads(request, actor, [Read("hold", view.id, view.client_ref)])
     return out(view, await held_by(request, [view]))
 

@@ -16,7 +16,8 @@ from inventory.hours import check_hours
 from inventory.model import UnitState
 from inventory.search import SORTS, Filters, Result, search
 from web.api.deps import services
-from web.auth import ANONYMOUS, admin_only, reader
+from web.audiences import STAFF, audience_of, program_for, program_view, unit_for, unit_view
+from web.auth import admin_only, reader
 from web.schemas import (
     Gender,
     OrganizationIn,
@@ -31,7 +32,6 @@ from web.schemas import (
     UnitPatch,
 )
 from web.services import Services
-from web.views import program_view, public_program_view, unit_view
 
 router = APIRouter(prefix="/api/v1", tags=["programs"])
 Svc = Annotated[Services, Depends(services)]
@@ -57,7 +57,8 @@ def check_levels(svc: Services, levels: list[str]) -> None:
 
 
 def shown(view: dict[str, Any], actor: Actor) -> dict[str, Any]:
-    return public_program_view(view) if actor is ANONYMOUS else view
+    """A program as this reader's audience may see it (web/audiences.py)."""
+    return program_for(view, audience_of(actor))
 
 
 @router.get("/programs", response_model=ProgramList, summary="Search programs by need")
@@ -128,7 +129,7 @@ async def _search(svc: Services, filters: Filters) -> list[Result]:
                   svc.settings.default_cadence_minutes)
 
 
-@router.get("/programs/{program_id}", response_model=ProgramOut)
+@router.get("/programs/{program_id}", response_model=ProgramOut, response_model_exclude_unset=True)
 async def get_program(program_id: str, svc: Svc,
                       actor: Annotated[Actor, Depends(reader)]) -> dict[str, Any]:
     info = await svc.directory.program(program_id)
@@ -138,21 +139,23 @@ async def get_program(program_id: str, svc: Svc,
     return shown(program_view(result, svc.clock(), svc.settings.default_cadence_minutes), actor)
 
 
-@router.get("/units/{unit_id}", response_model=UnitLive, tags=["units"])
+@router.get("/units/{unit_id}", response_model=UnitLive, response_model_exclude_unset=True,
+            tags=["units"])
 async def get_unit(unit_id: str, svc: Svc, actor: Annotated[Actor, Depends(reader)]
                    ) -> dict[str, Any]:
     state = (await svc.live.units([unit_id])).get(unit_id)
     if state is None:
         raise NotFound(f"unit {unit_id!r} does not exist")
-    return await unit_response(svc, state)
+    return await unit_response(svc, state, actor)
 
 
-async def unit_response(svc: Services, state: UnitState) -> dict[str, Any]:
-    """The public view of exactly this state (not a later one: an acknowledgement must
-    carry its own change's seq and counts)."""
+async def unit_response(svc: Services, state: UnitState, actor: Actor) -> dict[str, Any]:
+    """Exactly this state (not a later one: an acknowledgement must carry its own change's
+    seq and counts), as `actor`'s audience may see it."""
     program = await svc.directory.program_of_unit(state.id)
     info = next(u for u in program.units if u.id == state.id)
-    return unit_view(info, state, svc.cadence(program.cadence_minutes), svc.clock())
+    view = unit_view(info, state, svc.cadence(program.cadence_minutes), svc.clock())
+    return unit_for(view, audience_of(actor))
 
 
 # Admin writes ------------------------------------------------------------------------
@@ -181,10 +184,12 @@ async def create_program(body: ProgramIn, svc: Svc,
     values = body.model_dump(exclude={"id"})
     info = await svc.directory.create_program(values, body.id)
     result = search([info], {}, Filters(), svc.clock(), svc.settings.default_cadence_minutes)[0]
-    return program_view(result, svc.clock(), svc.settings.default_cadence_minutes)
+    return program_for(program_view(result, svc.clock(), svc.settings.default_cadence_minutes),
+                       STAFF)
 
 
-@router.patch("/programs/{program_id}", response_model=ProgramOut, tags=["admin"])
+@router.patch("/programs/{program_id}", response_model=ProgramOut,
+              response_model_exclude_unset=True, tags=["admin"])
 async def update_program(program_id: str, body: ProgramPatch, svc: Svc,
                          actor: Annotated[Actor, Depends(admin_only)]) -> dict[str, Any]:
     values = body.model_dump(exclude_unset=True)
@@ -237,10 +242,11 @@ async def create_unit(program_id: str, body: UnitCreateIn, svc: Svc,
         program_id, actor, label=body.label, kind=body.kind, capacity=body.capacity,
         available=body.available, waitlist=body.waitlist, unit_id=body.id,
         population=body.narrowing())
-    return await unit_response(svc, state)
+    return await unit_response(svc, state, actor)
 
 
-@router.patch("/units/{unit_id}", response_model=UnitLive, tags=["admin"])
+@router.patch("/units/{unit_id}", response_model=UnitLive, response_model_exclude_unset=True,
+              tags=["admin"])
 async def update_unit(unit_id: str, body: UnitChangeIn, svc: Svc,
                       actor: Annotated[Actor, Depends(admin_only)]) -> dict[str, Any]:
     await svc.directory.program_of_unit(unit_id)

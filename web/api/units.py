@@ -30,7 +30,7 @@ async def set_availability(unit_id: str, body: AvailabilityIn, svc: Svc, actor: 
     state = await svc.inventory.set_availability(
         unit_id, actor, "api", available=body.available, capacity=body.capacity,
         waitlist=body.waitlist, expected_discharges=discharges, note=body.note)
-    return await unit_response(svc, state)
+    return await unit_response(svc, state, actor)
 
 
 @router.post("/{unit_id}/attest", response_model=UnitLive)
@@ -38,4 +38,4 @@ async def attest(unit_id: str, svc: Svc, actor: Writer,
                  body: Annotated[AttestIn | None, Body()] = None) -> dict[str, Any]:
     """"No change": confirms the current counts and restarts the freshness clock."""
     state = await svc.inventory.attest(unit_id, actor, "api", note=body.note if body else "")
-    return await unit_response(svc, state)
+    return await unit_response(svc, state, actor)
