@@ -22,7 +22,7 @@ from typing import Any
 
 from feeds.limits import DEFAULT_SECONDS, Deadline, off_loop
 from inventory.actors import Actor
-from inventory.availability import Inventory
+from inventory.availability import Availability
 from inventory.directory import ProgramInfo, UnitInfo
 from inventory.eligibility import GENDERS
 from inventory.errors import InventoryError
@@ -283,36 +283,36 @@ def _time(text: str) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-async def apply(census: Census, inventory: Inventory, actor: Actor, source: str = "csv"
+async def apply(census: Census, availability: Availability, actor: Actor, source: str = "csv"
                 ) -> list[UnitState]:
     """Apply every row (one audited change each). If a row is refused mid-way (a hold taken
     since validation), the rows already applied are set back and the batch is refused."""
     batch = f"csv batch {secrets.token_hex(4)}"
-    before = await inventory.live.units(r.unit_id for r in census.rows)
+    before = await availability.live.units(r.unit_id for r in census.rows)
     applied: list[UnitState] = []
     for row in census.rows:
         try:
-            applied.append(await inventory.apply(Change(
-                op="set", unit_id=row.unit_id, at=inventory.clock(), by=actor.name,
+            applied.append(await availability.apply(Change(
+                op="set", unit_id=row.unit_id, at=availability.clock(), by=actor.name,
                 source=source, only_organization=actor.writable_organization(),
                 available=row.available, capacity=row.capacity, waitlist=row.waitlist,
                 expected_discharges=row.discharges,
                 note=f"{batch} row {row.line}" + (f": {row.note}" if row.note else ""))))
         except InventoryError as error:
-            await _undo(inventory, actor, applied, before, batch)
+            await _undo(availability, actor, applied, before, batch)
             raise CensusRejected(f"row {row.line} was refused while applying; the rows "
                                  f"before it were set back: {error}",
                                  [RowError(row.line, [str(error)])]) from error
     return applied
 
 
-async def _undo(inventory: Inventory, actor: Actor, applied: list[UnitState],
+async def _undo(availability: Availability, actor: Actor, applied: list[UnitState],
                 before: dict[str, UnitState], batch: str) -> None:
     for state in reversed(applied):
         old = before[state.id]
         try:
-            await inventory.apply(Change(
-                op="set", unit_id=state.id, at=inventory.clock(), by=actor.name, source="csv",
+            await availability.apply(Change(
+                op="set", unit_id=state.id, at=availability.clock(), by=actor.name, source="csv",
                 available=min(old.available, max(old.capacity - state.held, 0)),
                 capacity=old.capacity, waitlist=old.waitlist,
                 expected_discharges=old.expected_discharges, note=f"{batch} set back"))

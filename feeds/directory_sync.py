@@ -49,7 +49,7 @@ class DirectorySync:
                  default_level: str = "outpatient", levels: set[str] | None = None) -> None:
         self.levels = levels
         self.directory = directory
-        self.inventory = directory.inventory
+        self.availability = directory.availability
         self.source = source
         self.actor = actor
         self.default_level = default_level
@@ -141,7 +141,7 @@ class DirectorySync:
         """Set a unit's counts from a feed unless they are equal or older than the unit's.
         Like the availability API, a new capacity lives in the live state and the audit log
         (which is what a rebuild reads); the directory row keeps the capacity it was made with."""
-        state = (await self.inventory.live.units([unit_id])).get(unit_id)
+        state = (await self.availability.live.units([unit_id])).get(unit_id)
         if state is None:
             report.errors.append(f"unit {unit_id} has no live state")
             return
@@ -154,8 +154,8 @@ class DirectorySync:
             report.counts_kept_newer.append(unit_id)
             return
         note = f"observed {observed_at.isoformat()}" if observed_at else ""
-        await self.inventory.apply(Change(
-            op="set", unit_id=unit_id, at=self.inventory.clock(), by=self.actor.name,
+        await self.availability.apply(Change(
+            op="set", unit_id=unit_id, at=self.availability.clock(), by=self.actor.name,
             source=self.source, available=available, capacity=capacity, waitlist=waitlist,
             note=note))
         report.counts_applied.append(unit_id)

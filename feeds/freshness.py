@@ -44,7 +44,7 @@ async def check(system: System, webhook: ReminderWebhook) -> dict[str, Any]:
             if marked.get(unit.id) == stamp:
                 continue
             try:
-                await system.inventory.apply(Change(op="stale", unit_id=unit.id, at=now,
+                await system.availability.apply(Change(op="stale", unit_id=unit.id, at=now,
                                                  by=SYSTEM.name, source="freshness"))
             except InventoryError:
                 continue

@@ -73,7 +73,7 @@ async def import_census(system: System, data: bytes, actor: Actor, organization_
         bad = len(census.problems)
         raise census_csv.CensusRejected(
             f"{bad} row(s) are wrong; nothing was changed", census.problems)
-    return await census_csv.apply(census, system.inventory, actor)
+    return await census_csv.apply(census, system.availability, actor)
 
 
 async def read_source(feed: dict[str, Any], client: httpx.AsyncClient | None = None) -> bytes:

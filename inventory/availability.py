@@ -28,7 +28,7 @@ Clock = Callable[[], datetime]
 REBUILD_WAIT_SECONDS = 30.0
 
 
-class Inventory:
+class Availability:
     """Availability operations shared by the REST API, the provider websocket and feeds."""
 
     def __init__(self, live: LiveStore, sessions: async_sessionmaker, clock: Clock,

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlalchemy.orm import selectinload
 
 from inventory.actors import Actor
-from inventory.availability import Inventory
+from inventory.availability import Availability
 from inventory.eligibility import (
     AGE_LIMIT,
     GENDERS,
@@ -144,10 +144,10 @@ def program_info(p: Program) -> ProgramInfo:
 class Directory:
     """Creates and changes directory records; keeps every process's cache current."""
 
-    def __init__(self, sessions: async_sessionmaker, inventory: Inventory, redis: Redis,
+    def __init__(self, sessions: async_sessionmaker, availability: Availability, redis: Redis,
                  prefix: str, clock: Callable[[], datetime]) -> None:
         self.sessions = sessions
-        self.inventory = inventory
+        self.availability = availability
         self.redis = redis
         self.version_key = Keys(prefix).directory_version
         self.clock = clock
@@ -258,7 +258,7 @@ class Directory:
                     kind=kind, capacity=capacity, created_at=self.clock(),
                     **population_columns(population))
         await self._insert(unit, f"unit {unit.id!r} already exists")
-        return await self.inventory.apply(Change(
+        return await self.availability.apply(Change(
             op="create", unit_id=unit.id, at=self.clock(), by=actor.name, source="admin",
             available=available, capacity=capacity, waitlist=waitlist,
             program_id=program_id, organization_id=program.organization_id,
@@ -275,7 +275,7 @@ class Directory:
             await self._check_population_change(unit_id, label, population)
         state = None
         if capacity is not None:
-            state = await self.inventory.apply(Change(
+            state = await self.availability.apply(Change(
                 op="capacity", unit_id=unit_id, at=self.clock(), by=actor.name,
                 source="admin", capacity=capacity,
             ))

@@ -11,7 +11,7 @@ Two ways Redis can lose state:
   on a Redis that lost nothing the SQL maximum (read first) is never above the Redis seq
   (read second). When it is, the live state is marked not ready and rebuilt from SQL.
 
-Until the watch has rebuilt, `Inventory.seq_floor` (the SQL maximum seen here) makes a write
+Until the watch has rebuilt, `Availability.seq_floor` (the SQL maximum seen here) makes a write
 that Redis numbered at or below it fail with 503 instead of being acknowledged on top of a
 state that lacks earlier acknowledged changes.
 """
@@ -24,7 +24,7 @@ import logging
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from inventory.availability import Inventory
+from inventory.availability import Availability
 from inventory.live import LiveStore
 from inventory.records import AuditEntry
 from inventory.stream_reader import StreamReader
@@ -52,31 +52,31 @@ async def mark_not_ready(live: LiveStore, epoch: str) -> bool:
         return True
 
 
-async def check_once(live: LiveStore, inventory: Inventory) -> str:
+async def check_once(live: LiveStore, availability: Availability) -> str:
     """One check: rebuild if Redis is empty or behind SQL; returns the current epoch."""
-    recorded = await recorded_max_seq(inventory.sessions)  # first: see the module docstring
-    inventory.seq_floor = max(inventory.seq_floor, recorded)
+    recorded = await recorded_max_seq(availability.sessions)  # first: see the module docstring
+    availability.seq_floor = max(availability.seq_floor, recorded)
     epoch = await live.epoch()
     if epoch is None:
-        return await inventory.rebuild()
+        return await availability.rebuild()
     seq = await live.current_seq()
     if recorded > seq:
         log.error("Redis is behind SQL (seq %d, %d recorded): it lost acknowledged "
                   "changes (a failover to a replica that missed them?); rebuilding the live "
                   "state from SQL", seq, recorded)
         await mark_not_ready(live, epoch)
-        return await inventory.ensure_ready()
+        return await availability.ensure_ready()
     return epoch
 
 
-async def watch_live_state(live: LiveStore, inventory: Inventory, reader: StreamReader,
+async def watch_live_state(live: LiveStore, availability: Availability, reader: StreamReader,
                            every: float = WATCH_SECONDS) -> None:
     """Check every `every` seconds until cancelled. Redis or SQL being down is logged and
     checked again (readiness reports it); it does not end the watch."""
     known = None
     while True:
         try:
-            epoch = await check_once(live, inventory)
+            epoch = await check_once(live, availability)
             if known is not None and epoch != known:
                 reader.replaced(epoch)
             known = epoch

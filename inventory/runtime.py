@@ -24,7 +24,7 @@ async def running_system(settings: Settings) -> AsyncIterator[System]:
     try:
         system = await build_system(settings, redis_url)
         try:
-            await system.inventory.ensure_ready()
+            await system.availability.ensure_ready()
             yield system
         finally:
             await system.close()

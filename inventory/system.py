@@ -21,7 +21,7 @@ from redis.asyncio.sentinel import Sentinel
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from inventory.audit import AuditWriter
-from inventory.availability import Inventory
+from inventory.availability import Availability
 from inventory.clock import Clock, utcnow
 from inventory.config import Settings
 from inventory.database import create_engine, session_factory
@@ -52,7 +52,7 @@ class System:
     sessions: async_sessionmaker
     live: LiveStore
     locks: Locks
-    inventory: Inventory
+    availability: Availability
     directory: Directory
     tokens: TokenVerifier
     holds: Holds
@@ -138,8 +138,8 @@ async def build_system(settings: Settings, redis_url: str, clock: Clock = utcnow
     keys = Keys(settings.redis_prefix)
     live = LiveStore(redis, keys, settings.stream_max_events)
     locks = Locks(redis, keys)
-    inventory = Inventory(live, sessions, clock, settings.seq_rebuild_gap, audit, locks)
-    directory = Directory(sessions, inventory, redis, settings.redis_prefix, clock)
+    availability = Availability(live, sessions, clock, settings.seq_rebuild_gap, audit, locks)
+    directory = Directory(sessions, availability, redis, settings.redis_prefix, clock)
     holds = Holds(live, sessions, directory, clock, settings.hold_minutes,
                   settings.hold_max_minutes, audit)
     transitions = Transitions(sessions, directory, clock, Policy(
@@ -150,7 +150,7 @@ async def build_system(settings: Settings, redis_url: str, clock: Clock = utcnow
                           settings.referral_expiry_minutes, settings.decline_reasons)
     system = System(
         settings=settings, redis=redis, engine=engine, sessions=sessions, live=live, locks=locks,
-        inventory=inventory, directory=directory,
+        availability=availability, directory=directory,
         tokens=TokenVerifier(sessions, settings.token_cache_seconds), holds=holds,
         transitions=transitions, referrals=referrals, notifier=notifier, audit=audit,
         demand=Outbox(redis, settings.redis_prefix), clock=clock)

@@ -98,7 +98,7 @@ def start_tasks(svc: Services) -> None:
         lambda ids: no_longer_valid(svc.sessions, ids, svc.clock()),
         svc.settings.token_sweep_seconds))
     supervisor.start("live_state_watch", lambda: watch_live_state(
-        svc.live, svc.inventory, svc.reader))
+        svc.live, svc.availability, svc.reader))
     start_jobs(svc)
 
 
@@ -118,7 +118,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.services = svc
     app.state.people = build_people(system)
     with contextlib.suppress(Exception):
-        await system.inventory.ensure_ready()
+        await system.availability.ensure_ready()
     start_tasks(svc)
     try:
         yield

@@ -34,7 +34,7 @@ async def seed(settings: Settings) -> dict[str, str]:
     assert settings.redis_url, "seed runs against the shared Redis"
     svc = await build_system(settings, settings.redis_url)
     try:
-        await svc.inventory.ensure_ready()
+        await svc.availability.ensure_ready()
         if not await svc.directory.programs():
             await load_directory(svc)
         tokens = {}

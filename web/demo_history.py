@@ -8,7 +8,7 @@ next level is full) and send referrals that programs acknowledge, accept or decl
 
 Nothing is written by hand: every change is a call to the domain services, as the API would
 make it, with the services reading a simulated clock. Providers' counts go through
-`Inventory`; holds through `Holds` (placed, admitted, released, and expired by `expire_due`);
+`Availability`; holds through `Holds` (placed, admitted, released, and expired by `expire_due`);
 transitions through `Transitions` (registered, linked to a hold, placed when its hold is
 admitted, cancelled, lapsed by `lapse_overdue`); referrals through `Referrals` (sent,
 acknowledged, accepted with a hold, declined, expired by `expire_due`); searches and match
@@ -285,10 +285,10 @@ def report(world: World, unit: UnitSim, when: datetime) -> None:
     target = max(0, min(unit.capacity - unit.held, round(unit.capacity * share)))
     lazy = world.rng.random() < 0.04
     if world.rng.random() < 0.1:
-        call = partial(svc.inventory.attest, unit.id, provider, "api", note="simulated")
+        call = partial(svc.availability.attest, unit.id, provider, "api", note="simulated")
     else:
         unit.available = target
-        call = partial(svc.inventory.set_availability, unit.id, provider, "api",
+        call = partial(svc.availability.set_availability, unit.id, provider, "api",
                        available=target, note="simulated")
     unit.updated_at = when
     world.lanes.run([unit.id], when, call, serial=False)
@@ -573,7 +573,7 @@ def final_word(world: World) -> None:
             end_hold(world, world.end, hold, "release")
     for unit in world.units.values():
         world.lanes.run([unit.id], world.end, partial(
-            world.svc.inventory.set_availability, unit.id,
+            world.svc.availability.set_availability, unit.id,
             world.providers[unit.organization_id], "api", available=unit.available,
             note="simulated"), serial=False)
 
@@ -613,7 +613,7 @@ async def fill_history(settings: Settings, days: int, seed: int = 7) -> dict[str
     clock = SimClock(start)
     svc = await build_system(settings, settings.redis_url, clock=clock)
     try:
-        await svc.inventory.ensure_ready()
+        await svc.availability.ensure_ready()
         async with svc.sessions() as session:
             oldest = (await session.execute(select(func.min(AuditEntry.at)))).scalar()
             top = (await session.execute(select(func.max(AuditEntry.seq)))).scalar() or 0

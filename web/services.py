@@ -14,7 +14,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from inventory.audit import AuditWriter
-from inventory.availability import Inventory
+from inventory.availability import Availability
 from inventory.clock import Clock, utcnow
 from inventory.config import Settings
 from inventory.demand import Outbox
@@ -77,8 +77,8 @@ class Services:
         return self.system.locks
 
     @property
-    def inventory(self) -> Inventory:
-        return self.system.inventory
+    def availability(self) -> Availability:
+        return self.system.availability
 
     @property
     def directory(self) -> Directory:

@@ -254,11 +254,11 @@ async def provider_op(svc: Services, actor: Actor, raw: str) -> str:
         if op.op == "set":
             if op.available is None:
                 return error_reply(op.ref, "available: required for op set")
-            state = await svc.inventory.set_availability(
+            state = await svc.availability.set_availability(
                 op.unit_id, actor, "ws", available=op.available, capacity=op.capacity,
                 waitlist=op.waitlist, note=op.note)
         else:
-            state = await svc.inventory.attest(op.unit_id, actor, "ws", note=op.note)
+            state = await svc.availability.attest(op.unit_id, actor, "ws", note=op.note)
     except InventoryError as error:
         return error_reply(op.ref, str(error))
     return orjson.dumps({"type": "ack", "ref": op.ref, "seq": state.seq}).decode()

@@ -47,7 +47,7 @@ async def test_bundle_of_services_with_included_locations_validates(server):
 
 async def test_location_bed_status_uses_hl7_table_0116_and_counts_extension(server):
     _near, _far, open_unit, full_unit, closed = await directory(server)
-    await server.svc.inventory.set_availability(open_unit, SYSTEM, "api", available=2)
+    await server.svc.availability.set_availability(open_unit, SYSTEM, "api", available=2)
     async with server.client(await server.token("display")) as http:
         body = (await http.get("/fhir/Location")).json()
         single = (await http.get(f"/fhir/Location/{open_unit}")).json()

@@ -67,7 +67,7 @@ async def test_failing_webhook_is_retried_then_disabled_with_a_reason(server):
         assert len(hook.received) == 2  # one try and one retry
         assert hook.received[1].at - hook.received[0].at >= 0.04  # backoff
         await server.unit(program, capacity=4, available=1)  # a second stale episode
-        await server.svc.inventory.attest(first, SYSTEM, "api")
+        await server.svc.availability.attest(first, SYSTEM, "api")
         await freshness.check(later(server, 120), webhook)
         assert len(hook.received) == 4
         state = await webhook.state()

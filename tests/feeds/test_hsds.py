@@ -89,7 +89,7 @@ async def test_changed_record_updates_in_place_and_missing_one_is_reported(serve
 
 async def test_feed_never_overwrites_a_newer_provider_update(server):
     await service.import_hsds(server.svc, str(EXAMPLES / "service_full.json"))
-    await server.svc.inventory.set_availability(CAPACITY, SYSTEM, "api", available=3)
+    await server.svc.availability.set_availability(CAPACITY, SYSTEM, "api", available=3)
     stale_feed = example("service_full.json")
     stale_feed["capacities"][0]["available"] = 9  # observed in 2024, before our update
     report = await service.import_hsds(server.svc, parse_documents([stale_feed]))
@@ -154,7 +154,7 @@ async def test_every_exported_object_validates_against_the_official_schemas(serv
 
 async def test_export_carries_live_counts_and_round_trips(server):
     _org, program, unit = await directory_with_uuids(server)
-    await server.svc.inventory.set_availability(unit, SYSTEM, "api", available=7)
+    await server.svc.availability.set_availability(unit, SYSTEM, "api", available=7)
     async with server.client(await server.token("display")) as http:
         exported = (await http.get(f"/hsds/services/{program}")).json()
     capacity = next(c for c in exported["capacities"] if c["id"] == unit)

@@ -155,4 +155,4 @@ async def test_control_characters_are_refused_before_anything_is_applied(server:
     state = (await server.svc.live.units([unit]))[unit]
     assert (state.available, state.seq) == (1, 1)
     with pytest.raises(Invalid):  # the domain refuses it too (feeds, websocket)
-        await server.svc.inventory.attest(unit, SYSTEM, "test", note="x\u0000")
+        await server.svc.availability.attest(unit, SYSTEM, "test", note="x\u0000")

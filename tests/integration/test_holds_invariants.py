@@ -52,7 +52,7 @@ def machine_for(settings: Any) -> type[RuleBasedStateMachine]:
             self.now = datetime(2026, 1, 1, tzinfo=UTC)
             self.svc: System = self.run(build_system(settings, settings.redis_url))
             self.svc.holds.clock = lambda: self.now
-            self.svc.inventory.clock = lambda: self.now
+            self.svc.availability.clock = lambda: self.now
             self.model: dict[str, dict[str, int]] = {}
             self.active: dict[str, tuple[str, datetime]] = {}
             self.ended: set[str] = set()
@@ -63,7 +63,7 @@ def machine_for(settings: Any) -> type[RuleBasedStateMachine]:
             return self.loop.run_until_complete(coro)
 
         async def setup(self) -> None:
-            await self.svc.inventory.ensure_ready()
+            await self.svc.availability.ensure_ready()
             d = self.svc.directory
             org = (await d.create_organization("Org " + secrets.token_hex(3))).id
             program = await d.create_program({
@@ -89,7 +89,7 @@ def machine_for(settings: Any) -> type[RuleBasedStateMachine]:
             cap = m["capacity"] if capacity is None else capacity
             allowed = available >= 0 and available + m["held"] <= cap
             try:
-                self.run(self.svc.inventory.set_availability(
+                self.run(self.svc.availability.set_availability(
                     unit, SYSTEM, "test", available=max(available, 0) if available >= 0
                     else available, capacity=capacity))
             except (Invalid, NoCapacity):

@@ -81,5 +81,5 @@ async def test_every_script_refuses_while_the_live_state_is_being_rebuilt(
             await call
     assert await live.current_seq() == seq
     await server.svc.locks.release("rebuild", token)
-    await server.svc.inventory.rebuild()
+    await server.svc.availability.rebuild()
     assert (await live.units([unit]))[unit].available == 1

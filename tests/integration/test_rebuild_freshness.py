@@ -25,13 +25,13 @@ async def test_rebuild_takes_counts_from_the_last_change_and_age_from_the_last_u
         hold = await client.post("/api/v1/holds", json={"unit_id": unit, "client_ref": "f1"})
         assert hold.status_code == 201
     later = svc.clock() + timedelta(hours=9)
-    await svc.inventory.apply(Change(op="stale", unit_id=unit, at=later, by=SYSTEM.name,
+    await svc.availability.apply(Change(op="stale", unit_id=unit, at=later, by=SYSTEM.name,
                                      source="freshness"))
     before = (await svc.live.units([unit]))[unit]
     assert before.updated_at is not None
     assert before.updated_at.isoformat() == updated["updated_at"]
     await svc.redis.delete(svc.live.keys.epoch)
-    await svc.inventory.rebuild()
+    await svc.availability.rebuild()
     after = (await svc.live.units([unit]))[unit]
     assert (after.available, after.held, after.capacity) == (2, 1, 6)
     assert after.updated_at == before.updated_at

@@ -30,7 +30,7 @@ async def test_redis_behind_sql_is_detected_and_rebuilt_from_sql(server: Server)
         await live.redis.set(live.keys.seq, acked[-MISSED - 1])
         await live.redis.hset(live.keys.unit(unit), mapping={
             "available": UPDATES - MISSED, "seq": acked[-MISSED - 1]})
-        server.svc.inventory.seq_floor = acked[-1]  # what the watch has seen in SQL
+        server.svc.availability.seq_floor = acked[-1]  # what the watch has seen in SQL
 
         # A write Redis numbers at or below a recorded seq is refused, not acknowledged
         # (unless the watch, every 0.5 s, rebuilt in between: then it lands above them all).
@@ -60,5 +60,5 @@ async def test_a_redis_that_lost_nothing_is_left_alone(server: Server) -> None:
         assert (await client.put(f"/api/v1/units/{unit}/availability",
                                  json={"available": 3})).status_code == 200
     epoch = await server.svc.live.epoch()
-    assert await check_once(server.svc.live, server.svc.inventory) == epoch
+    assert await check_once(server.svc.live, server.svc.availability) == epoch
     assert await server.svc.live.epoch() == epoch

@@ -27,7 +27,7 @@ async def set_availability(unit_id: str, body: AvailabilityIn, svc: Svc, actor: 
     if body.expected_discharges is not None:
         discharges = [{"at": d.at.isoformat(), "count": d.count}
                       for d in body.expected_discharges]
-    state = await svc.inventory.set_availability(
+    state = await svc.availability.set_availability(
         unit_id, actor, "api", available=body.available, capacity=body.capacity,
         waitlist=body.waitlist, expected_discharges=discharges, note=body.note)
     return await unit_response(svc, state, actor)
@@ -37,5 +37,5 @@ async def set_availability(unit_id: str, body: AvailabilityIn, svc: Svc, actor: 
 async def attest(unit_id: str, svc: Svc, actor: Writer,
                  body: Annotated[AttestIn | None, Body()] = None) -> dict[str, Any]:
     """"No change": confirms the current counts and restarts the freshness clock."""
-    state = await svc.inventory.attest(unit_id, actor, "api", note=body.note if body else "")
+    state = await svc.availability.attest(unit_id, actor, "api", note=body.note if body else "")
     return await unit_response(svc, state, actor)
