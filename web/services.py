@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from inventory.audit import AuditWriter
 from inventory.availability import Availability
-from inventory.clock import Clock, utcnow
+from inventory.clock import Clock
 from inventory.config import Settings
 from inventory.demand import Outbox
 from inventory.directory import Directory, ProgramInfo
@@ -37,7 +37,7 @@ from web.notifications import Notifications
 from web.rate_limits import OpenSockets, RateLimits
 from web.sessions import TokenSessions
 
-__all__ = ["Services", "utcnow"]  # utcnow: kept importable here for existing callers
+__all__ = ["Services"]
 
 
 @dataclass

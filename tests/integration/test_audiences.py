@@ -13,12 +13,12 @@ import orjson
 import pytest
 from websockets.asyncio.client import connect
 
+from inventory.clock import utcnow
 from inventory.config import Settings
 from inventory.records import Token
 from tests.conftest import Server
 from tests.integration.live_helpers import inventory_url, recv_json
 from web.audiences import FIELDS, NESTED, PUBLIC, STAFF, allowed
-from web.services import utcnow
 
 # Who reads, and the audience each must get. Independent of web/audiences.audience_of, so a
 # role moved to another audience there fails here.
