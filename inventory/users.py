@@ -19,6 +19,8 @@ from inventory.actors import PROVIDER, ROLES, Actor
 from inventory.errors import Invalid, NotFound
 from inventory.records import Base, Organization, new_id
 
+PERSON_PREFIX = "usr-"  # a person's id, and so their actor's `token_id`
+
 
 class User(Base):
     __tablename__ = "users"
@@ -115,6 +117,17 @@ class Users:
             row = await session.get(User, user_id)
         return row is None or row.disabled_at is not None
 
+    async def no_longer_active(self, user_ids: set[str]) -> set[str]:
+        """Those of these people who are gone or disabled here: the websocket sweep closes
+        their connections (a person's websockets are keyed by their user id)."""
+        if not user_ids:
+            return set()
+        async with self.sessions() as session:
+            active = set((await session.execute(
+                select(User.id).where(User.id.in_(user_ids), User.disabled_at.is_(None))
+            )).scalars())
+        return user_ids - active
+
     async def list(self) -> list[User]:
         async with self.sessions() as session:
             return list((await session.execute(
@@ -143,7 +156,7 @@ class Users:
 
     async def names(self, user_ids: set[str]) -> dict[str, str]:
         """Display names of these user ids (ids that are not people are left out)."""
-        wanted = {i for i in user_ids if i.startswith("usr-")}
+        wanted = {i for i in user_ids if i.startswith(PERSON_PREFIX)}
         if not wanted:
             return {}
         async with self.sessions() as session:

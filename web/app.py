@@ -18,6 +18,7 @@ from inventory.mirror import Mirror
 from inventory.stream_reader import Listener, StreamReader
 from inventory.system import System, build_system, redis_address
 from inventory.tokens import no_longer_valid
+from inventory.users import PERSON_PREFIX, Users
 from web import admin_page, analytics, errors, logs, pages, signin, ws
 from web.api import (
     access,
@@ -87,6 +88,14 @@ def _counting(metrics: Metrics) -> Listener:
     return count
 
 
+async def no_longer_allowed(svc: Services, ids: set[str]) -> set[str]:
+    """Which open websockets' owners may no longer read: tokens revoked or expired, people
+    gone or disabled here (a person's sockets are keyed by their user id, `usr-...`)."""
+    people = {i for i in ids if i.startswith(PERSON_PREFIX)}
+    return (await no_longer_valid(svc.sessions, ids - people, svc.clock())
+            | await Users(svc.sessions).no_longer_active(people))
+
+
 def start_tasks(svc: Services) -> None:
     """Every long-lived task of the web process, under the System's supervisor (which already
     runs the audit writer and the demand outbox)."""
@@ -95,8 +104,7 @@ def start_tasks(svc: Services) -> None:
     supervisor.start("heartbeats", svc.fanout.heartbeats)
     supervisor.start("notifications", svc.notifications.run)
     supervisor.start("token_sweep", lambda: svc.token_sessions.sweep(
-        lambda ids: no_longer_valid(svc.sessions, ids, svc.clock()),
-        svc.settings.token_sweep_seconds))
+        lambda ids: no_longer_allowed(svc, ids), svc.settings.token_sweep_seconds))
     supervisor.start("live_state_watch", lambda: watch_live_state(
         svc.live, svc.availability, svc.reader))
     start_jobs(svc)

@@ -4,7 +4,8 @@ provider (None without `oidc_issuer`) and the access log, built once in the life
 
 `session_actor` is how a request carried by a session cookie becomes an `Actor`: the session
 must be live, the person not disabled in Bedfinder, and, once `session_recheck_minutes` have
-passed, still accepted by the provider; a failed recheck ends the session.
+passed, still accepted by the provider; a failed recheck ends the session and closes the
+person's websockets on every process (they are keyed by the person's user id).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from inventory.access_log import AccessLog
 from inventory.actors import Actor
 from inventory.clock import Clock
 from inventory.config import Settings
+from inventory.notify import Notifier
 from inventory.system import System
 from inventory.users import Users
 from web.oidc import Provider, SignInRefused
@@ -32,6 +34,7 @@ class People:
     access_log: AccessLog
     provider: Provider | None
     clock: Clock
+    notifier: Notifier
 
     async def session_actor(self, session_id: str) -> tuple[Actor | None, WebSession | None]:
         """The actor of a live session and its record, or (None, None) when the session is
@@ -42,6 +45,7 @@ class People:
             return None, None
         if await self.users.is_disabled(record.user_id):
             await self.sessions.end(session_id)
+            await self.notifier.revoked(record.user_id)
             return None, None
         if (self.provider is not None and self.sessions.due_for_recheck(record, now)
                 and await self.sessions.claim_recheck(session_id)):
@@ -51,6 +55,7 @@ class People:
             except SignInRefused as refused:
                 log.info("session of %s ended at recheck: %s", record.user_id, refused)
                 await self.sessions.end(session_id)
+                await self.notifier.revoked(record.user_id)
                 return None, None
             finally:
                 await self.sessions.release_recheck(session_id)
@@ -69,4 +74,4 @@ def build_people(system: System) -> People:
                              settings.session_absolute_hours, settings.session_recheck_minutes),
         access_log=AccessLog(system.sessions, settings.access_log_days),
         provider=Provider(settings) if settings.oidc_issuer else None,
-        clock=lambda: system.clock())
+        clock=lambda: system.clock(), notifier=system.notifier)
