@@ -36,7 +36,7 @@ async def test_subscriber_goes_direct_and_gets_every_change_in_order(server: Ser
 
 async def test_a_compressing_client_is_written_to_directly_too(server: Server) -> None:
     _, provider, units = await provider_units(server, 1, capacity=50)
-    reader = await server.token("display")
+    reader = await server.token("navigator")  # staff: its messages carry the note
     async with connect(inventory_url(server, reader)) as ws:  # offers permessage-deflate
         assert (await recv_json(ws))["type"] == "snapshot"
         async with server.client(provider) as client:
