@@ -109,7 +109,7 @@ async def test_a_change_through_either_process_reaches_subscribers_of_both(
 async def test_both_processes_deliver_concurrent_writes_in_the_same_seq_order(
         server: Server, second: str) -> None:
     _, provider, units = await provider_units(server, 3, capacity=50, available=0)
-    reader = await server.token("display")
+    reader = await server.token("navigator")  # staff: its messages carry the notes
     other_ws = "ws" + second[len("http"):]
     start = await server.svc.live.current_seq()
     headers = {"Authorization": f"Bearer {provider}"}
