@@ -34,6 +34,10 @@ OVERRIDES = {
     "BEDFINDER_RATE_LIMIT_READS": "",
     "BEDFINDER_CASELOAD_LIMIT": "10000",  # the most the settings allow
     "BEDFINDER_HOLD_MINUTES": "240",
+    # The expiry job ticks on the wall clock while the simulation moves time in jumps, so it
+    # could expire a hold between the simulation's clock move and its admit; the simulation
+    # ends its own holds.
+    "BEDFINDER_HOLD_EXPIRY_CHECK_SECONDS": "3600",
     "BEDFINDER_REFERRAL_EXPIRY_MINUTES": "240",
 }
 

@@ -20,7 +20,10 @@ from tests.conftest import Server, serve
 
 @pytest.fixture
 async def sim_server(settings: Settings) -> AsyncIterator[Server]:
-    async for running in serve(settings.model_copy(update={"simulation_mode": True})):
+    # As the simulation's own server (simulation/server.py): no wall-clock expiry job racing
+    # the simulated clock.
+    async for running in serve(settings.model_copy(update={
+            "simulation_mode": True, "hold_minutes": 240, "hold_expiry_check_seconds": 3600})):
         yield running
 
 
