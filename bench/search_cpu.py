@@ -84,7 +84,10 @@ async def measure(programs: int, units_per_program: int, queries: int, seed: int
 
 
 def main(programs: int = 10_000, units_per_program: int = 3, queries: int = 500,
-         seed: int = 11) -> None:
+         seed: int = 11,
+         smoke: bool = typer.Option(False, help="Tiny and quick: checks it runs.")) -> None:
+    if smoke:
+        programs, queries = 200, 20
     asyncio.run(measure(programs, units_per_program, queries, seed))
 
 
