@@ -94,7 +94,7 @@ def shown(kind: str, data: dict[str, Any], audience: str) -> dict[str, Any]:
     field, with the table read once per kind and audience (`_visibility`)."""
     unlisted_visible, exceptions = _visibility(kind, audience)
     if unlisted_visible:  # keep all but the listed fields this audience may not see
-        out = {f: v for f, v in data.items() if f not in exceptions}
+        out = {f: v for f, v in data.items() if f not in exceptions} if exceptions else dict(data)
     else:  # keep only the listed fields this audience may see
         out = {f: v for f, v in data.items() if f in exceptions}
     for field, inner in _nested_of(kind):
