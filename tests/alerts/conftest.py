@@ -1,0 +1,42 @@
+"""Alert tests run the real app with a real SMTP server and a real push endpoint."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from inventory.config import Settings
+from tests.alerts.receivers import PushService, SmtpServer
+from tests.conftest import Server, serve
+
+
+@pytest.fixture
+async def smtp() -> AsyncIterator[SmtpServer]:
+    server = SmtpServer()
+    server.port = server.start()  # type: ignore[attr-defined]
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def push_service() -> AsyncIterator[PushService]:
+    service = PushService()
+    await service.start()
+    yield service
+    await service.stop()
+
+
+@pytest.fixture
+def alert_settings(settings: Settings, smtp: SmtpServer) -> Settings:
+    return settings.model_copy(update={
+        "smtp": settings.smtp.model_copy(update={
+            "host": "127.0.0.1", "port": smtp.port, "starttls": False}),  # type: ignore[attr-defined]
+        "alerts": settings.alerts.model_copy(update={"poll_seconds": 0.5}),
+    })
+
+
+@pytest.fixture
+async def alert_server(alert_settings: Settings) -> AsyncIterator[Server]:
+    async for running in serve(alert_settings):
+        yield running
