@@ -21,7 +21,6 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
-    DateTime,
     String,
     and_,
     column,
@@ -47,15 +46,16 @@ from inventory.alert_records import (
     PushSubscription,
 )
 from inventory.errors import NotFound
-from inventory.records import Transition
+from inventory.records import Transition, UTCDateTime
 from inventory.users import PERSON_PREFIX, User
 
 # Tables of the connector's timeline and care team, named here by their columns only.
 TransitionEvent = table("transition_events", column("id", BigInteger),
                         column("transition_id", String), column("kind", String),
-                        column("at", DateTime(timezone=True)), column("details", JSON))
+                        column("at", UTCDateTime()), column("actor", String),
+                        column("details", JSON))
 CareTeamMember = table("care_team", column("id", BigInteger), column("transition_id", String),
-                       column("member_id", String), column("removed_at", DateTime))
+                       column("member_id", String), column("removed_at", UTCDateTime()))
 SETTLE_SECONDS = 60
 EVENTS_PER_PASS = 1000
 DELIVERIES_PER_BATCH = 50
@@ -284,7 +284,7 @@ class AlertStore:
         async with self.sessions() as session:
             rows = await session.execute(select(AlertDelivery.status, func.count())
                                          .group_by(AlertDelivery.status))
-        return {status: n for status, n in rows.tuples()}
+        return {status: n for status, n in rows.all()}
 
 
 _Acked = aliased(Alert, name="acked")

@@ -8,13 +8,13 @@ import pytest
 
 from inventory.config import Settings
 from tests.alerts.receivers import PushService, SmtpServer
-from tests.conftest import Server, serve
+from tests.conftest import Server, free_port, serve
 
 
 @pytest.fixture
 async def smtp() -> AsyncIterator[SmtpServer]:
-    server = SmtpServer()
-    server.port = server.start()  # type: ignore[attr-defined]
+    server = SmtpServer(free_port())
+    server.start()
     yield server
     server.stop()
 
@@ -31,7 +31,7 @@ async def push_service() -> AsyncIterator[PushService]:
 def alert_settings(settings: Settings, smtp: SmtpServer) -> Settings:
     return settings.model_copy(update={
         "smtp": settings.smtp.model_copy(update={
-            "host": "127.0.0.1", "port": smtp.port, "starttls": False}),  # type: ignore[attr-defined]
+            "host": "127.0.0.1", "port": smtp.port, "starttls": False}),
         "alerts": settings.alerts.model_copy(update={"poll_seconds": 0.5}),
     })
 

@@ -46,10 +46,11 @@ class Mail:
 class SmtpServer:
     """aiosmtpd on a free port in its own thread; received mails go to `self.inbox`."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int) -> None:
         self.inbox: asyncio.Queue[Mail] = asyncio.Queue()
         self.loop = asyncio.get_running_loop()
-        self.controller = Controller(self, hostname="127.0.0.1", port=0)
+        self.port = port
+        self.controller = Controller(self, hostname="127.0.0.1", port=port)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
         mail = Mail(list(envelope.rcpt_tos), message_from_bytes(envelope.content),
@@ -57,9 +58,8 @@ class SmtpServer:
         self.loop.call_soon_threadsafe(self.inbox.put_nowait, mail)
         return "250 OK"
 
-    def start(self) -> int:
+    def start(self) -> None:
         self.controller.start()
-        return self.controller.server.sockets[0].getsockname()[1]
 
     def stop(self) -> None:
         self.controller.stop()
