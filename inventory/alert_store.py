@@ -30,6 +30,7 @@ from sqlalchemy import (
     table,
     update,
 )
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
@@ -105,10 +106,7 @@ class AlertStore:
         settled = now - timedelta(seconds=SETTLE_SECONDS)
         made = 0
         async with self.sessions() as session, session.begin():
-            cursor = await session.get(AlertCursor, 1)
-            if cursor is None:
-                cursor = AlertCursor(id=1, last_event_id=0)
-                session.add(cursor)
+            cursor = await _locked_cursor(session)
             events = (await session.execute(
                 select(TransitionEvent.c.id, TransitionEvent.c.transition_id, TransitionEvent.c.kind,
                        TransitionEvent.c.at)
@@ -288,6 +286,22 @@ class AlertStore:
 
 
 _Acked = aliased(Alert, name="acked")
+
+
+async def _locked_cursor(session: AsyncSession) -> AlertCursor:
+    """The one cursor row, locked: a second process's pass queues behind this one on
+    PostgreSQL (SQLite has one writer at a time anyway). The migration makes the row; it is
+    made again here if a table was emptied."""
+    query = select(AlertCursor).where(AlertCursor.id == 1).with_for_update()
+    cursor = (await session.execute(query)).scalar_one_or_none()
+    if cursor is None:
+        try:
+            async with session.begin_nested():
+                session.add(AlertCursor(id=1, last_event_id=0))
+        except IntegrityError:
+            pass
+        cursor = (await session.execute(query)).scalar_one()
+    return cursor
 
 
 def _addressed_to(actor: Actor) -> list[str]:

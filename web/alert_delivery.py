@@ -19,6 +19,7 @@ import logging
 import time
 
 from redis.asyncio import Redis
+from sqlalchemy.exc import IntegrityError
 
 from inventory.alert_store import AlertStore, Outgoing
 from inventory.clock import Clock
@@ -87,8 +88,13 @@ class AlertDelivery:
 
     async def work(self) -> None:
         now = self.clock()
-        await self.store.record_new(now)
-        await self.store.escalate_due(now)
+        try:
+            await self.store.record_new(now)
+            await self.store.escalate_due(now)
+        except IntegrityError:
+            # Another process made the same alerts at the same moment (its lock was lost to
+            # this one): the constraints kept them once, and this pass's share rolled back.
+            log.warning("alerts: another process recorded the same events; skipped")
         while batch := await self.store.claim_pending():
             await asyncio.gather(*(self.send(item) for item in batch))
 

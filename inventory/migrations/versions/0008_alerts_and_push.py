@@ -64,11 +64,13 @@ def upgrade() -> None:
         sa.Column('public_key', sa.String(200), nullable=False),
         sa.Column('created_at', AT, nullable=False),
     )
-    op.create_table(
+    cursor = op.create_table(
         'alert_cursor',
         sa.Column('id', sa.Integer(), primary_key=True),
         sa.Column('last_event_id', sa.BigInteger(), nullable=False),
     )
+    # The one cursor row (inventory/alert_store.py locks it for each pass).
+    op.bulk_insert(cursor, [{'id': 1, 'last_event_id': 0}])
 
 
 def downgrade() -> None:
