@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from inventory.records import Base
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
+UNANSWERED, UNLED = "unanswered", "unled"
 
 
 class Alert(Base):
@@ -34,7 +35,9 @@ class Alert(Base):
     transition_id: Mapped[str] = mapped_column(String(64), index=True)
     kind: Mapped[str] = mapped_column(String(32))
     recipient: Mapped[str] = mapped_column(String(64))
-    escalation: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Why it went to the supervisors: UNANSWERED (nobody acknowledged it in time) or UNLED
+    # (nobody leads or follows the transition); None for an alert to its team.
+    escalation: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime]
     acknowledged_at: Mapped[datetime | None]
     acknowledged_by: Mapped[str | None] = mapped_column(String(100))

@@ -41,6 +41,8 @@ from inventory.alert_records import (
     PENDING,
     SENDING,
     SENT,
+    UNANSWERED,
+    UNLED,
     Alert,
     AlertCursor,
     AlertDelivery,
@@ -78,7 +80,8 @@ def alert_view(row: Alert, reference: str | None, base_url: str,
     """An alert as the API, the page and the live message show it: generated text only."""
     said = _message(row, reference, base_url, escalate_after)
     return {"id": row.id, "kind": row.kind, "transition_id": row.transition_id,
-            "client_ref": reference, "escalation": row.escalation, "title": said.title,
+            "client_ref": reference, "escalation": row.escalation is not None,
+            "escalation_reason": row.escalation, "title": said.title,
             "body": said.body, "url": said.url, "created_at": row.created_at.isoformat(),
             "acknowledged_at": row.acknowledged_at.isoformat() if row.acknowledged_at
             else None}
@@ -86,8 +89,9 @@ def alert_view(row: Alert, reference: str | None, base_url: str,
 
 def _message(row: Alert, reference: str | None, base_url: str, escalate_after: float
              ) -> rules.Message:
-    minutes = round(escalate_after) if row.escalation else None
-    return rules.message(row.kind, reference, rules.link(base_url, row.transition_id), minutes)
+    minutes = round(escalate_after) if row.escalation == UNANSWERED else None
+    return rules.message(row.kind, reference, rules.link(base_url, row.transition_id), minutes,
+                         unled=row.escalation == UNLED)
 
 
 class AlertStore:
@@ -127,10 +131,10 @@ class AlertStore:
         if await session.scalar(select(Alert.id).where(Alert.event_id == event_id).limit(1)):
             return 0
         recipients = await recipients_of(session, transition_id)
-        escalation = False
+        escalation = None
         if not recipients and rules.escalates(kind):
             # Nobody leads or follows it (still in the queue): nobody else could answer.
-            recipients, escalation = [rules.SUPERVISORS], True
+            recipients, escalation = [rules.SUPERVISORS], UNLED
         for recipient in recipients:
             alert = Alert(event_id=event_id, transition_id=transition_id, kind=kind,
                           recipient=recipient, escalation=escalation, created_at=now)
@@ -160,7 +164,7 @@ class AlertStore:
         async with self.sessions() as session, session.begin():
             due = (await session.execute(
                 select(Alert.event_id, Alert.transition_id, Alert.kind)
-                .where(Alert.escalation.is_(False), Alert.escalated_at.is_(None),
+                .where(Alert.escalation.is_(None), Alert.escalated_at.is_(None),
                        Alert.kind.in_(rules.ESCALATING), Alert.created_at <= cutoff,
                        ~answered)
                 .group_by(Alert.event_id, Alert.transition_id, Alert.kind))).all()
@@ -171,7 +175,8 @@ class AlertStore:
                         Alert.event_id == event_id, Alert.recipient == rules.SUPERVISORS)):
                     continue
                 alert = Alert(event_id=event_id, transition_id=transition_id, kind=kind,
-                              recipient=rules.SUPERVISORS, escalation=True, created_at=now)
+                              recipient=rules.SUPERVISORS, escalation=UNANSWERED,
+                              created_at=now)
                 session.add(alert)
                 await session.flush()
                 await self._deliveries(session, alert, now)

@@ -59,14 +59,18 @@ def link(base_url: str, transition_id: str) -> str:
     return f"{base_url.rstrip('/')}/?transition={quote(transition_id, safe='')}"
 
 
-def message(kind: str, reference: str | None, url: str, escalated_after: int | None = None
-            ) -> Message:
+def message(kind: str, reference: str | None, url: str, escalated_after: int | None = None,
+            unled: bool = False) -> Message:
     """The alert for a timeline event of `kind` on the transition with opaque `reference`;
-    `escalated_after` (minutes) when it goes to supervisors because nobody acknowledged it."""
+    to supervisors, `escalated_after` (minutes) when nobody acknowledged it in time, or
+    `unled` when nobody leads the transition."""
     if kind not in _SAYS:
         raise ValueError(f"no alert for timeline kind {kind!r}")
     ref = reference or NO_REFERENCE
     says = _SAYS[kind]
+    if unled:
+        return Message(title=f"Escalation: {ref}",
+                       body=f"Transition {ref}: {says}. No connector has claimed it.", url=url)
     if escalated_after is not None:
         return Message(title=f"Escalation: {ref}",
                        body=f"Transition {ref}: {says}. Nobody acknowledged it within "

@@ -52,7 +52,7 @@ class SmtpServer:
         self.port = port
         self.controller = Controller(self, hostname="127.0.0.1", port=port)
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         mail = Mail(list(envelope.rcpt_tos), message_from_bytes(envelope.content),
                     self.loop.time())
         self.loop.call_soon_threadsafe(self.inbox.put_nowait, mail)

@@ -74,8 +74,9 @@ async def test_a_referral_answer_reaches_the_lead_by_email_and_push_and_a_member
         assert "C-1042" in push.payload["body"]
     assert live["kind"] == "referral_accepted" and live["client_ref"] == "C-1042"
     # Nothing but generated words, the reference and the link; structured fields are fixed.
-    assert set(live) == {"id", "kind", "transition_id", "client_ref", "escalation", "title",
-                         "body", "url", "created_at", "acknowledged_at"}
+    assert set(live) == {"id", "kind", "transition_id", "client_ref", "escalation",
+                         "escalation_reason", "title", "body", "url", "created_at",
+                         "acknowledged_at"}
     assert all(set(p.payload) == {"title", "body", "url", "alert_id", "tag"} for p in pushes)
     texts = [mail.message.as_string(), live["title"] + " " + live["body"],
              *(p.payload["title"] + " " + p.payload["body"] for p in pushes)]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from inventory.actors import ADMIN, NAVIGATOR, PROVIDER, Actor
 from inventory.alerts import SUPERVISOR_ROLE as SUPERVISOR
@@ -26,6 +26,9 @@ class AlertOut(BaseModel):
     transition_id: str
     client_ref: str | None
     escalation: bool
+    escalation_reason: str | None = Field(description=(
+        "To supervisors: `unanswered` (nobody acknowledged it in time) or `unled` (no "
+        "connector has claimed the transition)."))
     title: str
     body: str
     url: str

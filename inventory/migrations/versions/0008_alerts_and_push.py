@@ -23,7 +23,7 @@ def upgrade() -> None:
         sa.Column('transition_id', sa.String(64), nullable=False),
         sa.Column('kind', sa.String(32), nullable=False),
         sa.Column('recipient', sa.String(64), nullable=False),
-        sa.Column('escalation', sa.Boolean(), nullable=False),
+        sa.Column('escalation', sa.String(16), nullable=True),
         sa.Column('created_at', AT, nullable=False),
         sa.Column('acknowledged_at', AT, nullable=True),
         sa.Column('acknowledged_by', sa.String(100), nullable=True),
