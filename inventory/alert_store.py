@@ -18,24 +18,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    BigInteger,
-    String,
-    and_,
-    column,
-    exists,
-    func,
-    select,
-    table,
-    update,
-)
+from sqlalchemy import and_, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
 from inventory import alerts as rules
-from inventory.actors import Actor
+from inventory.actors import SUPERVISOR, Actor
 from inventory.alert_records import (
     FAILED,
     PENDING,
@@ -49,16 +38,9 @@ from inventory.alert_records import (
     PushSubscription,
 )
 from inventory.errors import NotFound
-from inventory.records import Transition, UTCDateTime
+from inventory.records import CareTeamMember, Transition, TransitionEvent
 from inventory.users import PERSON_PREFIX, User
 
-# Tables of the connector's timeline and care team, named here by their columns only.
-TransitionEvent = table("transition_events", column("id", BigInteger),
-                        column("transition_id", String), column("kind", String),
-                        column("at", UTCDateTime()), column("actor", String),
-                        column("details", JSON))
-CareTeamMember = table("care_team", column("id", BigInteger), column("transition_id", String),
-                       column("member_id", String), column("removed_at", UTCDateTime()))
 SETTLE_SECONDS = 60
 EVENTS_PER_PASS = 1000
 DELIVERIES_PER_BATCH = 50
@@ -112,10 +94,10 @@ class AlertStore:
         async with self.sessions() as session, session.begin():
             cursor = await _locked_cursor(session)
             events = (await session.execute(
-                select(TransitionEvent.c.id, TransitionEvent.c.transition_id, TransitionEvent.c.kind,
-                       TransitionEvent.c.at)
-                .where(TransitionEvent.c.id > cursor.last_event_id)
-                .order_by(TransitionEvent.c.id).limit(EVENTS_PER_PASS))).all()
+                select(TransitionEvent.id, TransitionEvent.transition_id, TransitionEvent.kind,
+                       TransitionEvent.at)
+                .where(TransitionEvent.id > cursor.last_event_id)
+                .order_by(TransitionEvent.id).limit(EVENTS_PER_PASS))).all()
             watermark, moving = cursor.last_event_id, True
             for event_id, transition_id, kind, at in events:
                 if rules.alerts_on(kind):
@@ -310,7 +292,7 @@ async def _locked_cursor(session: AsyncSession) -> AlertCursor:
 
 
 def _addressed_to(actor: Actor) -> list[str]:
-    return [actor.token_id, rules.SUPERVISORS] if actor.role == rules.SUPERVISOR_ROLE else [actor.token_id]
+    return [actor.token_id, rules.SUPERVISORS] if actor.role == SUPERVISOR else [actor.token_id]
 
 
 async def recipients_of(session: AsyncSession, transition_id: str) -> list[str]:
@@ -318,9 +300,9 @@ async def recipients_of(session: AsyncSession, transition_id: str) -> list[str]:
     member organizations see the timeline live, but are no one in particular to alert)."""
     lead = await session.scalar(select(Transition.navigator).where(
         Transition.id == transition_id))
-    members = (await session.scalars(select(CareTeamMember.c.member_id).where(
-        CareTeamMember.c.transition_id == transition_id, CareTeamMember.c.member_id.is_not(None),
-        CareTeamMember.c.removed_at.is_(None)).order_by(CareTeamMember.c.id))).all()
+    members = (await session.scalars(select(CareTeamMember.member_id).where(
+        CareTeamMember.transition_id == transition_id, CareTeamMember.member_id.is_not(None),
+        CareTeamMember.removed_at.is_(None)).order_by(CareTeamMember.id))).all()
     found = [lead] if lead else []
     found += [m for m in members if m and m not in found]
     return found
@@ -329,7 +311,7 @@ async def recipients_of(session: AsyncSession, transition_id: str) -> list[str]:
 async def push_targets(session: AsyncSession, recipient: str) -> list[str]:
     query = select(PushSubscription.id)
     if recipient == rules.SUPERVISORS:
-        query = query.where(PushSubscription.role == rules.SUPERVISOR_ROLE)
+        query = query.where(PushSubscription.role == SUPERVISOR)
     else:
         query = query.where(PushSubscription.actor_id == recipient)
     return list((await session.scalars(query.order_by(PushSubscription.id))).all())
@@ -340,7 +322,7 @@ async def email_targets(session: AsyncSession, recipient: str) -> list[str]:
     here) for an escalation. Tokens have no address."""
     query = select(User.id).where(User.email.is_not(None), User.disabled_at.is_(None))
     if recipient == rules.SUPERVISORS:
-        query = query.where(User.role == rules.SUPERVISOR_ROLE)
+        query = query.where(User.role == SUPERVISOR)
     elif recipient.startswith(PERSON_PREFIX):
         query = query.where(User.id == recipient)
     else:

@@ -12,15 +12,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import quote
 
+from inventory.actors import SUPERVISOR
+
 AT_RISK, LAPSED, BED_MATCH = "at_risk", "lapsed", "bed_match"
 REFERRAL_ACCEPTED, REFERRAL_DECLINED = "referral_accepted", "referral_declined"
 # Timeline kinds (inventory/timeline.py) that alert the transition's lead and care team.
 ALERTING = frozenset({AT_RISK, LAPSED, BED_MATCH, REFERRAL_ACCEPTED, REFERRAL_DECLINED})
 # Unacknowledged for `escalate_after_minutes`, these go to every supervisor.
 ESCALATING = frozenset({AT_RISK, LAPSED})
-SUPERVISOR_ROLE = "supervisor"  # inventory/actors.py's SUPERVISOR
 # The recipient of an escalation: every supervisor (one acknowledgement answers for all).
-SUPERVISORS = f"role:{SUPERVISOR_ROLE}"
+SUPERVISORS = f"role:{SUPERVISOR}"
 CHANNELS = ("live", "push", "email")
 NO_REFERENCE = "(reference removed)"
 

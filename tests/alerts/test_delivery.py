@@ -13,7 +13,7 @@ from websockets.asyncio.client import connect
 
 from inventory.alert_records import AlertDelivery, PushSubscription
 from inventory.privacy import check_note, identifiers_in
-from tests.alerts.helpers import ensure_timeline, event, member, person, transition
+from tests.alerts.helpers import event, member, person, transition
 from tests.alerts.receivers import Mail, PushService, SmtpServer
 from tests.conftest import Server
 
@@ -47,7 +47,6 @@ async def subscribe(server: Server, token: str, push_service: PushService, name:
 async def test_a_referral_answer_reaches_the_lead_by_email_and_push_and_a_member_live(
         alert_server: Server, smtp: SmtpServer, push_service: PushService) -> None:
     server = alert_server
-    await ensure_timeline(server)
     lead = await person(server, "navigator", "lead@example.org")
     await server.svc.alerts.subscribe(lead, push_service.browser("lead").endpoint,
                                       *_keys(push_service, "lead"), server.svc.clock())
@@ -95,7 +94,6 @@ def _keys(push_service: PushService, name: str) -> tuple[str, str]:
 async def test_every_alerting_kind_is_sent_and_other_kinds_are_not(
         alert_server: Server, smtp: SmtpServer) -> None:
     server = alert_server
-    await ensure_timeline(server)
     lead = await person(server, "navigator", "lead@example.org")
     trn = await transition(server, lead.token_id)
     for kind in ("note", "referral_sent", "at_risk", "bed_match", "referral_declined",
@@ -126,7 +124,6 @@ async def until(server: Server, done: Any, timeout: float = WAIT) -> dict[str, i
 
 async def test_an_alert_is_acknowledged_by_its_recipient_only(alert_server: Server) -> None:
     server = alert_server
-    await ensure_timeline(server)
     token = await server.token("navigator")
     other = await server.token("navigator")
     trn = await transition(server, await token_id(server, token))
@@ -149,7 +146,6 @@ async def test_an_alert_is_acknowledged_by_its_recipient_only(alert_server: Serv
 async def test_a_gone_subscription_is_forgotten(alert_server: Server,
                                                 push_service: PushService) -> None:
     server = alert_server
-    await ensure_timeline(server)
     token = await server.token("navigator")
     browser = push_service.browser("x").subscription()
     browser["endpoint"] = f"http://127.0.0.1:{push_service.port}/gone/x"

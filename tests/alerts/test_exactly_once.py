@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from inventory.config import Settings
-from tests.alerts.helpers import ensure_timeline, event, person, transition
+from tests.alerts.helpers import event, person, transition
 from tests.alerts.receivers import PushService, SmtpServer
 from tests.alerts.test_delivery import WAIT, until
 from tests.conftest import Server, serve
@@ -28,7 +28,6 @@ async def two(alert_settings: Settings) -> AsyncIterator[tuple[Server, Server]]:
 async def test_two_processes_send_each_alert_once_per_channel(
         two: tuple[Server, Server], smtp: SmtpServer, push_service: PushService) -> None:
     first, second = two
-    await ensure_timeline(first)
     lead = await person(first, "navigator", "lead@example.org")
     keys = push_service.browser("lead").subscription()["keys"]
     await first.svc.alerts.subscribe(lead, push_service.browsers["lead"].endpoint,

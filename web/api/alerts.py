@@ -8,8 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 
-from inventory.actors import ADMIN, NAVIGATOR, PROVIDER, Actor
-from inventory.alerts import SUPERVISOR_ROLE as SUPERVISOR
+from inventory.actors import ADMIN, NAVIGATOR, PROVIDER, SUPERVISOR, Actor
 from web.api.deps import services
 from web.auth import require
 from web.services import Services

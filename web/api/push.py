@@ -9,8 +9,7 @@ from fastapi import APIRouter, Depends, Response
 from fastapi.responses import FileResponse
 from pydantic import Field
 
-from inventory.actors import ADMIN, NAVIGATOR, PROVIDER, Actor
-from inventory.alerts import SUPERVISOR_ROLE as SUPERVISOR
+from inventory.actors import ADMIN, NAVIGATOR, PROVIDER, SUPERVISOR, Actor
 from web.api.deps import services
 from web.auth import require
 from web.pages import STATIC
