@@ -6,8 +6,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from bench.alert_receivers import PushService, SmtpServer
 from inventory.config import Settings
-from tests.alerts.receivers import PushService, SmtpServer
 from tests.conftest import Server, free_port, serve
 
 

@@ -11,10 +11,10 @@ import orjson
 from sqlalchemy import func, select
 from websockets.asyncio.client import connect
 
+from bench.alert_receivers import Mail, PushService, SmtpServer
 from inventory.alert_records import AlertDelivery, PushSubscription
 from inventory.privacy import check_note, identifiers_in
 from tests.alerts.helpers import event, member, person, transition
-from tests.alerts.receivers import Mail, PushService, SmtpServer
 from tests.conftest import Server
 
 WAIT = 15.0

@@ -9,9 +9,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from bench.alert_receivers import PushService, SmtpServer
 from inventory.config import Settings
 from tests.alerts.helpers import event, person, transition
-from tests.alerts.receivers import PushService, SmtpServer
 from tests.alerts.test_delivery import WAIT, subscribe, token_id, until
 from tests.conftest import Server, serve
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from bench.alert_receivers import PushService, unb64url
 from inventory.alert_records import PushSubscription, VapidKey
-from tests.alerts.receivers import PushService, unb64url
 from tests.conftest import Server
 
 

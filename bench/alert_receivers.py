@@ -1,6 +1,7 @@
-"""Real receivers for alert tests: an SMTP server (aiosmtpd) and a Web Push endpoint that
-checks the VAPID signature and decrypts each payload with the subscription's own keys, as a
-browser would. Each hands what it received to an asyncio queue the test awaits."""
+"""Real receivers of alerts, for tests and bench/alerts.py: an SMTP server (aiosmtpd) and a
+Web Push endpoint that checks the VAPID signature and decrypts each payload with the
+subscription's own keys, as a browser would. Each hands what it received to an asyncio
+queue the caller awaits."""
 
 from __future__ import annotations
 
