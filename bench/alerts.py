@@ -94,7 +94,7 @@ async def measure(settings: Settings, count: int) -> tuple[list[float], list[flo
     await push.start()
     member = await add_member(settings)
     env = {"BEDFINDER_SMTP__HOST": "127.0.0.1", "BEDFINDER_SMTP__PORT": str(smtp.port),
-           "BEDFINDER_SMTP__STARTTLS": "false"}
+           "BEDFINDER_SMTP__STARTTLS": "false", "BEDFINDER_ALERTS__PUSH_HOSTS": '["127.0.0.1"]'}
     try:
         with running_app(settings, extra_env=env) as (base, _pid):
             return await rounds(base, count, member, smtp, push)

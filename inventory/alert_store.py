@@ -78,8 +78,9 @@ def _message(row: Alert, reference: str | None, base_url: str, escalate_after: f
 
 class AlertStore:
     def __init__(self, sessions: async_sessionmaker, base_url: str,
-                 escalate_after_minutes: float, email_on: bool) -> None:
+                 escalate_after_minutes: float, email_on: bool, push_hosts: list[str]) -> None:
         self.sessions = sessions
+        self.push_hosts = push_hosts
         self.base_url = base_url
         self.escalate_after = escalate_after_minutes
         self.email_on = email_on
@@ -234,7 +235,9 @@ class AlertStore:
     async def subscribe(self, actor: Actor, endpoint: str, p256dh: str, auth: str,
                         now: datetime) -> str:
         """Keep a browser's push subscription for the actor (re-subscribing an endpoint moves
-        it to this actor); returns its id."""
+        it to this actor); returns its id. Invalid for an endpoint outside the configured
+        push services."""
+        rules.check_push_endpoint(endpoint, self.push_hosts)
         async with self.sessions() as session, session.begin():
             row = await session.scalar(select(PushSubscription).where(
                 PushSubscription.endpoint == endpoint))

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from inventory.actors import SUPERVISOR
+from inventory.errors import Invalid
 
 AT_RISK, LAPSED, BED_MATCH = "at_risk", "lapsed", "bed_match"
 REFERRAL_ACCEPTED, REFERRAL_DECLINED = "referral_accepted", "referral_declined"
@@ -82,3 +83,21 @@ def message(kind: str, reference: str | None, url: str, escalated_after: int | N
 def escalation_cutoff(now: datetime, escalate_after_minutes: float) -> datetime:
     """Alerts created at or before this time, still unacknowledged, escalate now."""
     return now - timedelta(minutes=escalate_after_minutes)
+
+
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def check_push_endpoint(endpoint: str, push_hosts: list[str]) -> str:
+    """A browser's push endpoint is a URL the server will POST to: only the push services
+    configured (`alerts.push_hosts`, each a host or a domain it ends with), over HTTPS
+    (plain HTTP on the loopback only), so a subscription cannot aim the server at anything
+    else on its network. Raises Invalid saying what is wrong."""
+    parts = urlsplit(endpoint)
+    host = (parts.hostname or "").lower()
+    if not any(host == h or host.endswith(f".{h}") for h in push_hosts):
+        raise Invalid(f"push endpoint host {host or '(none)'!r} is not one of the push "
+                      f"services this deployment sends to ({', '.join(push_hosts)})")
+    if parts.scheme != "https" and not (parts.scheme == "http" and host in LOOPBACK):
+        raise Invalid(f"push endpoint must use https, got {parts.scheme or '(none)'!r}")
+    return endpoint

@@ -50,6 +50,11 @@ class LevelOfCare(BaseModel):
     names: dict[str, str] = Field(default_factory=dict)  # display names by language (es, zh, fil)
 
 
+# The push services of Chrome/Edge (FCM), Firefox, Edge on Windows and Safari.
+PUSH_SERVICES = ("fcm.googleapis.com", "push.services.mozilla.com", "notify.windows.com",
+                 "push.apple.com")
+
+
 class AlertSettings(BaseModel):
     """Alerts (docs/alerts.md); override one value with e.g. BEDFINDER_ALERTS__POLL_SECONDS."""
 
@@ -60,6 +65,8 @@ class AlertSettings(BaseModel):
     push_subject: str = Field(default="mailto:bedfinder-admin@example.org",
                               pattern="^(mailto:|https://)", max_length=300)
     push_ttl_seconds: int = Field(default=3600, ge=0, le=2_419_200)
+    # Push services browsers' subscriptions may point at (a host, or a domain it ends with).
+    push_hosts: list[str] = Field(default_factory=lambda: list(PUSH_SERVICES), min_length=1)
 
 
 class SmtpSettings(BaseModel):

@@ -76,7 +76,8 @@ def web_services(system: System, redis_url: str) -> Services:
                    if settings.rate_limit_writes or settings.rate_limit_reads
                    or settings.rate_limit_invalid_tokens else None)
     alerts = AlertStore(system.sessions, settings.public_base_url,
-                        settings.alerts.escalate_after_minutes, bool(settings.smtp.host))
+                        settings.alerts.escalate_after_minutes, bool(settings.smtp.host),
+                        settings.alerts.push_hosts)
     pusher = Pusher(system.sessions, lambda: system.clock(), settings.alerts.push_subject,
                     settings.alerts.push_ttl_seconds)
     delivery = AlertDelivery(alerts, system.locks, system.notifier, system.redis, pusher,

@@ -32,7 +32,8 @@ def alert_settings(settings: Settings, smtp: SmtpServer) -> Settings:
     return settings.model_copy(update={
         "smtp": settings.smtp.model_copy(update={
             "host": "127.0.0.1", "port": smtp.port, "starttls": False}),
-        "alerts": settings.alerts.model_copy(update={"poll_seconds": 0.5}),
+        "alerts": settings.alerts.model_copy(update={"poll_seconds": 0.5,
+                                                     "push_hosts": ["127.0.0.1"]}),
     })
 
 

@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from inventory import alerts
+from inventory.errors import Invalid
 from inventory.privacy import identifiers_in
 
 
@@ -46,3 +47,16 @@ def test_generated_texts_hold_no_identifier(kind: str, escalated: bool) -> None:
 def test_escalation_cutoff_is_the_configured_time_before_now() -> None:
     now = datetime(2026, 12, 2, 1, 0, tzinfo=UTC)
     assert alerts.escalation_cutoff(now, 30) == datetime(2026, 12, 2, 0, 30, tzinfo=UTC)
+
+
+def test_push_endpoints_are_known_push_services_over_https() -> None:
+    hosts = ["fcm.googleapis.com", "push.apple.com", "127.0.0.1"]
+    assert alerts.check_push_endpoint("https://fcm.googleapis.com/fcm/send/x", hosts)
+    assert alerts.check_push_endpoint("https://web.push.apple.com/Q", hosts)
+    assert alerts.check_push_endpoint("http://127.0.0.1:8123/push/a", hosts)
+    for bad, says in (("http://fcm.googleapis.com/x", "https"),
+                      ("https://evilfcm.googleapis.com.example.org/x", "not one of"),
+                      ("https://169.254.169.254/latest", "not one of"),
+                      ("file:///etc/passwd", "not one of")):
+        with pytest.raises(Invalid, match=says):
+            alerts.check_push_endpoint(bad, hosts)
