@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 
 from inventory.actors import ROLES
 from web.oidc import Provider, SignInRefused
-from web.pages import security_headers, templates
+from web.pages import language_context, security_headers, templates
 from web.people import People
 from web.web_sessions import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE
 
@@ -61,7 +61,7 @@ def message_page(request: Request, status: int, title: str, message: str,
     return templates.TemplateResponse(
         request, "signin_message.html",
         {"title": title, "message": message, "status": status,
-         "oidc": provider is not None, **extra},
+         "oidc": provider is not None, **language_context(request), **extra},
         status_code=status, headers=headers)
 
 
