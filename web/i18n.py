@@ -108,6 +108,11 @@ def language(tag: str) -> Language:
     return Language(tag, locale, messages, _js_catalog(js_messages, locale))
 
 
+def N_(message: str) -> str:
+    """Mark `message` for extraction; it is translated where the request's language is known."""
+    return message
+
+
 def supported(value: str | None) -> str | None:
     """The tag we serve for `value` (`es`, `zh-Hant`, `zh_TW`, `VI`...), or None."""
     if not value or len(value) > 35:

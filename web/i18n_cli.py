@@ -19,7 +19,7 @@ from web.i18n import LANGUAGES, TRANSLATIONS
 ROOT = TRANSLATIONS.parent.parent
 DOMAINS = {
     "messages": (ROOT / "babel.cfg", ["-k", "_", "-k", "gettext", "-k", "ngettext:1,2",
-                                       "-k", "lazy_gettext"]),
+                                       "-k", "N_"]),
     "js": (ROOT / "babel-js.cfg", ["--no-default-keywords", "-k", "t", "-k", "t.n:1,2"]),
 }
 app = typer.Typer(help="Message catalogs of the pages (docs/i18n.md).", no_args_is_help=True)

@@ -58,3 +58,13 @@ async def test_the_switcher_is_used_with_the_keyboard(contexts: Any, server: Ser
     await page.wait_for_url("**lang=zh-Hant")
     assert await page.evaluate("document.documentElement.lang") == "zh-Hant"
     await page.get_by_role("navigation", name="語言").wait_for()
+
+
+async def test_sign_in_messages_speak_the_chosen_language(contexts: Any, server: Server) -> None:
+    page = await fresh(contexts, locale="es-MX")
+    await page.goto(server.base_url + "/signed-out")
+    assert await page.evaluate("document.documentElement.lang") == "es"
+    assert await page.locator("h1").inner_text() == "Sesión cerrada"
+    assert "Cierre esta ventana" in await page.locator("#message").inner_text()
+    await page.goto(server.base_url + "/signed-out?lang=zh-Hant")
+    assert await page.locator("h1").inner_text() == "已登出"
