@@ -21,6 +21,9 @@ HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=HERE / "templates")
+# Until the i18n catalogs are wired in, `_` passes text through (Babel's gettext replaces it).
+templates.env.globals.setdefault(
+    "_", lambda text, **values: text % values if values else text)
 
 DISPLAY_LANGUAGES = ("en", "es", "zh", "fil")
 HOST = re.compile(r"[A-Za-z0-9.\-]+(:\d{1,5})?|\[[0-9A-Fa-f:.]+\](:\d{1,5})?")
