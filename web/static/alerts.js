@@ -12,31 +12,49 @@ const KIND_CLASS = {
   at_risk: "waitlist", lapsed: "full", bed_match: "open",
   referral_accepted: "open", referral_declined: "full",
 };
+// What the page says, in the page's language; the e-mail and push say the same in English.
+const SAYS = {
+  at_risk: (ref) => t("{ref}: at risk, no accepted referral or hold yet and the ready-by time is near", { ref }),
+  lapsed: (ref) => t("{ref}: lapsed, the ready-by time passed without a landing", { ref }),
+  bed_match: (ref) => t("{ref}: a bed matching the needs has opened", { ref }),
+  referral_accepted: (ref) => t("{ref}: a referral was accepted", { ref }),
+  referral_declined: (ref) => t("{ref}: a referral was declined", { ref }),
+};
+const WHY = {
+  unanswered: () => t("Nobody acknowledged it in time."),
+  unled: () => t("No connector has claimed it."),
+};
 
 function when(iso) {
-  const at = new Date(iso);
-  return Number.isNaN(at.getTime()) ? "" : at.toLocaleString(document.documentElement.lang || undefined,
-    { dateStyle: "short", timeStyle: "short" });
+  return t.date ? `${t.date(iso)} ${t.time(iso)}` : new Date(iso).toLocaleString();
 }
 
 /** Only links to this site are followed (the server builds them from its public address). */
 function safeHref(url) {
   try {
     const target = new URL(url, location.href);
-    return target.origin === location.origin ? target.pathname + target.search : target.href;
+    return target.origin === location.origin ? target.pathname + target.search : "/";
   } catch { return "/"; }
+}
+
+function sentence(alert) {
+  const ref = alert.client_ref || t("(reference removed)");
+  const says = SAYS[alert.kind] ? SAYS[alert.kind](ref) : alert.body;
+  const why = WHY[alert.escalation_reason];
+  return why ? `${says}. ${why()}` : `${says}.`;
 }
 
 function item(alert) {
   const ack = alert.acknowledged_at
     ? el("span", { class: "hint", text: t("Acknowledged") })
     : el("button", { type: "button", class: "ack", text: t("Acknowledge"),
-                     "aria-label": t("Acknowledge alert for {ref}", { ref: alert.client_ref || "" }),
+                     "aria-label": t("Acknowledge the alert for {ref}", { ref: alert.client_ref || "" }),
                      onclick: (event) => acknowledge(alert, event.currentTarget) });
-  return el("li", { class: `alert ${alert.acknowledged_at ? "done" : "new"}`, "data-id": String(alert.id) },
-    el("span", { class: `status ${KIND_CLASS[alert.kind] || "waitlist"}`,
-                 text: alert.escalation ? t("Escalation") : t(alert.kind.replaceAll("_", " ")) }),
-    " ", el("a", { href: safeHref(alert.url), text: alert.body }),
+  const label = alert.escalation ? t("Escalation") : "";
+  return el("li", { class: `alert ${alert.acknowledged_at ? "done" : "new"}`, "data-id": String(alert.id),
+                    "data-kind": alert.kind },
+    el("span", { class: `status ${KIND_CLASS[alert.kind] || "waitlist"}`, text: label || "!" }),
+    " ", el("a", { href: safeHref(alert.url), text: sentence(alert) }),
     " ", el("time", { datetime: alert.created_at, text: when(alert.created_at) }),
     " ", ack);
 }
