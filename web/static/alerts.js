@@ -20,22 +20,22 @@ const SAYS = {
   referral_accepted: (ref) => t("{ref}: a referral was accepted", { ref }),
   referral_declined: (ref) => t("{ref}: a referral was declined", { ref }),
 };
+const LABEL = {
+  at_risk: () => t("At risk"), lapsed: () => t("Lapsed"), bed_match: () => t("Bed match"),
+  referral_accepted: () => t("Referral answered"), referral_declined: () => t("Referral answered"),
+};
 const WHY = {
   unanswered: () => t("Nobody acknowledged it in time."),
   unled: () => t("No connector has claimed it."),
 };
 
 function when(iso) {
-  return t.date ? `${t.date(iso)} ${t.time(iso)}` : new Date(iso).toLocaleString();
+  return t.date ? t.date(iso, { dateStyle: "medium", timeStyle: "short" })
+    : new Date(iso).toLocaleString();
 }
 
-/** Only links to this site are followed (the server builds them from its public address). */
-function safeHref(url) {
-  try {
-    const target = new URL(url, location.href);
-    return target.origin === location.origin ? target.pathname + target.search : "/";
-  } catch { return "/"; }
-}
+/** The transition on this site's page (the e-mail and push carry the public address). */
+const href = (alert) => `/?transition=${encodeURIComponent(alert.transition_id)}`;
 
 function sentence(alert) {
   const ref = alert.client_ref || t("(reference removed)");
@@ -50,11 +50,11 @@ function item(alert) {
     : el("button", { type: "button", class: "ack", text: t("Acknowledge"),
                      "aria-label": t("Acknowledge the alert for {ref}", { ref: alert.client_ref || "" }),
                      onclick: (event) => acknowledge(alert, event.currentTarget) });
-  const label = alert.escalation ? t("Escalation") : "";
+  const label = alert.escalation ? t("Escalation") : (LABEL[alert.kind] || (() => "!"))();
   return el("li", { class: `alert ${alert.acknowledged_at ? "done" : "new"}`, "data-id": String(alert.id),
                     "data-kind": alert.kind },
-    el("span", { class: `status ${KIND_CLASS[alert.kind] || "waitlist"}`, text: label || "!" }),
-    " ", el("a", { href: safeHref(alert.url), text: sentence(alert) }),
+    el("span", { class: `status ${KIND_CLASS[alert.kind] || "waitlist"}`, text: label }),
+    " ", el("a", { href: href(alert), text: sentence(alert) }),
     " ", el("time", { datetime: alert.created_at, text: when(alert.created_at) }),
     " ", ack);
 }
