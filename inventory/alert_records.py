@@ -62,6 +62,7 @@ class AlertDelivery(Base):
     target: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(8), default=PENDING)
     created_at: Mapped[datetime]
+    claimed_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(String(300))
 

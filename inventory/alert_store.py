@@ -42,6 +42,7 @@ from inventory.records import CareTeamMember, Transition, TransitionEvent
 from inventory.users import PERSON_PREFIX, User
 
 SETTLE_SECONDS = 60
+STUCK_SECONDS = 600  # a send takes seconds; one claimed this long ago will not finish
 EVENTS_PER_PASS = 1000
 DELIVERIES_PER_BATCH = 50
 
@@ -167,7 +168,7 @@ class AlertStore:
 
     # -- sending ---------------------------------------------------------------------------
 
-    async def claim_pending(self) -> list[Outgoing]:
+    async def claim_pending(self, now: datetime) -> list[Outgoing]:
         """Claim up to a batch of pending deliveries (pending -> sending, compare-and-set):
         what is returned is this caller's alone to send."""
         async with self.sessions() as session:
@@ -183,7 +184,7 @@ class AlertStore:
                 won = await session.execute(
                     update(AlertDelivery).where(AlertDelivery.id == delivery.id,
                                                 AlertDelivery.status == PENDING)
-                    .values(status=SENDING))
+                    .values(status=SENDING, claimed_at=now))
             if won.rowcount != 1:  # type: ignore[attr-defined]
                 continue
             view = alert_view(alert, reference, self.base_url, self.escalate_after)
@@ -197,6 +198,18 @@ class AlertStore:
             await session.execute(update(AlertDelivery).where(AlertDelivery.id == delivery_id)
                                   .values(status=FAILED if error else SENT, sent_at=now,
                                           error=error[:300] if error else None))
+
+    async def give_up_stuck(self, now: datetime) -> int:
+        """Mark failed the deliveries claimed over STUCK_SECONDS ago and never finished (their
+        process stopped mid-send): not sent again (at most once), but not left `sending`."""
+        cutoff = now - timedelta(seconds=STUCK_SECONDS)
+        async with self.sessions() as session, session.begin():
+            done = await session.execute(
+                update(AlertDelivery).where(AlertDelivery.status == SENDING,
+                                            AlertDelivery.claimed_at <= cutoff)
+                .values(status=FAILED, sent_at=now,
+                        error="the sending process stopped before it finished"))
+        return int(done.rowcount)  # type: ignore[attr-defined]
 
     async def email_of(self, user_id: str) -> str | None:
         async with self.sessions() as session:

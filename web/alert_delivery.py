@@ -9,7 +9,8 @@ escalations come due without any event.
 
 Exactly once per recipient and channel rests on SQL (inventory/alert_store.py), not on the
 lock: a delivery is claimed by compare-and-set before it is sent. A process that dies between
-the claim and the send leaves that delivery `sending`: it is not retried (at most once).
+the claim and the send leaves that delivery `sending`: it is not retried (at most once), and
+is marked failed once it is older than `STUCK_SECONDS`.
 """
 
 from __future__ import annotations
@@ -91,11 +92,12 @@ class AlertDelivery:
         try:
             await self.store.record_new(now)
             await self.store.escalate_due(now)
+            await self.store.give_up_stuck(now)
         except IntegrityError:
             # Another process made the same alerts at the same moment (its lock was lost to
             # this one): the constraints kept them once, and this pass's share rolled back.
             log.warning("alerts: another process recorded the same events; skipped")
-        while batch := await self.store.claim_pending():
+        while batch := await self.store.claim_pending(self.clock()):
             await asyncio.gather(*(self.send(item) for item in batch))
 
     async def send(self, item: Outgoing) -> None:

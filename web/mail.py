@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from email.message import EmailMessage
 
-import aiosmtplib
-
 from inventory.alerts import Message
 from inventory.config import SmtpSettings
 
@@ -33,6 +31,8 @@ class Mailer:
 
     async def send(self, message: Message, to: str) -> None:
         """Send one alert; raises aiosmtplib's errors (the delivery is marked failed)."""
+        import aiosmtplib  # when first needed: not every deployment mails
+
         s = self.settings
         await aiosmtplib.send(
             compose(message, s.sender, to), hostname=s.host, port=s.port,

@@ -13,12 +13,9 @@ import base64
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
-import aiohttp
 import orjson
-from cryptography.hazmat.primitives import serialization
-from py_vapid import Vapid02
-from pywebpush import WebPushException, webpush_async
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
@@ -26,6 +23,11 @@ from inventory.alert_records import PushSubscription, VapidKey
 from inventory.alerts import Message
 from inventory.clock import Clock
 
+if TYPE_CHECKING:
+    import aiohttp
+
+# pywebpush (with aiohttp, requests and py_vapid) is imported when first needed, not when the
+# app starts: most processes start far more often than they push.
 log = logging.getLogger(__name__)
 SEND_SECONDS = 10.0
 GONE = (404, 410)  # the push service forgot the subscription: stop sending to it
@@ -46,6 +48,9 @@ def _b64url(raw: bytes) -> str:
 
 
 def make_keys() -> VapidKeys:
+    from cryptography.hazmat.primitives import serialization
+    from py_vapid import Vapid02
+
     vapid = Vapid02()
     vapid.generate_keys()
     public = vapid.public_key.public_bytes(serialization.Encoding.X962,
@@ -89,7 +94,7 @@ class Pusher:
         self.subject = subject
         self.ttl = ttl_seconds
         self.keys: VapidKeys | None = None
-        self.signer: Vapid02 | None = None
+        self.signer: Any = None  # py_vapid.Vapid02
         self.http: aiohttp.ClientSession | None = None
 
     async def public_key(self) -> str:
@@ -97,6 +102,8 @@ class Pusher:
 
     async def _keys(self) -> VapidKeys:
         if self.keys is None:
+            from py_vapid import Vapid02
+
             self.keys = await vapid_keys(self.sessions, self.clock())
             self.signer = Vapid02.from_pem(self.keys.private_pem.encode())
         return self.keys
@@ -104,6 +111,9 @@ class Pusher:
     async def send(self, subscription: PushSubscription, data: str) -> None:
         """Deliver `data`, encrypted for the subscription (aes128gcm); SubscriptionGone when
         the push service no longer knows it, WebPushException for other refusals."""
+        import aiohttp
+        from pywebpush import WebPushException, webpush_async
+
         await self._keys()
         if self.http is None:
             self.http = aiohttp.ClientSession()

@@ -40,6 +40,7 @@ def upgrade() -> None:
         sa.Column('target', sa.String(64), nullable=False),
         sa.Column('status', sa.String(8), nullable=False),
         sa.Column('created_at', AT, nullable=False),
+        sa.Column('claimed_at', AT, nullable=True),
         sa.Column('sent_at', AT, nullable=True),
         sa.Column('error', sa.String(300), nullable=True),
         sa.UniqueConstraint('alert_id', 'channel', 'target', name='uq_alert_deliveries_target'),
