@@ -439,22 +439,27 @@ class Transitions:
                             next_id=next_id)
 
     async def lapse_overdue(self) -> int:
-        """Discharged with no placement and no hold: the transition lapsed."""
+        """Discharged with no placement and no hold: the transition lapsed. Each is ended by
+        compare-and-set, so a concurrent run (or a hold placed meanwhile) records no second
+        `lapsed` line."""
         now = self.clock()
         cutoff = now - timedelta(hours=self.policy.lapse_grace_hours)
+        lapsed = 0
         async with self.sessions() as session, session.begin():
             ids = list((await session.execute(select(Transition.id).where(
                 Transition.status == OPEN, Transition.hold_id.is_(None),
                 Transition.discharge_at < cutoff))).scalars())
-            if not ids:
-                return 0
-            result = cast(CursorResult[Any], await session.execute(
-                update(Transition).where(Transition.id.in_(ids), Transition.status == OPEN,
-                                         Transition.hold_id.is_(None))
-                .values(status=LAPSED, ended_at=now)))
             for transition_id in ids:
-                timeline.append(session, transition_id, timeline.LAPSED, "system:watch", now)
-        return result.rowcount or 0
+                result = cast(CursorResult[Any], await session.execute(
+                    update(Transition).where(Transition.id == transition_id,
+                                             Transition.status == OPEN,
+                                             Transition.hold_id.is_(None))
+                    .values(status=LAPSED, ended_at=now)))
+                if result.rowcount:
+                    lapsed += 1
+                    timeline.append(session, transition_id, timeline.LAPSED, "system:watch",
+                                    now)
+        return lapsed
 
     async def record(self, transition_id: str, kind: str, actor_name: str,
                      **details: Any) -> None:
