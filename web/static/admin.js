@@ -4,7 +4,7 @@ import { $, api, config, el, levelName, signIn } from "./common.js";
 
 const say = (text) => { $("#admin-error").textContent = ""; $("#admin-msg").textContent = text; };
 const fail = (error) => { $("#admin-msg").textContent = ""; $("#admin-error").textContent = error.message; };
-const ROLES = ["", "admin", "provider", "navigator", "display", "analyst"];
+const ROLES = ["", "admin", "provider", "navigator", "display", "analyst", "supervisor"];
 let orgs = [];
 
 function options(select, items, blank) {
