@@ -384,11 +384,12 @@ async def freshness(sessions: async_sessionmaker, q: Question) -> Table:
 
 async def caseloads(sessions: async_sessionmaker, q: Question) -> Table:
     """Per bucket: each navigator's largest number of open transitions at any moment in it;
-    their mean and maximum, and how many navigators were above the balanced load."""
+    their mean and maximum, and how many navigators were above the balanced load. Unclaimed
+    transitions (still in the queue) belong to nobody's caseload."""
     async with sessions() as session:
         rows = (await session.execute(select(
             Transition.navigator, Transition.created_at, Transition.ended_at).where(
-            Transition.created_at < q.end,
+            Transition.navigator.is_not(None), Transition.created_at < q.end,
             or_(Transition.ended_at.is_(None), Transition.ended_at > q.start)))).all()
     steps: dict[str, list[tuple[datetime, int]]] = defaultdict(list)
     until = min(q.end, q.now)
