@@ -17,7 +17,8 @@ function statusText(tr) {
 }
 
 function when(iso) {
-  return new Date(iso).toLocaleString([], { weekday: "short", hour: "2-digit", minute: "2-digit" });
+  const lang = document.documentElement.lang || undefined; // the page's language, not the browser's
+  return new Date(iso).toLocaleString(lang, { weekday: "short", hour: "2-digit", minute: "2-digit" });
 }
 
 function defaultReadyBy() {
