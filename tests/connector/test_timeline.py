@@ -9,7 +9,7 @@ from websockets.asyncio.client import connect
 
 from inventory.records import TransitionEvent
 from tests.conftest import Server
-from tests.connector.helpers import build_world, next_event, next_message
+from tests.connector.helpers import WATCH, build_world, next_event, next_message
 
 
 async def test_timeline_tells_the_whole_flow_in_order(server: Server) -> None:
@@ -63,7 +63,8 @@ async def test_a_rolled_back_change_leaves_no_line(server: Server) -> None:
     async with server.svc.sessions() as session:
         rows = (await session.execute(TransitionEvent.__table__.select().order_by(
             TransitionEvent.id))).all()
-    assert [r.kind for r in rows] == ["discharge_pending", "claimed", "referral_sent"]
+    assert [r.kind for r in rows if r.kind not in WATCH] == [
+        "discharge_pending", "claimed", "referral_sent"]
 
 
 async def test_a_team_member_sees_each_event_live(server: Server) -> None:
