@@ -260,25 +260,59 @@ def token_create(
     label: Annotated[str, typer.Option(help="Who or what uses it.")] = "",
     expires_in_days: Annotated[float | None, typer.Option(
         min=0.001, help="Refused everywhere once this has passed; default never.")] = None,
+    owner: Annotated[str | None, typer.Option(
+        help="Who answers for it: a person's id (usr-...) or an organization's id; "
+             "default: its organization for a provider token.")] = None,
 ) -> None:
     """Create a token and print it once; only its hash is stored."""
     from inventory.database import create_engine, session_factory
     from inventory.tokens import create_token
+    from inventory.users import Users
 
     async def run() -> str:
         settings = load_settings()
         await upgrade_database(settings)
         engine = create_engine(settings.sqlalchemy_url())
         try:
+            sessions = session_factory(engine)
             now = utcnow()
             expires = None if expires_in_days is None else now + timedelta(days=expires_in_days)
-            plaintext, _ = await create_token(session_factory(engine), role, now, org, label,
-                                              expires)
+            named = await Users(sessions).token_owner(owner) if owner else None
+            plaintext, _ = await create_token(sessions, role, now, org, label, expires, named)
             return plaintext
         finally:
             await engine.dispose()
 
     print(asyncio.run(run()))
+
+
+@token_app.command("list")
+def token_list() -> None:
+    """Every token with its owner and state, newest first; never the token itself."""
+    from rich.table import Table
+
+    from inventory.database import create_engine, session_factory
+    from inventory.tokens import list_tokens, state_of
+
+    async def run() -> Table:
+        settings = load_settings()
+        await upgrade_database(settings)
+        engine = create_engine(settings.sqlalchemy_url())
+        try:
+            tokens = await list_tokens(session_factory(engine))
+        finally:
+            await engine.dispose()
+        table = Table("id", "role", "organization", "label", "owner", "created", "expires",
+                      "state", box=None)
+        now = utcnow()
+        for t in tokens:
+            table.add_row(t.id, t.role, t.organization_id or "", t.label, t.owner or "unknown",
+                          f"{t.created_at:%Y-%m-%d %H:%M}",
+                          f"{t.expires_at:%Y-%m-%d %H:%M}" if t.expires_at else "never",
+                          state_of(t, now))
+        return table
+
+    Console(width=200).print(asyncio.run(run()))
 
 
 @token_app.command("revoke")

@@ -1,0 +1,64 @@
+"""`bedfinder token create --owner` and `bedfinder token list`: a token made from the command
+line is owned by a named person or organization, recorded as the admin page records it, and
+listed with its owner and state; an owner that names nobody is refused and nothing is made."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import Server
+from tests.people.conftest import Idp, sign_in
+from tests.people.test_signin import NORA
+from tests.processes import app_env
+
+BEDFINDER = str(Path(sys.executable).parent / "bedfinder")
+
+
+async def bedfinder(server: Server, tmp_path: Path, *args: str
+                    ) -> subprocess.CompletedProcess[str]:
+    env = {**app_env(server.settings, tmp_path), "COLUMNS": "200"}
+    return await asyncio.to_thread(subprocess.run, [BEDFINDER, *args], env=env,
+                                   capture_output=True, text=True, timeout=120)
+
+
+async def test_cli_tokens_are_owned_by_a_person_or_an_organization_and_listed(
+        server: Server, idp: Idp, tmp_path: Path) -> None:
+    await idp.user("nora", **NORA)
+    org = await server.org("Harbor Health", "org-harbor")
+    async with sign_in(server, "nora") as nora:
+        me = (await nora.get("/api/v1/me")).json()
+    person = me["token_id"]
+
+    made = await bedfinder(server, tmp_path, "token", "create", "--role", "display",
+                           "--label", "Lobby screen", "--owner", person)
+    assert made.returncode == 0, made.stderr
+    secret = made.stdout.strip()
+    assert secret.startswith("bf_")
+    feed = await bedfinder(server, tmp_path, "token", "create", "--role", "provider",
+                           "--org", org, "--label", "EHR feed", "--owner", org)
+    assert feed.returncode == 0, feed.stderr
+
+    async with server.client(await server.token("admin")) as admin:
+        listed = {t["label"]: t for t in (await admin.get("/api/v1/tokens")).json()}
+    assert listed["Lobby screen"]["owner"] == f"Nora Navigator ({person})"
+    assert listed["EHR feed"]["owner"] == org
+    async with server.client(secret) as lobby:
+        assert (await lobby.get("/api/v1/me")).json()["role"] == "display"
+
+    shown = await bedfinder(server, tmp_path, "token", "list")
+    assert shown.returncode == 0, shown.stderr
+    row = next(line for line in shown.stdout.splitlines() if listed["Lobby screen"]["id"] in line)
+    assert f"Nora Navigator ({person})" in row and "display" in row and "active" in row
+    assert secret not in shown.stdout
+
+    for nobody in ("usr-nobody", "org-nowhere"):
+        refused = await bedfinder(server, tmp_path, "token", "create", "--role", "display",
+                                  "--owner", nobody)
+        assert refused.returncode == 2, (refused.stdout, refused.stderr)
+        assert nobody in refused.stderr and "bf_" not in refused.stdout
+    async with server.client(await server.token("admin")) as admin:
+        after = (await admin.get("/api/v1/tokens")).json()
+    assert len(after) == len(listed) + 1  # only the admin token made for this check
