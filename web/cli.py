@@ -1,4 +1,4 @@
-"""The `bedfinder` command: serve, demo, database migration and tokens.
+"""The `bedfinder` command: serve, demo, database migration, tokens and people.
 
 Start-up fails early and in one line on stderr with exit status 2: a configuration problem,
 a data folder that cannot be written, a port already in use (checked by binding the port
@@ -77,9 +77,12 @@ def package_version() -> str:
 app = Bedfinder(help="Bedfinder: real-time beds and treatment slots.", no_args_is_help=True)
 db_app = typer.Typer(help="The SQL database.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+user_app = typer.Typer(help="People who sign in with the identity provider.",
+                       no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(feeds_cli.app, name="import")
 app.add_typer(token_app, name="token")
+app.add_typer(user_app, name="user")
 app.command("simulate")(simulation_cli.simulate)
 console = Console()
 
@@ -313,6 +316,64 @@ def token_list() -> None:
         return table
 
     Console(width=200).print(asyncio.run(run()))
+
+
+@user_app.command("list")
+def user_list() -> None:
+    """Everyone who has signed in, with the role and organization assigned here."""
+    from rich.table import Table
+
+    from inventory.database import create_engine, session_factory
+    from inventory.users import Users
+
+    async def run() -> Table:
+        settings = load_settings()
+        await upgrade_database(settings)
+        engine = create_engine(settings.sqlalchemy_url())
+        try:
+            people = await Users(session_factory(engine)).list()
+        finally:
+            await engine.dispose()
+        table = Table("id", "name", "e-mail", "role", "organization", "last seen", "state",
+                      box=None)
+        for u in people:
+            table.add_row(u.id, u.display_name, u.email or "", u.role or "",
+                          u.organization_id or "",
+                          f"{u.last_seen_at:%Y-%m-%d %H:%M}" if u.last_seen_at else "",
+                          "disabled" if u.disabled_at else "active")
+        return table
+
+    Console(width=200).print(asyncio.run(run()))
+
+
+@user_app.command("assign")
+def user_assign(
+    user_id: str,
+    role: Annotated[str | None, typer.Option(
+        help=f"One of: {', '.join(ROLES)}; used when the provider sends no role claim.")] = None,
+    org: Annotated[str | None, typer.Option(help="Organization id (provider role).")] = None,
+    disabled: Annotated[bool | None, typer.Option(
+        "--disable/--enable", help="Refuse (or allow again) this person here.")] = None,
+) -> None:
+    """Assign a person's role or organization, or disable them: how the first admin is made
+    when the provider sends no role claims. A disabled person's open websockets close within
+    token_sweep_seconds."""
+    from inventory.database import create_engine, session_factory
+    from inventory.users import Users
+
+    async def run() -> str:
+        settings = load_settings()
+        await upgrade_database(settings)
+        engine = create_engine(settings.sqlalchemy_url())
+        try:
+            row = await Users(session_factory(engine)).assign(
+                user_id, utcnow(), role=role, organization_id=org, disabled=disabled)
+        finally:
+            await engine.dispose()
+        return (f"{row.display_name} ({row.id}): role {row.role or 'none'}, organization "
+                f"{row.organization_id or 'none'}, {'disabled' if row.disabled_at else 'active'}")
+
+    print(asyncio.run(run()))
 
 
 @token_app.command("revoke")

@@ -1,6 +1,7 @@
 """`bedfinder token create --owner` and `bedfinder token list`: a token made from the command
 line is owned by a named person or organization, recorded as the admin page records it, and
-listed with its owner and state; an owner that names nobody is refused and nothing is made."""
+listed with its owner and state; an owner that names nobody is refused and nothing is made.
+`bedfinder user list` / `assign`: the first admin, made without a bearer token."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
+
 from tests.conftest import Server
-from tests.people.conftest import Idp, sign_in
+from tests.people.conftest import Idp, authorize, callback_params, sign_in
 from tests.people.test_signin import NORA
 from tests.processes import app_env
 
@@ -62,3 +65,31 @@ async def test_cli_tokens_are_owned_by_a_person_or_an_organization_and_listed(
     async with server.client(await server.token("admin")) as admin:
         after = (await admin.get("/api/v1/tokens")).json()
     assert len(after) == len(listed) + 1  # only the admin token made for this check
+
+
+async def test_the_first_admin_is_assigned_from_the_command_line(
+        server: Server, idp: Idp, tmp_path: Path) -> None:
+    """A provider that sends no role claims (Google Workspace): the person signs in once,
+    sees the "ask your admin" page, and the county's IT person makes them admin with
+    `bedfinder user assign`, with no bearer token handed to anyone."""
+    await idp.user("sam", name="Sam Newhire", email="sam@county.example")
+    async with httpx.AsyncClient(base_url=server.base_url) as browser:
+        answer = await authorize(browser, "sam")
+        page = await browser.get("/auth/callback", params=callback_params(answer))
+        assert "Ask your admin" in page.text
+    listed = await bedfinder(server, tmp_path, "user", "list")
+    assert listed.returncode == 0, listed.stderr
+    row = next(line for line in listed.stdout.splitlines() if "Sam Newhire" in line)
+    sam = row.split()[0]
+    assert sam.startswith("usr-") and "sam@county.example" in row and "active" in row
+
+    made = await bedfinder(server, tmp_path, "user", "assign", sam, "--role", "admin")
+    assert made.returncode == 0, made.stderr
+    assert "Sam Newhire" in made.stdout and "role admin" in made.stdout
+    async with sign_in(server, "sam") as signed:
+        assert (await signed.get("/api/v1/me")).json()["role"] == "admin"
+        assert (await signed.get("/api/v1/users")).status_code == 200
+
+    refused = await bedfinder(server, tmp_path, "user", "assign", "usr-nobody", "--role",
+                              "admin")
+    assert refused.returncode == 2 and "usr-nobody" in refused.stderr, refused
