@@ -93,3 +93,20 @@ async def test_the_first_admin_is_assigned_from_the_command_line(
     refused = await bedfinder(server, tmp_path, "user", "assign", "usr-nobody", "--role",
                               "admin")
     assert refused.returncode == 2 and "usr-nobody" in refused.stderr, refused
+
+
+async def test_the_api_records_a_person_owner_by_name_and_refuses_an_unknown_one(
+        server: Server, idp: Idp) -> None:
+    await idp.user("nora", **NORA)
+    async with sign_in(server, "nora") as nora:
+        person = (await nora.get("/api/v1/me")).json()["token_id"]
+    async with server.client(await server.token("admin")) as admin:
+        made = await admin.post("/api/v1/tokens", json={
+            "role": "display", "label": "Ward screen", "owner": person})
+        assert made.status_code == 201, made.text
+        assert made.json()["owner"] == f"Nora Navigator ({person})"
+        before = len((await admin.get("/api/v1/tokens")).json())
+        refused = await admin.post("/api/v1/tokens", json={
+            "role": "display", "label": "Nobody's", "owner": "usr-nobody"})
+        assert refused.status_code == 404 and "usr-nobody" in refused.text, refused.text
+        assert len((await admin.get("/api/v1/tokens")).json()) == before
