@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from inventory import outcomes as outcome_measures
 from inventory.audit import FRESHENING
 from inventory.errors import Invalid
 from inventory.history import (
@@ -56,6 +57,8 @@ class Question:
     pathways: dict[str, list[str]] = field(default_factory=dict)
     caseload_limit: int = 8
     default_cadence: int = 240
+    crisis_levels: tuple[str, ...] = ()
+    record_race_ethnicity: bool = False
 
     def __post_init__(self) -> None:
         if self.start.tzinfo is None or self.end.tzinfo is None:
@@ -87,9 +90,11 @@ class Table:
     measure: str
     columns: list[str]
     rows: list[dict[str, Any]]
+    suppressed: int = 0  # cells withheld as "suppressed" (inventory/suppression.py)
 
     def as_json(self) -> dict[str, Any]:
-        return {"measure": self.measure, "columns": self.columns, "rows": self.rows}
+        return {"measure": self.measure, "columns": self.columns, "rows": self.rows,
+                "suppressed": self.suppressed}
 
 
 Measure = Callable[[async_sessionmaker, Question], Awaitable[Table]]
@@ -473,6 +478,21 @@ async def unmet_demand(sessions: async_sessionmaker, q: Question) -> Table:
                                   "share_found_nothing"], out)
 
 
+# Outcomes and equity (inventory/outcomes.py) ---------------------------------------------
+
+
+async def outcomes(sessions: async_sessionmaker, q: Question) -> Table:
+    """Landed, lapsed, stepped down, returned to crisis: overall and by group, with every
+    count of 1 to 10 people (and what would reveal one) suppressed."""
+    columns, rows, withheld = await outcome_measures.outcomes(sessions, q)
+    return Table("outcomes", columns, rows, withheld)
+
+
+async def unmet_by_need(sessions: async_sessionmaker, q: Question) -> Table:
+    columns, rows, withheld = await outcome_measures.unmet_by_need(sessions, q)
+    return Table("unmet_by_need", columns, rows, withheld)
+
+
 MEASURES: dict[str, tuple[Measure, str]] = {
     "zero_hours": (zero_hours, "Hours with no bed available, per level (and area) and period"),
     "zero_by_hour": (zero_by_hour, "Hours with no bed available by level and hour of day"),
@@ -485,6 +505,9 @@ MEASURES: dict[str, tuple[Measure, str]] = {
     "freshness": (freshness, "Provider freshness: time between updates, hours stale"),
     "caseloads": (caseloads, "Navigator caseloads against the balanced load"),
     "unmet_demand": (unmet_demand, "Searches and match requests that found no bed"),
+    "outcomes": (outcomes, "Outcomes by group, small cells suppressed"),
+    "unmet_by_need": (unmet_by_need, "Requests that found nothing, by need, small cells "
+                                     "suppressed"),
 }
 
 

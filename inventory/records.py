@@ -192,6 +192,9 @@ class Transition(Base):
     to_level: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
+    # OMB SPD 15 (2024) minimum category codes, only where the county opts in
+    # (analytics.record_race_ethnicity); NULL when not recorded (migration 0009).
+    race_ethnicity: Mapped[list | None] = mapped_column(JSON, default=None)
 
 
 class Referral(Base):

@@ -82,7 +82,9 @@ def question(settings: Settings, now: datetime, start: str | None, end: str | No
     return Question(start=begin, end=stop, now=now, levels=tuple(levels), area=area or None,
                     by_area=by_area, bucket=bucket, tz=zone, unit=unit, program=program,
                     pathways=settings.pathways, caseload_limit=settings.caseload_limit,
-                    default_cadence=settings.default_cadence_minutes)
+                    default_cadence=settings.default_cadence_minutes,
+                    crisis_levels=tuple(settings.analytics.crisis_levels),
+                    record_race_ethnicity=settings.analytics.record_race_ethnicity)
 
 
 # A cell starting with one of these is run as a formula by Excel, LibreOffice or Sheets
