@@ -506,8 +506,7 @@ MEASURES: dict[str, tuple[Measure, str]] = {
     "caseloads": (caseloads, "Navigator caseloads against the balanced load"),
     "unmet_demand": (unmet_demand, "Searches and match requests that found no bed"),
     "outcomes": (outcomes, "Outcomes by group, small cells suppressed"),
-    "unmet_by_need": (unmet_by_need, "Requests that found nothing, by need, small cells "
-                                     "suppressed"),
+    "unmet_by_need": (unmet_by_need, "Requests that found nothing, by need, suppressed"),
 }
 
 

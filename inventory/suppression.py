@@ -11,8 +11,9 @@ line one equation, and a withheld cell is recoverable when its unit vector lies 
 space of the equations restricted to the unknowns. Bounds (counts are not negative) can
 still narrow a withheld cell to a range; like the agencies' rules, this does not hide that.
 
-Cost: one singular value decomposition of a (lines x withheld cells) matrix per added
-cell; the analytics tables have at most a few hundred cells, so this takes milliseconds.
+Cost: a singular value decomposition of a (lines x withheld cells) matrix per candidate
+tried; the analytics tables have at most a few hundred cells, so a table takes well under
+a second.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def suppress(cells: Mapping[Hashable, int], lines: Iterable[Line],
     """The cells to withhold: every count of 1 to 10, the cells in `also` (withheld
     elsewhere, e.g. a total shared with another table), and complements until no withheld
     cell can be worked out from the shown ones. Complements are the smallest non-zero
-    counts on a line with a recoverable cell, so as little as possible is lost."""
+    counts that hide a recoverable cell, so as little as possible is lost."""
     lines = [line for line in lines if line.parts]
     hidden = {key for key, n in cells.items() if is_small(n)} | set(also)
     while True:
@@ -52,10 +53,12 @@ def suppress(cells: Mapping[Hashable, int], lines: Iterable[Line],
         hidden.add(_complement(exposed, hidden, lines, cells))
 
 
-def _recoverable(hidden: set[Hashable], lines: Sequence[Line]) -> Hashable | None:
-    """A withheld cell the shown cells determine, or None. A cell is determined exactly
-    when every solution of the homogeneous system agrees on it: its coordinate is zero in
-    every vector of the null space of the equations restricted to the withheld cells."""
+def _recoverable(hidden: set[Hashable], lines: Sequence[Line],
+                 only: Hashable | None = None) -> Hashable | None:
+    """A withheld cell (or just `only`) the shown cells determine, or None. A cell is
+    determined exactly when every solution of the homogeneous system agrees on it: its
+    coordinate is zero in every vector of the null space of the equations restricted to the
+    withheld cells."""
     unknowns = sorted(hidden, key=repr)
     index = {key: i for i, key in enumerate(unknowns)}
     rows = []
@@ -71,9 +74,8 @@ def _recoverable(hidden: set[Hashable], lines: Sequence[Line]) -> Hashable | Non
     if not rows:
         return None
     _, singular, vt = np.linalg.svd(np.array(rows))
-    rank = int((singular > 1e-9).sum())
-    null_space = vt[rank:]
-    for key in unknowns:
+    null_space = vt[int((singular > 1e-9).sum()):]
+    for key in [only] if only is not None else unknowns:
         if not null_space.size or np.all(np.abs(null_space[:, index[key]]) < 1e-9):
             return key
     return None
@@ -81,15 +83,16 @@ def _recoverable(hidden: set[Hashable], lines: Sequence[Line]) -> Hashable | Non
 
 def _complement(exposed: Hashable, hidden: set[Hashable], lines: Sequence[Line],
                 cells: Mapping[Hashable, int]) -> Hashable:
-    """The shown cell to withhold next: the smallest non-zero count on a line through the
-    exposed cell (falling back to any shown cell on a line with a withheld one)."""
-    def shown_on(chosen: Iterable[Line]) -> list[Hashable]:
-        return [key for line in chosen for key in (*line.parts, line.total)
-                if key not in hidden and key in cells]
-
-    near = shown_on(line for line in lines if exposed in (*line.parts, line.total))
-    candidates = near or shown_on(
-        line for line in lines if hidden & {*line.parts, line.total})
+    """The shown cell to withhold next: the smallest non-zero count (zeros last) among the
+    cells on lines with a withheld cell, taking the first that hides the exposed cell;
+    if none does alone, the smallest, and the loop goes on."""
+    candidates = sorted({key for line in lines if hidden & {*line.parts, line.total}
+                         for key in (*line.parts, line.total)
+                         if key not in hidden and key in cells},
+                        key=lambda key: (cells[key] == 0, cells[key], repr(key)))
     if not candidates:  # every cell of every line is withheld already
         raise AssertionError(f"cell {exposed!r} is recoverable with nothing left to withhold")
-    return min(candidates, key=lambda key: (cells[key] == 0, cells[key], repr(key)))
+    for key in candidates:
+        if _recoverable(hidden | {key}, lines, only=exposed) is None:
+            return key
+    return candidates[0]

@@ -59,9 +59,11 @@ class Transitions:
 
     async def register(self, actor: Actor, client_ref: str, from_program_id: str,
                        discharge_at: datetime, needs: dict[str, Any],
-                       navigator: str | None = None, force: bool = False) -> dict[str, Any]:
+                       navigator: str | None = None, force: bool = False,
+                       race_ethnicity: list[str] | None = None) -> dict[str, Any]:
         """Start watching a pending move; refuses a navigator beyond the balanced caseload
-        unless an admin forces it."""
+        unless an admin forces it. `race_ethnicity` (category codes) only where the county
+        opted in; the caller checks that."""
         check_client_ref(client_ref)
         if force and actor.role != ADMIN:
             raise NotYourUnit("only an admin may force a caseload beyond its limit")
@@ -81,7 +83,8 @@ class Transitions:
             row = Transition(id=new_id("trn"), client_ref=client_ref,
                              from_program_id=program.id, from_level=program.level_of_care,
                              discharge_at=discharge_at, needs=needs, navigator=navigator,
-                             status=OPEN, created_at=self.clock())
+                             status=OPEN, created_at=self.clock(),
+                             race_ethnicity=race_ethnicity)
             session.add(row)
         return view(row, self.clock(), self.policy)
 

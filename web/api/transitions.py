@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
 from inventory.access_log import Read
 from inventory.actors import ADMIN, NAVIGATOR, Actor
+from inventory.outcomes import RACE_ETHNICITY_CODES
 from web.api.access import record_reads
 from web.api.deps import services
 from web.api.needs import ClientRef, NeedsIn
@@ -21,6 +22,7 @@ from web.services import Services
 router = APIRouter(prefix="/api/v1", tags=["placement"])
 Svc = Annotated[Services, Depends(services)]
 Navigator = Annotated[Actor, Depends(require(ADMIN, NAVIGATOR))]
+RaceEthnicity = Literal[RACE_ETHNICITY_CODES]  # type: ignore[valid-type]
 
 
 class TransitionIn(Strict):
@@ -31,6 +33,11 @@ class TransitionIn(Strict):
     navigator: str | None = Field(default=None, max_length=64, description=(
         "The assigned navigator's token id (admins assign; navigators get themselves)."))
     force: bool = Field(default=False, description="Admins only: exceed the caseload limit.")
+    race_ethnicity: list[RaceEthnicity] | None = Field(
+        default=None, min_length=1, max_length=len(RACE_ETHNICITY_CODES), description=(
+            "Only where the county opts in (analytics.record_race_ethnicity): the client's "
+            "own answer in the OMB SPD 15 minimum categories, one or more; leave it out when "
+            "they did not answer. Used only for equity counts, never shown per person."))
 
 
 class TransitionOut(BaseModel):
@@ -56,9 +63,14 @@ async def register_transition(body: TransitionIn, svc: Svc, actor: Navigator
     """Watch a pending move until the client lands somewhere safe."""
     if body.discharge_at.tzinfo is None:
         raise HTTPException(422, "discharge_at needs a time zone, e.g. 2026-11-25T10:00:00Z")
+    if body.race_ethnicity is not None and not svc.settings.analytics.record_race_ethnicity:
+        raise HTTPException(422, "race_ethnicity is not recorded here: this county has not "
+                                 "opted in (analytics.record_race_ethnicity is false)")
+    codes = sorted(set(body.race_ethnicity)) if body.race_ethnicity else None
     return await svc.transitions.register(
         actor, body.client_ref, body.from_program_id, body.discharge_at,
-        body.needs.model_dump(exclude_none=True), body.navigator, body.force)
+        body.needs.model_dump(exclude_none=True), body.navigator, body.force,
+        race_ethnicity=codes)
 
 
 @router.get("/transitions", response_model=list[TransitionOut], tags=["transitions"])
