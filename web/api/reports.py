@@ -119,7 +119,7 @@ def to_csv(table: Table) -> str:
 async def run(svc: Services, name: str, q: Question) -> Table:
     if name not in MEASURES:
         raise HTTPException(404, f"no measure {name!r}; known: {', '.join(MEASURES)}")
-    if name == "unmet_demand":
+    if name in ("unmet_demand", "unmet_by_need"):
         await demand.drain(svc.redis, svc.settings.redis_prefix, svc.sessions,
                            await svc.directory.programs())
     return await answer(name, svc.sessions, q)
