@@ -2,13 +2,13 @@
 where a county opts in (analytics.record_race_ethnicity)
 
 Revision ID: 0009
-Revises: 0006 (the lead rechains it after 0007 and 0008)
+Revises: 0007 (main's head when merged; the lead rechains it after 0008)
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0009'
-down_revision = '0006'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
