@@ -396,11 +396,10 @@ def _update_gaps(start: datetime, end: datetime, default_cadence: int) -> Select
                .join(Unit, Unit.id == AuditEntry.unit_id)
                .where(AuditEntry.at >= start, AuditEntry.at < end,
                       AuditEntry.op.in_(FRESHENING))
-               .group_by(Unit.program_id, minute)).cte("updates").prefix_with("MATERIALIZED")
+               .group_by(Unit.program_id, minute)).cte("updates")
     gap = updates.c.m - func.lag(updates.c.m).over(partition_by=updates.c.p,
                                                    order_by=updates.c.m)
-    gaps = (select(updates.c.p, updates.c.m, gap.label("gap")).cte("gaps")
-            .prefix_with("MATERIALIZED"))
+    gaps = select(updates.c.p, updates.c.m, gap.label("gap")).cte("gaps")
     cadence = func.coalesce(Program.cadence_minutes, default_cadence)
     ranked = select(gaps.c.p, gaps.c.gap,
                     func.row_number().over(partition_by=gaps.c.p,

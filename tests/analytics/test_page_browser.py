@@ -35,6 +35,7 @@ def need_browser() -> None:
         pytest.skip(f"browser test needs Chromium: {reason}")
 
 
+@pytest.mark.timeout(600)  # a month of demo history, then desktop and phone on 2 shared cores
 async def test_analytics_page_answers_the_coordinators_question(settings: Settings,
                                                                 tmp_path: Path) -> None:
     need_browser()
@@ -54,7 +55,7 @@ async def test_analytics_page_answers_the_coordinators_question(settings: Settin
                 page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
                 page.on("pageerror", lambda e: problems.append(str(e)))
                 await page.goto(f"{server.base_url}/analytics?token={token}")
-                await page.wait_for_selector("body[data-loaded='true']", timeout=30_000)
+                await page.wait_for_selector("body[data-loaded='true']", timeout=90_000)
                 assert "token=" not in page.url
                 answer = await page.inner_text("#answer")
                 assert "ran out most" in answer and "lapsed" in answer
@@ -100,7 +101,7 @@ async def phone_fits(browser, base_url: str, token: str, folder: Path) -> None: 
                                         timezone_id="America/Los_Angeles")
     page = await context.new_page()
     await page.goto(f"{base_url}/analytics?token={token}")
-    await page.wait_for_selector("body[data-loaded='true']", timeout=30_000)
+    await page.wait_for_selector("body[data-loaded='true']", timeout=90_000)
     assert await page.locator("table.heat thead th").count() == 9
     heat = await page.locator("table.heat").bounding_box()
     assert heat is not None and heat["x"] >= 0 and heat["x"] + heat["width"] <= 390
@@ -121,7 +122,7 @@ async def test_an_empty_installation_says_what_to_do(server: Server, tmp_path: P
         try:
             page = await browser.new_page(viewport={"width": 1280, "height": 900})
             await page.goto(f"{server.base_url}/analytics?token={token}")
-            await page.wait_for_selector("body[data-loaded='true']", timeout=30_000)
+            await page.wait_for_selector("body[data-loaded='true']", timeout=90_000)
             assert await page.inner_text("#answer-title") == "Getting started"
             answer = await page.inner_text("#answer")
             assert "bedfinder demo --history 30d" in answer and "transitions" in answer
