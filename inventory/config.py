@@ -56,6 +56,19 @@ class LevelOfCare(BaseModel):
     names: dict[str, str] = Field(default_factory=dict)  # display names by language (es, zh, fil)
 
 
+class Analytics(BaseModel):
+    """What the outcome measures may record and how they read it (docs/measures.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # Accept race and ethnicity (OMB SPD 15 minimum categories) on transitions. Off unless
+    # the county decides to report equity by them; the API refuses the field while off.
+    record_race_ethnicity: bool = False
+    # Levels a client returning within 30 days counts as a return to crisis.
+    crisis_levels: list[str] = Field(default_factory=lambda: [
+        "crisis_stabilization", "crisis_residential", "psychiatric_inpatient"])
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid")
 
@@ -150,6 +163,7 @@ class Settings(BaseSettings):
     # Accept a simulated clock (PUT /api/v1/simulation/clock) for `bedfinder simulate`.
     # Never true in production: every time the service records would be the simulation's.
     simulation_mode: bool = False
+    analytics: Analytics = Field(default_factory=Analytics)
     levels_of_care: dict[str, LevelOfCare] = Field(default_factory=dict)
     pathways: dict[str, list[str]] = Field(default_factory=dict)
 
@@ -168,6 +182,10 @@ class Settings(BaseSettings):
             if unknown:
                 raise ValueError(f"pathways name levels of care that levels_of_care does not "
                                  f"define: {', '.join(unknown)}")
+            strange = sorted(set(self.analytics.crisis_levels) - set(self.levels_of_care))
+            if strange:
+                raise ValueError(f"analytics.crisis_levels names levels of care that "
+                                 f"levels_of_care does not define: {', '.join(strange)}")
         return self
 
     @classmethod

@@ -107,9 +107,11 @@ class Transitions:
     async def register(self, actor: Actor, client_ref: str, from_program_id: str,
                        discharge_at: datetime, needs: dict[str, Any],
                        navigator: str | None = None, force: bool = False,
-                       previous_id: str | None = None) -> dict[str, Any]:
+                       previous_id: str | None = None,
+                       race_ethnicity: list[str] | None = None) -> dict[str, Any]:
         """Start watching a pending move; refuses a navigator beyond the balanced caseload
-        unless an admin or supervisor forces it."""
+        unless an admin or supervisor forces it. `race_ethnicity` (category codes) only
+        where the county opted in; the caller checks that."""
         check_client_ref(client_ref)
         if force and actor.role not in LEADS:
             raise NotYourUnit("only an admin or a supervisor may force a caseload beyond its "
@@ -125,7 +127,7 @@ class Transitions:
                              from_program_id=program.id, from_level=program.level_of_care,
                              discharge_at=discharge_at, needs=needs, navigator=navigator,
                              status=OPEN, created_at=now, previous_id=previous_id,
-                             created_by=actor.token_id)
+                             created_by=actor.token_id, race_ethnicity=race_ethnicity)
             session.add(row)
             timeline.append(session, row.id, timeline.CREATED, actor, now,
                             from_program_id=program.id, from_level=program.level_of_care,

@@ -85,11 +85,12 @@ function series(rows, levels, key, scale = 1) {
 function zeroOverTime(data, p) {
   const totals = groupSum(data.rows, "level", "hours_at_zero");
   const top = [...totals.entries()].filter(([, h]) => h > 0).sort((a, b) => b[1] - a[1])
-    .slice(0, 6).map(([l]) => l);
+    .slice(0, 3).map(([l]) => l);
   const s = series(data.rows, top, "hours_at_zero");
   const box = section("zero-time", "Hours with no bed available, over time",
     "For each level of care, the hours in each period when not one bed or slot of that level "
-    + "was available anywhere in the system (the six levels that ran out most).",
+    + "was available anywhere in the system: the three levels that ran out most (every level "
+    + "is in the table and the CSV).",
     "zero_hours", p, table(data, ["period_start", "level", "hours_at_zero"]));
   chart(box.canvas, "line", s.labels, s.datasets, { yTitle: "Hours at zero", xTitle: "Period" });
   box.describe(top.length ? `Line chart; ${levelName(top[0])} ran out most.`
@@ -111,24 +112,53 @@ function zeroByLevel(data, p) {
     + `${rows[0].hours_at_zero} hours.` : "Bar chart; no data.");
 }
 
+const narrow = window.matchMedia("(max-width: 40rem)");
+
 function heatMap(data, p) {
   const box = section("zero-heat", "When in the day each level runs out",
     `Hours with no bed available, by level of care and hour of the day (${tz}), summed over `
-    + "the range. Darker cells: more hours at zero.", "zero_by_hour", p, null, { canvas: false });
-  box.figure.append(heatTable(data.rows));
+    + "the range. Darker cells: more hours at zero. On a narrow screen, hours come in blocks "
+    + "of three.", "zero_by_hour", p, null, { canvas: false });
+  const draw = () => box.figure.replaceChildren(heatTable(data.rows, narrow.matches ? 3 : 1));
+  draw();
+  narrow.onchange = draw;
 }
 
 function occupancyOverTime(data, p) {
-  const levels = ["all", ...levelsIn(data.rows)];
-  const s = series(data.rows, levels, "occupancy", 100);
-  const box = section("occupancy", "Occupancy over time",
-    "Share of beds and slots taken: 1 − available ÷ capacity, weighted by time.",
+  // Small multiples: one small chart per level on the same 0-100 % scale, instead of a
+  // dozen lines in one band; "All levels" first, then the fullest levels.
+  const mean = (level) => {
+    const values = data.rows.filter((r) => r.level === level && r.occupancy !== null);
+    return values.length ? sum(values, "occupancy") / values.length : 0;
+  };
+  const levels = ["all", ...levelsIn(data.rows).sort((a, b) => mean(b) - mean(a))];
+  const box = section("occupancy", "Occupancy over time, level by level",
+    "Share of beds and slots taken (1 − available ÷ capacity, weighted by time), one small "
+    + "chart per level on the same scale, fullest first.",
     "occupancy", p, table(data, ["period_start", "level", "occupancy", "available_bed_hours",
-      "capacity_bed_hours"]));
-  s.datasets.forEach((d, i) => { if (i > 4) d.hidden = true; });
-  chart(box.canvas, "line", s.labels, s.datasets, { yTitle: "Occupancy (%)", xTitle: "Period",
-                                                    max: 100 });
-  box.describe("Line chart of occupancy per period; all levels first.");
+      "capacity_bed_hours"]), { canvas: false });
+  if (!data.rows.length) {
+    box.figure.append(el("p", { class: "muted", text: "No occupancy recorded in this range." }));
+    return;
+  }
+  const grid = el("div", { class: "multiples" });
+  box.figure.append(grid);
+  for (const level of levels) {
+    const s = series(data.rows, [level], "occupancy", 100);
+    const name = level === "all" ? "All levels" : levelName(level);
+    const last = s.datasets[0].data.filter((v) => v !== null).at(-1);
+    const canvas = el("canvas", { role: "img", "aria-label": `Occupancy of ${name} per period`
+      + (last === undefined ? "" : `; last period ${last}%`) });
+    grid.append(el("figure", { class: "multiple" },
+      el("figcaption", { text: `${name}${last === undefined ? "" : ` · ${Math.round(last)}%`}` }),
+      el("div", { class: "mini-box" }, canvas)));
+    const made = chart(canvas, "line", s.labels, s.datasets, { max: 100 });
+    made.options.scales.x.ticks.display = false;
+    made.options.scales.x.grid = { display: false };
+    made.options.scales.y.ticks.maxTicksLimit = 3;
+    made.options.plugins.tooltip = { enabled: true };
+    made.update();
+  }
 }
 
 function lapses(data, p) {
@@ -230,11 +260,82 @@ function freshnessChart(data, p) {
   box.describe("Bar chart of the stalest programs.");
 }
 
+// Outcomes and equity ----------------------------------------------------------------
+
+const DIMENSIONS = { all: "Everyone", language: "Language", age_band: "Age band",
+                     gender: "Gender", payer: "Payer", race_ethnicity: "Race and ethnicity" };
+const OUTCOME_COLUMNS = ["group", "transitions", "placed", "share_lapsed",
+  "median_hours_ready_to_landed", "p90_hours_ready_to_landed", "step_down_completed",
+  "share_returned_to_crisis"];
+
+function outcomesSection(data, p) {
+  const box = section("outcomes", "Outcomes for the people served, by group",
+    "Transitions registered in the range: how many landed, the share that lapsed, hours from "
+    + "ready (the discharge) to landed, step-downs completed, and returns to a crisis level "
+    + "within 30 days. Broken down by the coarse needs recorded; race and ethnicity only "
+    + "where the county records them.", "outcomes", p, null, { canvas: false });
+  const groups = Object.keys(DIMENSIONS).filter((d) => data.rows.some((r) => r.dimension === d));
+  for (const dim of groups) {
+    const rows = data.rows.filter((r) => r.dimension === dim);
+    box.figure.append(el("div", { class: "table-scroll" },
+      table({ rows }, OUTCOME_COLUMNS, { caption: DIMENSIONS[dim] })));
+  }
+  box.figure.append(suppressionNote(data));
+}
+
+function demandByNeed(data, p) {
+  const box = section("demand-need", "Requests that found nothing, by need",
+    "Searches and match requests that showed no program with a bed, by the needs they named.",
+    "unmet_by_need", p, null, { canvas: false });
+  for (const dim of Object.keys(DIMENSIONS).filter((d) => d !== "race_ethnicity")) {
+    const rows = data.rows.filter((r) => r.dimension === dim);
+    if (rows.length) {
+      box.figure.append(el("div", { class: "table-scroll" }, table({ rows },
+        ["group", "requests", "found_nothing", "share_found_nothing"],
+        { caption: DIMENSIONS[dim] })));
+    }
+  }
+  box.figure.append(suppressionNote(data));
+}
+
+function suppressionNote(data) {
+  return el("p", { class: "hint suppression-note" }, el("span", { class: "suppressed", text: "*" }),
+    " Suppressed: fewer than 11 people, or a number that would let such a count be worked "
+    + "out from the totals (public health small-cell rule). "
+    + (data.suppressed ? `${data.suppressed} cells are suppressed here.` : "Nothing is suppressed here."));
+}
+
 // The short answer ---------------------------------------------------------------------
+
+function isEmpty(zero, trans, holds, refs) {
+  return !zero.rows.length && !trans.rows.length && !holds.rows.length && !refs.rows.length;
+}
+
+function gettingStarted() {
+  const list = $("#answer");
+  list.replaceChildren(
+    el("li", { text: "Nothing has been recorded in this range yet, so there is nothing to "
+      + "measure. This page fills in as Bedfinder is used:" }),
+    el("li", {}, el("strong", { text: "Beds: " }), "add programs and their units (the admin "
+      + "page, or an HSDS import), then give each provider a token to update their counts; "
+      + "every update becomes history here within five minutes."),
+    el("li", {}, el("strong", { text: "Outcomes: " }), "navigators register transitions (a "
+      + "client leaving one program) on the Find a bed page; holds, referrals and placements "
+      + "then show who landed, how soon, and who lapsed."),
+    el("li", {}, el("strong", { text: "Trying it out? " }), "start the demo with a month of "
+      + "simulated history: ", el("code", { text: "bedfinder demo --history 30d" }), "."),
+    el("li", { text: "If you expected data, check the dates above." }));
+  $("#answer-title").textContent = "Getting started";
+}
 
 function answer(zero, heat, trans, holds, refs) {
   const list = $("#answer");
   list.replaceChildren();
+  $("#answer-title").textContent = "In short";
+  if (isEmpty(zero, trans, holds, refs)) {
+    gettingStarted();
+    return;
+  }
   const totals = [...groupSum(zero.rows, "level", "hours_at_zero").entries()]
     .sort((a, b) => b[1] - a[1]);
   if (!totals.length || totals[0][1] === 0) {
@@ -255,9 +356,9 @@ function answer(zero, heat, trans, holds, refs) {
       + "while it was full)." }));
   }
   const all = holds.rows.find((r) => r.level === "all");
-  if (all) list.append(el("li", { text: `${percent(all.share_admitted)} of ended holds became admissions; ${all.expired_unused} expired unused.` }));
+  if (all && all.share_admitted !== null) list.append(el("li", { text: `${percent(all.share_admitted)} of ended holds became admissions; ${all.expired_unused} expired unused.` }));
   const ref = refs.rows.find((r) => r.level === "all");
-  if (ref) list.append(el("li", { text: `${percent(ref.share_acknowledged_within_30_min)} of referrals were acknowledged within 30 minutes.` }));
+  if (ref && ref.sent) list.append(el("li", { text: `${percent(ref.share_acknowledged_within_30_min)} of referrals were acknowledged within 30 minutes.` }));
 }
 
 async function load() {
@@ -268,11 +369,18 @@ async function load() {
   $("#charts").replaceChildren();
   const p = params();
   const names = ["zero_hours", "zero_by_hour", "occupancy", "transitions", "holds",
-                 "caseloads", "referrals", "declines", "unmet_demand", "freshness"];
+                 "caseloads", "referrals", "declines", "unmet_demand", "freshness", "outcomes",
+                 "unmet_by_need"];
   try {
-    const [zero, heat, occ, trans, holds, loads, refs, decl, demand, fresh] =
+    const [zero, heat, occ, trans, holds, loads, refs, decl, demand, fresh, outs, needs] =
       await Promise.all(names.map((n) => measure(n, p)));
     answer(zero, heat, trans, holds, refs);
+    if (isEmpty(zero, trans, holds, refs)) {
+      status.textContent = `Nothing recorded from ${p.get("from")} to ${p.get("to")}.`;
+      document.body.dataset.loaded = "true";
+      return;
+    }
+    outcomesSection(outs, p);
     zeroByLevel(zero, p);
     lapses(trans, p);
     heatMap(heat, p);
@@ -283,6 +391,7 @@ async function load() {
     referralsChart(refs, p);
     declinesChart(decl, p);
     demandChart(demand, p);
+    demandByNeed(needs, p);
     freshnessChart(fresh, p);
     status.textContent = `Showing ${p.get("from")} to ${p.get("to")}.`;
     status.classList.add("ok");

@@ -20,15 +20,23 @@ const HEADINGS = {
   median_minutes_to_acceptance: "Median minutes to acceptance", reason: "Reason",
   declines: "Declines", share: "Share", kind: "Kind", requests: "Requests",
   found_nothing: "Found nothing", share_found_nothing: "Share found nothing",
+  group: "Group", transitions: "Transitions", share_lapsed: "Share lapsed",
+  median_hours_ready_to_landed: "Median hours ready → landed",
+  p90_hours_ready_to_landed: "90th percentile hours", step_down_completed: "Stepped down",
+  share_returned_to_crisis: "Back in crisis ≤ 30 days",
   program: "Program", updates: "Updates", median_minutes_between_updates:
   "Median minutes between updates", cadence_minutes: "Cadence (min)", hours_stale: "Hours stale",
 };
 
 const SHARES = new Set(["occupancy", "share_admitted", "share_acknowledged_within_30_min",
-                        "share", "share_found_nothing"]);
+                        "share", "share_found_nothing", "share_lapsed",
+                        "share_returned_to_crisis"]);
+const SUPPRESSED = "suppressed";
 
 function cell(column, value) {
   if (value === null || value === undefined) return "–";
+  if (value === SUPPRESSED) return "*";
+  if (column === "group") return value.replaceAll("_", " ");
   if (SHARES.has(column)) return `${Math.round(value * 1000) / 10}%`;
   if (column === "level" || column === "from_level" || column === "to_level") {
     return value ? (value === "all" ? "All levels" : levelName(value)) : "none";
@@ -36,13 +44,23 @@ function cell(column, value) {
   return String(value);
 }
 
+/** One cell: a suppressed one says so to screen readers, not just with its mark. */
+function td(column, value, first) {
+  const attrs = { text: cell(column, value) };
+  if (value === SUPPRESSED) {
+    Object.assign(attrs, { class: "suppressed", title: "Suppressed (fewer than 11 people)",
+                           "aria-label": "suppressed" });
+  }
+  return el(first ? "th" : "td", first ? { ...attrs, scope: "row" } : attrs);
+}
+
 /** A data table of `columns` from a measure's rows. */
-export function table(data, columns) {
+export function table(data, columns, { caption } = {}) {
   return el("table", { class: "data" },
+    caption ? el("caption", { text: caption }) : [],
     el("thead", {}, el("tr", {}, columns.map((c) => el("th", { scope: "col", text: HEADINGS[c] || c })))),
     el("tbody", {}, data.rows.length
-      ? data.rows.map((r) => el("tr", {}, columns.map((c, i) => (i === 0
-        ? el("th", { scope: "row", text: cell(c, r[c]) }) : el("td", { text: cell(c, r[c]) })))))
+      ? data.rows.map((r) => el("tr", {}, columns.map((c, i) => td(c, r[c], i === 0))))
       : el("tr", {}, el("td", { colspan: columns.length, text: "No data in this range." }))));
 }
 
@@ -75,19 +93,28 @@ export function section(id, title, text, measureName, params, dataTable, { canva
   return box;
 }
 
-/** Levels × hours of day; each cell's shade comes from a class, its number is its text. */
-export function heatTable(rows) {
+/** Levels × hours of day (or blocks of `step` hours, for a phone); each cell's shade comes
+ * from a class, its number is its text. */
+export function heatTable(rows, step = 1) {
   const levels = [...new Set(rows.map((r) => r.level))];
-  const value = new Map(rows.map((r) => [`${r.level}|${r.hour_of_day}`, r.hours_at_zero]));
-  const peak = Math.max(0, ...rows.map((r) => r.hours_at_zero || 0));
-  const hours = [...Array(24).keys()];
+  const value = new Map();
+  for (const r of rows) {
+    const key = `${r.level}|${r.hour_of_day - (r.hour_of_day % step)}`;
+    value.set(key, (value.get(key) || 0) + (r.hours_at_zero || 0));
+  }
+  const peak = Math.max(0, ...value.values());
+  const hours = [...Array(24 / step).keys()].map((i) => i * step);
+  const hh = (h) => String(h).padStart(2, "0");
+  const label = (h) => (step === 1 ? hh(h) : `${hh(h)}–${hh(h + step - 1)}`);
   const shade = (h) => (!h || !peak ? 0 : Math.min(5, Math.ceil((h / peak) * 5)));
   if (!levels.length) return el("p", { class: "muted", text: "No data in this range." });
-  return el("div", { class: "table-scroll" }, el("table", { class: "heat" },
-    el("caption", { text: "Hours at zero by level of care (rows) and hour of the day (columns)" }),
+  return el("div", { class: "table-scroll" }, el("table", { class: `heat${step > 1 ? " blocks" : ""}` },
+    el("caption", { text: step === 1
+      ? "Hours at zero by level of care (rows) and hour of the day (columns)"
+      : `Hours at zero by level of care (rows) and ${step}-hour block of the day (columns)` }),
     el("thead", {}, el("tr", {}, el("th", { scope: "col", text: "Level of care" }),
-      hours.map((h) => el("th", { scope: "col", text: String(h).padStart(2, "0"),
-                                   title: `${String(h).padStart(2, "0")}:00–${String(h).padStart(2, "0")}:59` })))),
+      hours.map((h) => el("th", { scope: "col", text: label(h),
+                                   title: `${hh(h)}:00–${hh(h + step - 1)}:59` })))),
     el("tbody", {}, levels.map((level) => el("tr", {},
       el("th", { scope: "row", text: levelName(level) }),
       hours.map((h) => {
