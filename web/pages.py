@@ -45,11 +45,13 @@ def security_headers(request: Request) -> dict[str, str]:
             "Cache-Control": "no-store"}
 
 
-def page_config(request: Request) -> str:
-    """What every page's script needs from the server, as JSON for a data attribute."""
+def page_config(request: Request, lang: str = "en") -> str:
+    """What every page's script needs from the server, as JSON for a data attribute; level
+    names in the page's language (`level_names` has every language, for the wall's rotation)."""
     settings = request.app.state.settings
     return json.dumps({
-        "levels": settings.level_names(),
+        "levels": settings.level_names(lang),
+        "level_names": {tag: settings.level_names(tag) for tag in i18n.LANGUAGES},
         "pathways": settings.pathways,
         "public_read": settings.public_read,
         "hold_minutes": settings.hold_minutes,
@@ -74,7 +76,8 @@ def render(request: Request, template: str, status_code: int = 200,
     """A page in the request's language; a language asked for with `?lang=` is remembered."""
     speaking = language_context(request)
     response = templates.TemplateResponse(
-        request, template, {"config": page_config(request), **speaking, **context},
+        request, template, {"config": page_config(request, speaking["lang"]), **speaking,
+                            **context},
         status_code=status_code, headers=headers or security_headers(request))
     tag, asked = i18n.choose(request)
     if asked:
