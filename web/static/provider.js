@@ -103,7 +103,7 @@ function todo() {
   const stale = [...units.values()].filter((e) => e.unit.stale).length;
   $("#todo").textContent = stale
     ? t("{stale} of {total} counts need confirming: set the number or tap “No change”.", { stale: t.number(stale), total: t.number(units.size) })
-    : t("All {total} counts are current. Thank you.", { total: t.number(units.size) });
+    : t.n("The count is current. Thank you.", "All {count} counts are current. Thank you.", units.size);
 }
 
 async function write(id, request, done) {
