@@ -337,6 +337,7 @@ function onMessage(message) {
     cue(t("New referral for client {ref}.", { ref: message.referral.client_ref || "" }));
   }
   if (message.type === "referral") loadReferrals();
+  if (message.type === "transition_event") document.dispatchEvent(new CustomEvent("bedfinder:transition", { detail: message }));
 }
 
 function onUnit(unit, message) {
