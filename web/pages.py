@@ -13,9 +13,11 @@ import re
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, FastAPI, HTTPException, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from web import i18n
 
@@ -106,6 +108,26 @@ async def display_page(request: Request, lang: str | None = None) -> Response:
     catalogs = {other: {"lang": other, **i18n.language(other).js} for other in i18n.LANGUAGES}
     return render(request, "display.html", page="display", rotate=True,
                   js_catalog=json.dumps({"lang": tag, "catalogs": catalogs}, ensure_ascii=False))
+
+
+NOT_PAGES = ("/api/", "/ws/", "/static/", "/metrics", "/healthz", "/readyz", "/docs", "/openapi")
+
+
+def install_error_pages(app: FastAPI) -> None:
+    """A browser that asks for a page that is not there gets a page in its language, with a
+    way back; API clients keep FastAPI's JSON `{"detail": ...}`."""
+    async def not_found(request: Request, error: Exception) -> Response:
+        assert isinstance(error, StarletteHTTPException)
+        wants_page = (request.method == "GET" and error.status_code in (404, 405)
+                      and "text/html" in request.headers.get("accept", "")
+                      and not request.url.path.startswith(NOT_PAGES))
+        if not wants_page:
+            return await http_exception_handler(request, error)
+        detail = error.detail if error.detail not in ("Not Found", "Method Not Allowed") else ""
+        return render(request, "error.html", status_code=error.status_code, page="error",
+                      path=request.url.path, detail=detail)
+
+    app.add_exception_handler(StarletteHTTPException, not_found)
 
 
 @router.get("/static/{path:path}")

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.browser.conftest import publish
-from tests.browser.pages import DESKTOP, PHONE, no_horizontal_scroll
+from tests.browser.pages import DESKTOP, PHONE, no_horizontal_scroll, serious_violations
 from tests.conftest import Server
 
 PAGES = ["/", "/provider", "/display", "/analytics", "/admin"]
@@ -136,6 +136,8 @@ async def test_every_signed_in_page_speaks_spanish(contexts: Any, server: Server
     for page in (navigator, provider, analytics, admin, wall):
         assert await page.evaluate("document.documentElement.lang") == "es"
         assert page.errors == []
+    for page in (navigator, provider):  # the switcher and the Spanish words pass axe
+        assert await serious_violations(page) == []
 
 
 async def test_phone_pages_in_chinese(contexts: Any, server: Server, shots: Path) -> None:
@@ -159,3 +161,17 @@ async def test_the_wall_rotates_through_every_language(contexts: Any, server: Se
     assert await wall.evaluate("window.t.languages()") == ["en", "es", "zh-Hant", "vi"]
     assert await wall.evaluate("window.t.use('vi'), window.t('Open beds now')") == \
         "Giường trống hiện có"
+
+
+async def test_a_missing_page_is_a_page_in_the_browser_language(
+        contexts: Any, server: Server) -> None:
+    page = await fresh(contexts, locale="es-ES")
+    answer = await page.goto(server.base_url + "/no-such-page")
+    assert answer.status == 404
+    assert await page.locator("h1").inner_text() == "Página no encontrada"
+    assert "/no-such-page" in await page.locator("#error-message").inner_text()
+    async with server.client() as api:  # API clients keep the JSON body
+        missing = await api.get("/api/v1/no-such-thing", headers={"accept": "text/html"})
+        assert missing.status_code == 404 and missing.json()["detail"] == "Not Found"
+        plain = await api.get("/no-such-page")
+        assert plain.status_code == 404 and plain.json()["detail"] == "Not Found"
