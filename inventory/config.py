@@ -53,7 +53,7 @@ class LevelOfCare(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     kind: str = Field(default="bed", pattern="^(bed|slot)$")
     asam: list[str] = Field(default_factory=list)
-    names: dict[str, str] = Field(default_factory=dict)  # display names by language (es, zh, fil)
+    names: dict[str, str] = Field(default_factory=dict)  # display names by language (es, zh-Hant, vi)
 
 
 class Analytics(BaseModel):
@@ -206,8 +206,10 @@ class Settings(BaseSettings):
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'bedfinder.db').resolve()}"
 
-    def level_names(self) -> dict[str, str]:
-        return {key: level.name for key, level in self.levels_of_care.items()}
+    def level_names(self, lang: str = "en") -> dict[str, str]:
+        """Each level's display name in `lang`, English where none is configured."""
+        return {key: (level.names.get(lang) if lang != "en" else None) or level.name
+                for key, level in self.levels_of_care.items()}
 
 
 def load_settings(**overrides: Any) -> Settings:

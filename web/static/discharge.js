@@ -17,8 +17,7 @@ function statusText(tr) {
 }
 
 function when(iso) {
-  const lang = document.documentElement.lang || undefined; // the page's language, not the browser's
-  return new Date(iso).toLocaleString(lang, { weekday: "short", hour: "2-digit", minute: "2-digit" });
+  return t.date(iso, { weekday: "short", hour: "2-digit", minute: "2-digit" });
 }
 
 function defaultReadyBy() {
