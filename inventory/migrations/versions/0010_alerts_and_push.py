@@ -1,13 +1,13 @@
 """alerts, their deliveries (outbox), Web Push subscriptions, VAPID keys, alert cursor
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0010
+Revises: 0009
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0008'
-down_revision = '0007'
+revision = '0010'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
