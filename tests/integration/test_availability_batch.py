@@ -18,7 +18,7 @@ async def test_a_batch_sets_every_unit_and_records_each_in_one_transaction(
              for n in range(5)]
     token = await server.token("provider", org)
     commits: list[int] = []
-    listener = lambda _conn: commits.append(1)  # noqa: E731
+    listener = lambda _conn: commits.append(1)
     event.listen(server.svc.engine.sync_engine, "commit", listener)
     try:
         async with server.client(token) as client:
