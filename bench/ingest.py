@@ -37,6 +37,7 @@ from inventory.records import AuditEntry
 TARGET = 2000
 BATCH_TARGET = 20_000
 BARE = "bench.bare_api:app_factory"
+IDLE_SECONDS = 3.0
 # (path, body, token) for the i-th request
 Request = Callable[[int], tuple[str, bytes, str]]
 
@@ -51,6 +52,7 @@ class Run:
     seconds: float = 0.0
     app_cpu: float = 0.0  # share of one core
     redis_cpu: float = 0.0
+    idle_cpu: float = 0.0  # the app's share of a core with nothing sent (its own jobs)
 
     @property
     def rate(self) -> float:
@@ -64,7 +66,9 @@ class Run:
         return (f"{self.name}: {len(self.seqs)} updates acknowledged in {self.seconds:.1f} s "
                 f"= {self.rate:,.0f}/s ({self.requests} requests); latency p50 "
                 f"{stats['p50']:.1f} ms, p99 {stats['p99']:.1f} ms; refused {self.refused}; "
-                f"CPU per update: app {self.cpu_ms(self.app_cpu):.3f} ms"
+                f"CPU per update: app {self.cpu_ms(self.app_cpu):.3f} ms "
+                f"({self.cpu_ms(max(self.app_cpu - self.idle_cpu, 0)):.3f} ms net of its "
+                f"{100 * self.idle_cpu:.0f}% idle load)"
                 + (f", redis {self.cpu_ms(self.redis_cpu):.3f} ms" if self.redis_cpu else ""))
 
 
@@ -119,8 +123,11 @@ async def drive(base: str, request: Request, connections: int, seconds: float, r
 def measure(name: str, base: str, pid: int, request: Request, connections: int,
             seconds: float, redis_pid: int | None, profile: str = "") -> Run:
     asyncio.run(drive(base, request, connections, 1, Run("warm-up")))  # token cache, pools
+    idle = CpuMeter(pid)
+    time.sleep(IDLE_SECONDS)
+    idle_cpu = idle.percent() / 100
     spy = profiler(pid, profile, seconds) if profile else None
-    run = Run(name)
+    run = Run(name, idle_cpu=idle_cpu)
     app, redis = CpuMeter(pid), CpuMeter(redis_pid) if redis_pid else None
     started = time.monotonic()
     asyncio.run(drive(base, request, connections, seconds, run))

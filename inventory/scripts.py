@@ -21,7 +21,7 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
-from redis.exceptions import NoScriptError, RedisError, ResponseError
+from redis.exceptions import RedisError, ResponseError
 
 from inventory.errors import (
     Conflict,
@@ -163,56 +163,37 @@ class Scripts:
 
     async def change(self, change: Change) -> UnitState:
         """Apply `change` (see `change.lua`); returns the unit's state right after it."""
-        reply = await self._call(self._change, change.unit_id, self._change_keys(change),
-                                 self._change_args(change))
-        return _unit_state(change.unit_id, reply)
+        answer = (await self.changes([change]))[0]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
 
     async def changes(self, changes: Sequence[Change]) -> list[UnitState | Exception]:
-        """Apply each of `changes` (see `change.lua`) in one round trip: a pipeline of
-        script calls, each atomic on its own, in order. Each answer is the unit's state right
-        after its change or the domain error that refused it (and changed nothing); the
-        others are applied regardless. Raises LiveStateUnavailable if Redis cannot be
-        reached, when none, some or all may have been applied (as for a lost reply to
-        `change`)."""
-        answers: list[UnitState | Exception | None] = [None] * len(changes)
-        todo = list(range(len(changes)))
-        for _ in range(2):  # a second pass only for scripts the server had forgotten
-            replies = await self._pipelined([changes[i] for i in todo])
-            missing = []
-            for i, reply in zip(todo, replies):
-                if isinstance(reply, NoScriptError):
-                    missing.append(i)
-                elif isinstance(reply, ResponseError):
-                    answers[i] = script_error(reply, changes[i].unit_id)
-                else:
-                    answers[i] = _unit_state(changes[i].unit_id, reply)
-            if not missing:
-                break
-            await self._change.registered_client.script_load(self._change.script)
-            todo = missing
-        return [a if a is not None else LiveStateUnavailable("live store lost its scripts")
-                for a in answers]
-
-    async def _pipelined(self, changes: Sequence[Change]) -> list[Any]:
-        script = self._change
-        try:
-            async with script.registered_client.pipeline(transaction=False) as pipe:
-                for change in changes:
-                    keys = self._change_keys(change)
-                    pipe.evalsha(script.sha, len(keys), *keys, *self._change_args(change))
-                return await pipe.execute(raise_on_error=False)
-        except RedisError as error:
-            raise LiveStateUnavailable(f"live store unreachable: {error}") from error
-
-    def _change_keys(self, change: Change) -> list[str]:
+        """Apply each of `changes` (distinct units; see `change.lua`) in one script call, each
+        atomic on its own, in order. Each answer is the unit's state right after its change
+        or the domain error that refused it (and changed nothing); the others are applied
+        regardless. Raises LiveStateUnavailable if Redis cannot be reached (when none or all
+        may have been applied, as for any lost reply)."""
+        if not changes:
+            return []
         keys = self.keys
-        return [keys.unit(change.unit_id), keys.seq, keys.stream, keys.epoch, keys.units]
+        args: list[str | int] = [self.stream_max_events]
+        for change in changes:
+            args += self._change_args(change)
+        replies = await self._call(
+            self._change, changes[0].unit_id,
+            [keys.seq, keys.stream, keys.epoch, keys.units,
+             *(keys.unit(c.unit_id) for c in changes)], args)
+        return [script_error(ResponseError(reply), change.unit_id) if isinstance(reply, str)
+                else _unit_state(change.unit_id, reply)
+                for change, reply in zip(changes, replies)]
 
-    def _change_args(self, change: Change) -> list[str | int]:
+    @staticmethod
+    def _change_args(change: Change) -> list[str | int]:
         discharges = ("" if change.expected_discharges is None
                       else orjson.dumps(change.expected_discharges).decode())
-        return [change.op, self.stream_max_events, change.at.isoformat(), change.by,
-                change.source, change.only_organization or "", _blank(change.available),
+        return [change.op, change.at.isoformat(), change.by, change.source,
+                change.only_organization or "", _blank(change.available),
                 _blank(change.capacity), _blank(change.waitlist), discharges, change.note,
                 change.program_id, change.organization_id, change.unit_id]
 
