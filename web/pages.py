@@ -22,6 +22,14 @@ STATIC = HERE / "static"
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=HERE / "templates")
 
+
+def _passthrough(text: str, **values: Any) -> str:
+    """`_` until the Babel catalogs land: the English text, `%(name)s` filled in."""
+    return text % values if values else text
+
+
+templates.env.globals.setdefault("_", _passthrough)
+
 DISPLAY_LANGUAGES = ("en", "es", "zh", "fil")
 HOST = re.compile(r"[A-Za-z0-9.\-]+(:\d{1,5})?|\[[0-9A-Fa-f:.]+\](:\d{1,5})?")
 MEDIA_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
