@@ -18,6 +18,7 @@ const state = {
   optionPrograms: new Set(),
   rerank: null,
   hasQueue: true,
+  hold: null, // the selected transition's active hold
 };
 
 // Small helpers -----------------------------------------------------------------------
@@ -180,6 +181,41 @@ async function drawHead() {
   $("#tp-options-box").hidden = !open || Boolean(tr.hold_id);
   $("#tp-cancel").hidden = !open || tr.member === false;
   drawNext();
+  await drawHold();
+}
+
+/** The bed held for this transition (a provider's acceptance or a direct hold), with the
+ * two things that can happen to it next. */
+async function drawHold() {
+  const tr = state.selected;
+  const box = $("#tp-hold");
+  let hold = null;
+  if (tr.hold_id && tr.status === OPEN) {
+    try { hold = await api(`/api/v1/holds/${encodeURIComponent(tr.hold_id)}`); } catch { hold = null; }
+  }
+  state.hold = hold && hold.status === "active" ? hold : null;
+  box.hidden = !state.hold;
+  if (!state.hold) return;
+  const where = await programName(state.hold.program_id);
+  $("#tp-hold-text").textContent = t("A bed is held at {program} until {time}.", { program: where, time: clock(state.hold.expires_at) });
+  $("#tp-admit").setAttribute("aria-label", t("Admitted: {ref} at {program}", { ref: tr.client_ref, program: where }));
+  $("#tp-release").setAttribute("aria-label", t("Release the bed held for {ref} at {program}", { ref: tr.client_ref, program: where }));
+}
+
+async function endHold(action) {
+  const tr = state.selected;
+  const hold = state.hold;
+  if (!hold) return;
+  try {
+    await api(`/api/v1/holds/${encodeURIComponent(hold.id)}/${action}`, { method: "POST" });
+    say("#tp-msg", action === "admit" ? t("{ref}: admitted.", { ref: tr.client_ref })
+      : t("{ref}: bed released.", { ref: tr.client_ref }));
+  } catch (failure) {
+    say("#tp-hold-msg", t("Not done: {why}", { why: failure.message }), false);
+  }
+  document.dispatchEvent(new CustomEvent("bf:holds-changed"));
+  await refreshLists();
+  await select(tr.id, { focus: false });
 }
 
 function drawNext() {
@@ -238,8 +274,8 @@ function optionItem(option, checked) {
       el("input", { type: "checkbox", id, name: "program", value: option.program_id,
                     checked: checked && !referred ? true : undefined, disabled: referred || undefined,
                     onchange: limitChoices }),
-      el("label", { for: id },
-        el("span", { class: "option-name", text: option.program_name }),
+      el("div", { class: "option-title" },
+        el("label", { for: id, class: "option-name", text: option.program_name }),
         el("span", { class: "muted", text: `${levelName(option.level_of_care)}${option.area ? ` · ${option.area}` : ""}` }))),
     el("p", { class: "option-counts" },
       el("strong", { class: "live-count", text: counts }),
@@ -601,6 +637,8 @@ export async function startConnector(me) {
   $("#invite-form").addEventListener("submit", invite);
   $("#next-form").addEventListener("submit", watchNext);
   $("#tp-cancel").addEventListener("click", cancel);
+  $("#tp-admit").addEventListener("click", () => endHold("admit"));
+  $("#tp-release").addEventListener("click", () => endHold("release"));
   limitChoices();
   await refreshLists();
   const first = state.transitions.find((r) => r.status === OPEN);

@@ -390,7 +390,10 @@ async function loadReferrals() {
 
 function onMessage(message) {
   connector.onMessage(message);
-  if (message.type === "referral" || message.type === "transition_event") loadReferrals();
+  if (message.type === "referral" || message.type === "transition_event") {
+    loadReferrals();
+    loadHolds(); // an acceptance places a hold for the navigator
+  }
   if (message.type === "transition_match") {
     const msg = $("#phase-msg");
     msg.className = "msg ok";
