@@ -10,8 +10,14 @@ from typing import Any
 
 from playwright.async_api import expect
 
-from tests.browser.pages import (DESKTOP, PHONE, no_horizontal_scroll, open_page,
-                                 serious_violations, wait_text)
+from tests.browser.pages import (
+    DESKTOP,
+    PHONE,
+    no_horizontal_scroll,
+    open_page,
+    serious_violations,
+    wait_text,
+)
 from tests.conftest import Server
 
 RESIDENTIAL = ("Casa Alba Residential", "Ironwood Residential Recovery",
