@@ -23,6 +23,11 @@ const state = {
 
 // Small helpers -----------------------------------------------------------------------
 
+/** Providers see the transitions their programs are part of (sending or receiving), to
+ * follow the timeline and add notes; they neither claim, refer nor cancel. */
+const isProvider = () => state.me && state.me.role === "provider";
+const isSupervisor = () => state.me && ["supervisor", "admin"].includes(state.me.role);
+
 const when = (iso) => new Date(iso).toLocaleString(document.documentElement.lang || [], {
   weekday: "short", hour: "2-digit", minute: "2-digit" });
 const clock = (iso) => new Date(iso).toLocaleTimeString(document.documentElement.lang || [], {
@@ -68,6 +73,7 @@ const reasonWords = (reason) => (reason || "").replaceAll("_", " ");
 // Caseload and queue ------------------------------------------------------------------
 
 async function loadCaseload() {
+  if (isProvider()) return;
   try {
     const load = await api("/api/v1/caseload");
     const node = $("#caseload-count");
@@ -77,7 +83,7 @@ async function loadCaseload() {
 }
 
 async function loadQueue() {
-  if (!state.hasQueue) return;
+  if (!state.hasQueue || isProvider()) return;
   let queue;
   try { queue = await api("/api/v1/transitions/queue"); } catch (failure) {
     if ([404, 405, 422].includes(failure.status)) state.hasQueue = false; // not on this server
@@ -178,8 +184,9 @@ async function drawHead() {
   $("#tp-status").textContent = parts.join(" · ");
   $("#tp-status").className = `tp-status${tr.status === OPEN && tr.at_risk ? " at-risk" : ""}`;
   const open = tr.status === OPEN;
-  $("#tp-options-box").hidden = !open || Boolean(tr.hold_id);
-  $("#tp-cancel").hidden = !open || tr.member === false;
+  $("#tp-options-box").hidden = !open || Boolean(tr.hold_id) || isProvider();
+  $("#assign-form").hidden = !open || !isSupervisor();
+  $("#tp-cancel").closest(".tp-end").hidden = !open || tr.member === false || isProvider();
   drawNext();
   await drawHold();
 }
@@ -428,7 +435,7 @@ const EVENT_WORDS = {
   admitted: (p) => t("Admitted at {program}", p),
   at_risk: () => t("At risk: nothing accepted or held yet"),
   lapsed: () => t("Lapsed: discharged without a landing"),
-  bed_match: (p) => t("A matching bed opened at {program}", p),
+  bed_match: (p) => t("Beds open that fit: {programs}", p),
   note: (p) => t("Note: {text}", p),
   member_invited: (p) => t("{member} joined the care team", p),
   member_removed: (p) => t("{member} left the care team", p),
@@ -439,7 +446,8 @@ const EVENT_WORDS = {
 async function eventText(event) {
   const d = event.details || {};
   const params = { ...d, program: d.program || (d.program_id ? await programName(d.program_id) : ""),
-                   reason: reasonWords(d.reason), member: d.label || d.member || d.member_id || "" };
+                   reason: reasonWords(d.reason), member: d.label || d.member || d.member_id || "",
+                   programs: (d.programs || []).map((p) => `${p.program} (${p.available_now})`).join(", ") };
   return (EVENT_WORDS[event.kind] || (() => event.kind.replaceAll("_", " ")))(params);
 }
 
@@ -496,7 +504,8 @@ function drawTeam() {
       m.release_on_file ? el("span", { class: "muted", text: ` · ${t("release on file, confirmed {time}", { time: when(m.release_confirmed_at) })}` }) : null));
   }
   $("#tp-team").replaceChildren(...items);
-  $("#invite-form").hidden = tr.member === false || tr.status !== OPEN;
+  $("#invite-form").hidden = tr.member === false || tr.status !== OPEN || isProvider();
+  $("#note-form").hidden = tr.member === false;
 }
 
 async function invite(event) {
@@ -600,6 +609,23 @@ async function watchNext(event) {
   }
 }
 
+async function assign(event) {
+  event.preventDefault();
+  const tr = state.selected;
+  const to = $("#assign-to").value.trim();
+  try {
+    await api(`/api/v1/transitions/${encodeURIComponent(tr.id)}/assign`, { method: "POST", json: {
+      navigator: to, force: $("#assign-force").checked } });
+    say("#assign-msg", t("{ref} is now with {navigator}.", { ref: tr.client_ref, navigator: to }));
+    $("#assign-to").value = "";
+    $("#assign-force").checked = false;
+  } catch (failure) {
+    say("#assign-msg", t("Not reassigned: {why}", { why: failure.message }), false);
+  }
+  await refreshLists();
+  await select(tr.id, { focus: false });
+}
+
 // Live messages -----------------------------------------------------------------------
 
 let refreshTimer = null;
@@ -637,11 +663,23 @@ export async function startConnector(me) {
   $("#invite-form").addEventListener("submit", invite);
   $("#next-form").addEventListener("submit", watchNext);
   $("#tp-cancel").addEventListener("click", cancel);
+  $("#assign-form").addEventListener("submit", assign);
   $("#tp-admit").addEventListener("click", () => endHold("admit"));
   $("#tp-release").addEventListener("click", () => endHold("release"));
+  if (isProvider()) {
+    $("#caseload-title").textContent = t("Transitions we are part of");
+    $("#transitions-title").textContent = t("Clients moving from or to our programs");
+    $("#start-transition").hidden = true;
+  }
   limitChoices();
   await refreshLists();
-  const first = state.transitions.find((r) => r.status === OPEN);
-  if (first) await select(first.id, { focus: false });
+  // `#transition=ID` (a link from an alert or the provider page) opens that one.
+  const wanted = new URLSearchParams(location.hash.replace(/^#/, "")).get("transition");
+  const first = wanted ? { id: wanted } : state.transitions.find((r) => r.status === OPEN);
+  if (first) await select(first.id, { focus: Boolean(wanted) });
+  window.addEventListener("hashchange", () => {
+    const id = new URLSearchParams(location.hash.replace(/^#/, "")).get("transition");
+    if (id) select(id);
+  });
   setInterval(refreshLists, 60000);
 }

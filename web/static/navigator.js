@@ -410,7 +410,7 @@ function useLocation() {
 
 async function main() {
   fillLevels();
-  const me = await signIn({ roles: ["navigator", "supervisor", "admin"] });
+  const me = await signIn({ roles: ["navigator", "supervisor", "admin", "provider"] });
   $("#search-form").addEventListener("submit", search);
   $("#search-form").addEventListener("reset", () => setTimeout(search, 0));
   $("#phase-form").addEventListener("submit", rankNextPhase);
