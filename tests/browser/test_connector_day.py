@@ -117,7 +117,10 @@ async def test_a_connectors_day_from_discharge_pending_to_the_next_step(
                                 PHONE)
     offer = accepting.locator("#referrals li", has_text=ref)
     started = time.monotonic()
-    await offer.locator("button.primary").click()
+    async with accepting.expect_response(lambda r: r.url.endswith("/accept")) as answer:
+        await offer.locator("button.primary").click()
+    print(f"[{lang}] the acceptance's own request: "
+          f"{(time.monotonic() - started) * 1000:.0f} ms")
     await expect(connector.locator("#tp-referrals li.ref-accepted")).to_contain_text(
         "Casa Alba Residential", timeout=3000)
     accepted_after = time.monotonic() - started
@@ -146,9 +149,12 @@ async def test_a_connectors_day_from_discharge_pending_to_the_next_step(
 
     # A note from the sending program reaches the connector live.
     await views["sending"].locator("#note-text").fill("Packed and ready at the front desk")
+    started = time.monotonic()
     await views["sending"].locator("#note-form button").click()
     await expect(connector.locator("#tp-timeline .tl-note")).to_contain_text(
         "Packed and ready at the front desk", timeout=3000)
+    print(f"[{lang}] a note on the sending program's page to the connector's page: "
+          f"{(time.monotonic() - started) * 1000:.0f} ms")
 
     # 6. Admitted; the next step on the pathway is offered and taken.
     await connector.locator("#tp-admit").click()

@@ -385,8 +385,15 @@ async function loadReferrals() {
   const tr = state.selected;
   let rows;
   try { rows = await api("/api/v1/referrals"); } catch { rows = []; }
+  if (!state.selected || state.selected.id !== tr.id) return;
   state.referrals = rows.filter((r) => r.transition_id === tr.id);
+  await drawReferrals();
+}
+
+async function drawReferrals() {
   $("#tp-referrals-empty").hidden = state.referrals.length > 0;
+  // A provider's list holds only referrals to its own programs: the timeline tells the rest.
+  $("#tp-referrals").closest("section").hidden = isProvider();
   const items = [];
   for (const r of state.referrals) {
     const name = await programName(r.program_id);
@@ -456,6 +463,16 @@ async function eventItem(event) {
     el("time", { datetime: event.at, text: when(event.at) }),
     el("span", { class: "tl-text", text: await eventText(event) }),
     event.actor ? el("span", { class: "muted tl-actor", text: ` · ${event.actor}` }) : null);
+}
+
+async function appendEvent(event) {
+  const list = $("#tp-timeline");
+  if (list.querySelector(`[data-event="${CSS.escape(String(event.id))}"]`)) return;
+  const item = await eventItem(event);
+  if (list.querySelector(`[data-event="${CSS.escape(String(event.id))}"]`)) return;
+  const later = [...list.children].find((li) => Number(li.dataset.event) > event.id);
+  list.insertBefore(item, later || null);
+  flash(item);
 }
 
 async function loadTimeline() {
@@ -601,9 +618,9 @@ async function watchNext(event) {
   try {
     const next = await api(`/api/v1/transitions/${encodeURIComponent(tr.id)}/next`, { method: "POST", json: {
       ready_by: new Date(ready).toISOString() } });
-    say("#next-msg", t("Watching the next step for {ref}.", { ref: next.client_ref }));
     await refreshLists();
     await select(next.id);
+    say("#tp-msg", t("Watching the next step for {ref}.", { ref: next.client_ref }));
   } catch (failure) {
     say("#next-msg", t("Next step not started: {why}", { why: failure.message }), false);
   }
@@ -631,14 +648,25 @@ async function assign(event) {
 let refreshTimer = null;
 function refreshSoon(id) {
   clearTimeout(refreshTimer);
-  refreshTimer = setTimeout(async () => {
-    await refreshLists();
-    if (state.selected && (!id || state.selected.id === id)) await select(state.selected.id, { focus: false });
-  }, 150);
+  refreshTimer = setTimeout(() => {
+    refreshLists();
+    if (state.selected && (!id || state.selected.id === id)) select(state.selected.id, { focus: false });
+  }, 100);
 }
 
 /** Websocket messages other than unit changes: referral answers, timeline events, matches. */
 export function onMessage(message) {
+  const selected = state.selected;
+  if (message.type === "transition_event" && selected && selected.id === message.transition_id
+      && message.event) {
+    appendEvent(message.event); // at once; the rest of the panel follows
+  }
+  const referral = message.type === "referral" && message.referral;
+  if (referral && selected && referral.transition_id === selected.id) {
+    const i = state.referrals.findIndex((r) => r.id === referral.id);
+    if (i >= 0) state.referrals[i] = { ...state.referrals[i], ...referral };
+    drawReferrals();
+  }
   if (message.type === "transition_event") {
     refreshSoon(message.transition_id);
     const row = document.querySelector(`#transitions [data-transition="${CSS.escape(message.transition_id)}"]`);
