@@ -117,7 +117,7 @@ async def test_a_connectors_day_from_discharge_pending_to_the_next_step(
                                 PHONE)
     offer = accepting.locator("#referrals li", has_text=ref)
     started = time.monotonic()
-    async with accepting.expect_response(lambda r: r.url.endswith("/accept")) as answer:
+    async with accepting.expect_response(lambda r: r.url.endswith("/accept")):
         await offer.locator("button.primary").click()
     print(f"[{lang}] the acceptance's own request: "
           f"{(time.monotonic() - started) * 1000:.0f} ms")
