@@ -19,6 +19,7 @@ const state = {
   rerank: null,
   hasQueue: true,
   hold: null, // the selected transition's active hold
+  directory: null, // every program, for "Leaving which program"
 };
 
 // Small helpers -----------------------------------------------------------------------
@@ -548,20 +549,24 @@ async function invite(event) {
 
 async function fillPrograms() {
   const select = $("#start-from");
-  if (select.options.length) return;
-  let data;
-  try { data = await api("/api/v1/programs?limit=200&sort=relevance"); } catch { return; }
-  const sorted = data.programs.sort((a, b) => a.name.localeCompare(b.name));
-  for (const p of sorted) state.programs.set(p.id, p);
+  if (!state.directory) {
+    try { state.directory = (await api("/api/v1/programs?limit=200&sort=relevance")).programs; } catch { return; }
+    state.directory.sort((a, b) => a.name.localeCompare(b.name));
+    for (const p of state.directory) state.programs.set(p.id, p);
+  }
+  const sorted = state.directory;
   select.replaceChildren(el("option", { value: "", text: t("Choose the program") }),
     ...sorted.map((p) => el("option", { value: p.id, text: `${p.name} (${levelName(p.level_of_care)})` })));
 }
 
 async function openStart() {
+  const dialog = $("#start-dialog");
+  dialog.replaceChildren($("#start-template").content.cloneNode(true));
+  $("#start-form").addEventListener("submit", startTransition);
+  $("#start-cancel").addEventListener("click", () => dialog.close());
   await fillPrograms();
-  $("#start-error").textContent = "";
-  if (!$("#start-ready").value) $("#start-ready").value = localInput(24);
-  $("#start-dialog").showModal();
+  $("#start-ready").value = localInput(24);
+  dialog.showModal();
   $("#start-ref").focus();
 }
 
@@ -579,7 +584,6 @@ async function startTransition(event) {
       client_ref: String(data.get("client_ref")).trim(), from_program_id: data.get("from_program_id"),
       discharge_at: new Date(String(data.get("discharge_at"))).toISOString(), needs } });
     $("#start-dialog").close();
-    form.reset();
     say("#caseload-msg", t("Watching {ref}.", { ref: row.client_ref }));
     await refreshLists();
     await select(row.id);
@@ -684,8 +688,7 @@ export function onMessage(message) {
 export async function startConnector(me) {
   state.me = me;
   $("#start-transition").addEventListener("click", openStart);
-  $("#start-form").addEventListener("submit", startTransition);
-  $("#start-cancel").addEventListener("click", () => $("#start-dialog").close());
+  $("#start-dialog").addEventListener("close", () => $("#start-dialog").replaceChildren());
   $("#refer-form").addEventListener("submit", refer);
   $("#note-form").addEventListener("submit", addNote);
   $("#invite-form").addEventListener("submit", invite);
