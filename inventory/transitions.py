@@ -26,7 +26,15 @@ from inventory.errors import Conflict, Invalid, NotFound, NotYourUnit
 from inventory.holds import ADMITTED, HoldView
 from inventory.matcher import Needs
 from inventory.privacy import check_client_ref, check_note
-from inventory.records import CareTeamMember, Hold, Token, Transition, TransitionEvent, new_id
+from inventory.records import (
+    CareTeamMember,
+    Hold,
+    Referral,
+    Token,
+    Transition,
+    TransitionEvent,
+    new_id,
+)
 from inventory.users import User
 
 OPEN, PLACED, CANCELLED, LAPSED = "open", "placed", "cancelled", "lapsed"
@@ -236,7 +244,19 @@ class Transitions:
                 Transition.previous_id == row.id).limit(1))
             data["next_levels"] = self.next_levels(row)
             data["member"] = await care_team.is_member(session, row, actor)
+            data["referrals"] = await self._referral_statuses(session, row.id)
         return data
+
+    async def _referral_statuses(self, session: AsyncSession, transition_id: str
+                                 ) -> list[dict[str, Any]]:
+        """What the team sees of the referrals: where to, and how it stands."""
+        rows = (await session.execute(select(Referral).where(
+            Referral.transition_id == transition_id).order_by(Referral.created_at))).scalars()
+        programs = await self.directory.programs()
+        return [{"id": r.id, "program_id": r.program_id,
+                 "program": programs[r.program_id].name if r.program_id in programs else "",
+                 "status": r.status, "decline_reason": r.decline_reason,
+                 "responded_at": r.responded_at} for r in rows]
 
     def next_levels(self, row: Transition) -> list[str]:
         """Where the pathway goes from the level the client was placed in."""

@@ -79,7 +79,7 @@ FIELDS: dict[str, dict[str, str]] = {
 FIELDS["transition"] = {field: STAFF for field in (
     "id", "client_ref", "from_program_id", "from_level", "discharge_at", "needs", "navigator",
     "status", "hold_id", "to_level", "created_at", "ended_at", "at_risk", "previous_id",
-    "claimed", "team", "caseload", "next_id", "next_levels", "member")}
+    "claimed", "team", "caseload", "next_id", "next_levels", "member", "referrals")}
 FIELDS["care_team_member"] = {field: STAFF for field in (
     "member_id", "organization_id", "label", "release_on_file", "release_confirmed_by",
     "release_confirmed_at", "invited_by", "invited_at")}

@@ -29,6 +29,7 @@ from inventory.actors import ROLES
 from inventory.config import ConfigError, Settings, load_settings
 from inventory.errors import InventoryError
 from simulation import cli as simulation_cli
+from web import i18n_cli
 
 if TYPE_CHECKING:
     import uvicorn
@@ -80,6 +81,7 @@ token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(feeds_cli.app, name="import")
 app.add_typer(token_app, name="token")
+app.add_typer(i18n_cli.app, name="i18n")
 app.command("simulate")(simulation_cli.simulate)
 console = Console()
 

@@ -17,20 +17,14 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from web import i18n
+
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=HERE / "templates")
+i18n.install(templates.env)
 
-
-def _passthrough(text: str, **values: Any) -> str:
-    """`_` until the Babel catalogs land: the English text, `%(name)s` filled in."""
-    return text % values if values else text
-
-
-templates.env.globals.setdefault("_", _passthrough)
-
-DISPLAY_LANGUAGES = ("en", "es", "zh", "fil")
 HOST = re.compile(r"[A-Za-z0-9.\-]+(:\d{1,5})?|\[[0-9A-Fa-f:.]+\](:\d{1,5})?")
 MEDIA_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
                ".svg": "image/svg+xml", ".png": "image/png", ".ico": "image/x-icon",
@@ -65,10 +59,27 @@ def page_config(request: Request) -> str:
     })
 
 
-def render(request: Request, template: str, **context: Any) -> Response:
-    return templates.TemplateResponse(
-        request, template, {"config": page_config(request), **context},
-        headers=security_headers(request))
+def language_context(request: Request) -> dict[str, Any]:
+    """What every template needs to speak the request's language: `i18n` (read by `_`),
+    the switcher's links and the scripts' catalog."""
+    tag, _asked = i18n.choose(request)
+    chosen = i18n.language(tag)
+    return {"i18n": chosen, "lang": tag, "dir": chosen.direction,
+            "languages": i18n.switcher_links(request, tag),
+            "js_catalog": json.dumps({"lang": tag, **chosen.js}, ensure_ascii=False)}
+
+
+def render(request: Request, template: str, status_code: int = 200,
+           headers: dict[str, str] | None = None, **context: Any) -> Response:
+    """A page in the request's language; a language asked for with `?lang=` is remembered."""
+    speaking = language_context(request)
+    response = templates.TemplateResponse(
+        request, template, {"config": page_config(request), **speaking, **context},
+        status_code=status_code, headers=headers or security_headers(request))
+    tag, asked = i18n.choose(request)
+    if asked:
+        i18n.remember(response, request, tag)
+    return response
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -86,9 +97,12 @@ async def provider_page(request: Request) -> Response:
 @router.get("/display", response_class=HTMLResponse)
 async def display_page(request: Request, lang: str | None = None) -> Response:
     """Wall display: are there beds tonight. `?lang=` picks one language; `all` rotates."""
-    chosen = lang if lang in (*DISPLAY_LANGUAGES, "all") else "en"
-    html_lang = "en" if chosen == "all" else chosen
-    return render(request, "display.html", page="display", lang=html_lang)
+    if lang != "all":
+        return render(request, "display.html", page="display", rotate=False)
+    tag, _asked = i18n.choose(request)
+    catalogs = {other: {"lang": other, **i18n.language(other).js} for other in i18n.LANGUAGES}
+    return render(request, "display.html", page="display", rotate=True,
+                  js_catalog=json.dumps({"lang": tag, "catalogs": catalogs}, ensure_ascii=False))
 
 
 @router.get("/static/{path:path}")

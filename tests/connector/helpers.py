@@ -13,6 +13,7 @@ import orjson
 
 from tests.conftest import Server
 
+WATCH = {"at_risk", "bed_match"}
 NEEDS = {"gender": "female", "age": 34, "payer": "medi-cal"}
 
 
@@ -61,6 +62,11 @@ class World:
             reply = await client.get(f"/api/v1/transitions/{transition_id}/timeline")
         assert reply.status_code == 200, reply.text
         return reply.json()
+
+    async def changes(self, transition_id: str, who: str = "nav") -> list[dict[str, Any]]:
+        """The timeline without the watch's findings (`at_risk`, `bed_match`), which the
+        scheduled watch adds whenever it runs."""
+        return [e for e in await self.timeline(transition_id, who) if e["kind"] not in WATCH]
 
 
 async def build_world(server: Server) -> World:

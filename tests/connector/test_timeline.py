@@ -32,7 +32,7 @@ async def test_timeline_tells_the_whole_flow_in_order(server: Server) -> None:
         admitted = await oak.post(f"/api/v1/holds/{accepted.json()['hold_id']}/admit")
         assert admitted.status_code == 200, admitted.text
 
-    events = await world.timeline(t["id"])
+    events = await world.changes(t["id"])
     kinds = [e["kind"] for e in events]
     assert kinds == ["discharge_pending", "claimed", "referral_sent", "referral_sent",
                      "referral_sent", "referral_seen", "referral_declined",

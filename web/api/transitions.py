@@ -108,12 +108,22 @@ class TeamOut(BaseModel):
     members: list[MemberOut]
 
 
+class ReferralStatus(BaseModel):
+    id: str
+    program_id: str
+    program: str
+    status: str
+    decline_reason: str | None
+    responded_at: datetime | None
+
+
 class TransitionDetail(TransitionOut):
     team: TeamOut
     caseload: dict[str, int] | None
     next_id: str | None
     next_levels: list[str]
     member: bool = Field(description="Whether the reader is on the care team (may add notes).")
+    referrals: list[ReferralStatus]
 
 
 class EventOut(BaseModel):

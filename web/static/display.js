@@ -7,9 +7,8 @@ const params = new URLSearchParams(location.search);
 const wanted = (name) => (params.get(name) || "").split(",").map((s) => s.trim()).filter(Boolean);
 const levelsWanted = wanted("levels");
 const areasWanted = wanted("area").map((a) => a.toLowerCase());
-const langParam = params.get("lang") || "en";
-const rotation = langParam === "all" ? ["en", "es", "zh", "fil"]
-  : [WORDS[langParam] ? langParam : "en"];
+// The server chose the language (?lang=, cookie, browser); `?lang=all` gives every catalog.
+const rotation = params.get("lang") === "all" ? window.t.languages() : [window.t.lang];
 const PAGE_SECONDS = Math.max(5, Number(params.get("seconds")) || 15);
 const LANG_SECONDS = 20;
 
@@ -24,7 +23,7 @@ let connSince = null; // when the feed was last known current (while "stale")
 let feed;
 let lastRefetch = 0;
 
-const w = () => WORDS[lang];
+const w = () => WORDS[lang] || WORDS.en;
 
 function levelLabel(key) {
   return (w().levels && w().levels[key]) || WORDS.en.levels[key] || config.levels[key] || key;
@@ -220,7 +219,7 @@ function render() {
 }
 
 function labels() {
-  document.documentElement.lang = lang;
+  window.t.use(lang);
   document.title = `${w().title} · Bedfinder`;
   $("#wall-title").textContent = w().title;
   const parts = [levelsWanted.length ? levelsWanted.map(levelLabel).join(", ") : w().all_levels];
@@ -246,7 +245,7 @@ function showConnection(state, detail) {
 }
 
 function tick() {
-  $("#wall-clock").textContent = new Date().toLocaleTimeString(lang === "fil" ? "fil-PH" : lang,
+  $("#wall-clock").textContent = new Date().toLocaleTimeString(lang,
     { hour: "2-digit", minute: "2-digit" });
   for (const age of document.querySelectorAll(".tile .age")) {
     age.textContent = timeAgo(age.dataset.updated || null, w().ago);

@@ -319,6 +319,7 @@ function onMessage(message) {
     cue(`New referral for client ${message.referral.client_ref || ""}.`);
   }
   if (message.type === "referral") loadReferrals();
+  if (message.type === "transition_event") document.dispatchEvent(new CustomEvent("bedfinder:transition", { detail: message }));
 }
 
 function onUnit(unit, message) {
