@@ -9,7 +9,6 @@ The e-mail and push alerts of that day are asserted in the alerts' own tests."""
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -71,14 +70,18 @@ async def test_a_connectors_day_from_discharge_pending_to_the_next_step(
     day = await agencies(server)
     ref = f"day-{lang}-7731"
 
-    # 1. The detox program marks the client discharge-pending.
-    ready_by = (datetime.now(UTC) + timedelta(hours=10)).isoformat()
-    async with server.client(day["sender"]) as sender:
-        marked = await sender.post("/api/v1/discharges", json={
-            "client_ref": ref, "from_program_id": day["detox"], "ready_by": ready_by,
-            "needs": {"gender": "female", "age": 38, "payer": "medi-cal"}})
-        assert marked.status_code == 201, marked.text
-    transition_id = marked.json()["id"]
+    # 1. The detox program marks the client discharge-pending, on its phone.
+    sending = await open_page(contexts, server, address("/provider", lang), day["sender"], PHONE)
+    form = sending.locator("#dp-form")
+    await form.locator("#dp-ref").fill(ref)
+    await form.locator("#dp-gender").select_option("female")
+    await form.locator("#dp-age").fill("38")
+    await form.locator("button[type=submit]").click()
+    mine = sending.locator("#dp-list li", has_text=ref)
+    await expect(mine).to_be_visible()
+    transition_id = await mine.get_attribute("data-transition")
+    assert transition_id
+    await shoot(sending, shots, f"day-{lang}-0-discharge-pending.png")
 
     # 2. The connector claims it from the queue.
     connector = await open_page(contexts, server, address("/", lang), day["connector"], DESKTOP)
@@ -171,5 +174,5 @@ async def test_a_connectors_day_from_discharge_pending_to_the_next_step(
     await shoot(connector, shots, f"day-{lang}-6-next-step.png")
 
     assert await serious_violations(connector) == []
-    for page in (connector, declining, accepting, *views.values()):
+    for page in (sending, connector, declining, accepting, *views.values()):
         assert page.errors == []
