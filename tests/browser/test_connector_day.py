@@ -59,6 +59,18 @@ async def shoot(page: Any, shots: Path, name: str) -> None:
     publish(shots / name)
 
 
+def words(lang: str, domain: str, english: str) -> str:
+    """What the page should say for `english` in `lang`: the catalog's translation, or the
+    English while the message is not translated yet (the pages fall back the same way)."""
+    if lang == "en":
+        return english
+    from babel.messages.pofile import read_po
+
+    with (HERE / "web" / "translations" / lang / "LC_MESSAGES" / f"{domain}.po").open("rb") as f:
+        found = read_po(f).get(english)
+    return found.string if found and found.string and not found.fuzzy else english
+
+
 async def timeline_of(page: Any) -> list[tuple[str, str]]:
     return [(await li.get_attribute("data-event") or "", await li.inner_text())
             for li in await page.locator("#tp-timeline li").all()]
@@ -86,6 +98,8 @@ async def test_a_connectors_day_from_discharge_pending_to_the_next_step(
     # 2. The connector claims it from the queue.
     connector = await open_page(contexts, server, address("/", lang), day["connector"], DESKTOP)
     assert await connector.evaluate("document.documentElement.lang") == lang
+    await expect(connector.locator("#caseload-title")).to_have_text(
+        words(lang, "messages", "My caseload"))
     queued = connector.locator(f"#queue [data-transition='{transition_id}']")
     await expect(queued).to_contain_text(ref)
     await shoot(connector, shots, f"day-{lang}-1-queue.png")
@@ -102,6 +116,8 @@ async def test_a_connectors_day_from_discharge_pending_to_the_next_step(
             "input[type=checkbox]").check()
     await connector.locator("#refer-button").click()
     await expect(connector.locator("#tp-referrals li")).to_have_count(3)
+    await expect(connector.locator("#tp-referrals li").first).to_contain_text(
+        words(lang, "js", "Referral sent, not seen yet"))
     await shoot(connector, shots, f"day-{lang}-2-referred.png")
 
     # 4. One program declines with a reason, another accepts (each on its own provider page).

@@ -98,7 +98,8 @@ async function loadQueue() {
     items.push(el("li", { class: "cx-item", dataset: { transition: row.id } },
       el("div", {},
         el("strong", { text: row.client_ref || t("(reference removed)") }),
-        el("span", { class: "muted", text: ` · ${from || levelName(row.from_level)} · ${t("ready by {time}", { time: when(row.discharge_at) })}` })),
+        el("span", { class: "muted" }, " · ", from || levelName(row.from_level), " · ",
+           t("ready by {time}", { time: when(row.discharge_at) }))),
       el("button", { type: "button", class: "primary", text: t("Claim"),
                      "aria-label": t("Claim {ref}", { ref: row.client_ref || row.id }),
                      onclick: () => claim(row) })));
@@ -127,7 +128,7 @@ function transitionItem(row) {
     el("button", { type: "button", class: "cx-open", "aria-current": selected ? "true" : undefined,
                    onclick: () => select(row.id) },
       el("strong", { text: row.client_ref || t("(reference removed)") }),
-      el("span", { text: `${levelName(row.from_level)} · ${t("ready by {time}", { time: when(row.discharge_at) })}` }),
+      el("span", {}, levelName(row.from_level), " · ", t("ready by {time}", { time: when(row.discharge_at) })),
       el("span", { class: row.at_risk && row.status === OPEN ? "at-risk" : "muted", text: status })));
 }
 
@@ -404,7 +405,7 @@ async function drawReferrals() {
         el("strong", { text: name }), " ",
         el("span", { class: `status ${key === "accepted" ? "open" : key === "declined" ? "full" : "waitlist"}`,
                      text: (REFERRAL_WORDS[key] || (() => key))() }),
-        r.decline_reason ? el("span", { class: "reason", text: ` ${t("Reason: {reason}", { reason: reasonWords(r.decline_reason) })}` }) : null),
+        r.decline_reason ? [" ", el("span", { class: "reason", text: t("Reason: {reason}", { reason: reasonWords(r.decline_reason) }) })] : null),
       r.status === "pending" && state.selected.member !== false
         ? el("button", { type: "button", class: "secondary small", text: t("Withdraw"),
                          "aria-label": t("Withdraw the referral to {program}", { program: name }),
@@ -519,7 +520,7 @@ function drawTeam() {
   for (const m of team.members || []) {
     items.push(el("li", { class: "cx-item" },
       el("span", { text: m.label }),
-      m.release_on_file ? el("span", { class: "muted", text: ` · ${t("release on file, confirmed {time}", { time: when(m.release_confirmed_at) })}` }) : null));
+      m.release_on_file ? el("span", { class: "muted" }, " · ", t("release on file, confirmed {time}", { time: when(m.release_confirmed_at) })) : null));
   }
   $("#tp-team").replaceChildren(...items);
   $("#invite-form").hidden = tr.member === false || tr.status !== OPEN || isProvider();
