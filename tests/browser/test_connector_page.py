@@ -201,3 +201,52 @@ async def test_refer_with_the_keyboard_only(contexts: Any, server: Server) -> No
     await page.keyboard.press("Enter")
     await wait_text(page, "#refer-msg", "Referral sent to Casa Alba Residential.")
     await expect(referral_row(page, "Casa Alba Residential")).to_contain_text("not seen yet")
+
+
+async def test_a_member_from_another_organization_sees_nothing_until_invited_with_a_release(
+        contexts: Any, server: Server, shots: Path) -> None:
+    places = await landing_places(server)
+    soon = (datetime.now(UTC) + timedelta(hours=8)).isoformat()
+    async with server.client(places["navigator"]) as client:
+        made = await client.post("/api/v1/transitions", json={
+            "client_ref": "team-4", "from_program_id": places["detox"], "discharge_at": soon,
+            "needs": {"gender": "female", "age": 52}})
+        assert made.status_code == 201, made.text
+    transition_id = made.json()["id"]
+    probation_org = await server.org("County Probation")
+    probation = await server.token("provider", probation_org)
+    async with server.client(probation) as client:
+        member_id = (await client.get("/api/v1/me")).json()["token_id"]
+
+    outsider = await open_page(contexts, server, "/", probation, DESKTOP)
+    await expect(outsider.locator("#caseload-title")).to_have_text("Transitions we are part of")
+    await outsider.evaluate(f"location.hash = 'transition={transition_id}'")
+    await expect(outsider.locator("#transitions-empty")).to_be_visible()
+    assert await outsider.locator("#transition-panel").is_hidden()  # nothing before invited
+
+    page = await open_page(contexts, server, "/", places["navigator"], DESKTOP)
+    await wait_text(page, "#tp-title", "team-4")
+    await page.get_by_label("Invite (person or token id)").fill(member_id)
+    await page.get_by_role("button", name="Invite", exact=True).click()
+    await wait_text(page, "#invite-msg", "Not invited:")
+    assert "release" in (await page.locator("#invite-msg").inner_text()).lower()
+    await expect(page.locator("#tp-team li")).to_have_count(1)  # the lead only
+
+    await page.get_by_label("A release of information for this client is on file").check()
+    await page.get_by_role("button", name="Invite", exact=True).click()
+    await wait_text(page, "#invite-msg", "Invited to the care team.")
+    await expect(page.locator("#tp-team li")).to_have_count(2)
+    await expect(page.locator("#tp-team li").nth(1)).to_contain_text("release on file")
+    await expect(page.locator("#tp-timeline .tl-member_invited")).to_have_count(1)
+
+    await outsider.reload()
+    await outsider.wait_for_selector("#app:not([hidden])")
+    await expect(outsider.locator("#tp-title")).to_contain_text("team-4")
+    await expect(outsider.locator("#tp-timeline .tl-member_invited")).to_have_count(1)
+    await outsider.get_by_label("Add a note for the care team").fill("Check-in set for Monday")
+    await outsider.get_by_role("button", name="Add note").click()
+    await expect(page.locator("#tp-timeline .tl-note")).to_contain_text(
+        "Check-in set for Monday", timeout=3000)
+    await page.locator("#connector").screenshot(path=shots / "connector-care-team.png")
+    assert await serious_violations(outsider) == []
+    assert outsider.errors == [] and page.errors == []

@@ -714,4 +714,6 @@ export async function startConnector(me) {
     if (id) select(id);
   });
   setInterval(refreshLists, 60000);
+  // A new discharge-pending client is no message to navigators (it has no team yet): look.
+  setInterval(loadQueue, 15000);
 }
