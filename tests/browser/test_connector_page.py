@@ -250,3 +250,29 @@ async def test_a_member_from_another_organization_sees_nothing_until_invited_wit
     await page.locator("#connector").screenshot(path=shots / "connector-care-team.png")
     assert await serious_violations(outsider) == []
     assert outsider.errors == [] and page.errors == []
+
+
+async def test_a_supervisor_reassigns_and_the_new_connector_sees_it_arrive(
+        contexts: Any, server: Server) -> None:
+    places = await landing_places(server)
+    soon = (datetime.now(UTC) + timedelta(hours=8)).isoformat()
+    async with server.client(places["navigator"]) as client:
+        made = await client.post("/api/v1/transitions", json={
+            "client_ref": "move-2", "from_program_id": places["detox"], "discharge_at": soon})
+        assert made.status_code == 201, made.text
+    other = await server.token("navigator")
+    async with server.client(other) as client:
+        other_id = (await client.get("/api/v1/me")).json()["token_id"]
+    receiving = await open_page(contexts, server, "/", other, PHONE)
+    await expect(receiving.locator("#transitions-empty")).to_be_visible()
+
+    supervisor = await open_page(contexts, server, "/", await server.token("supervisor"),
+                                 DESKTOP)
+    await wait_text(supervisor, "#tp-title", "move-2")
+    await supervisor.get_by_label("Give this transition to (navigator id)").fill(other_id)
+    await supervisor.get_by_role("button", name="Reassign", exact=True).click()
+    await wait_text(supervisor, "#assign-msg", f"move-2 is now with {other_id}.")
+    await expect(receiving.locator("#transitions li", has_text="move-2")).to_be_visible(
+        timeout=3000)
+    await expect(receiving.locator("#caseload-count")).to_have_text("1 of 8 open")
+    assert supervisor.errors == [] and receiving.errors == []
