@@ -15,6 +15,7 @@ from tests.browser.pages import (
     PHONE,
     no_horizontal_scroll,
     open_page,
+    overlapping_text,
     serious_violations,
     wait_text,
 )
@@ -153,6 +154,11 @@ async def test_hold_directly_on_a_phone_and_the_ninth_transition_is_refused(
     await expect(page.locator("#caseload-count")).to_have_text("8 of 8 open")
     assert await no_horizontal_scroll(page)
 
+    await wait_text(page, "#tp-options", "Casa Alba Residential")
+    assert await no_horizontal_scroll(page)
+    assert await overlapping_text(page, "#connector h2, #connector h3, #connector h4, "
+                                  ".option-name, .option-counts, .cx-open strong") == []
+    await page.locator("#connector").screenshot(path=shots / "connector-phone-options.png")
     hold = page.get_by_role("button", name="Hold a bed at Casa Alba Residential")
     await hold.click()
     confirmation = page.locator("#tp-msg")
