@@ -254,8 +254,11 @@ async def test_a_member_from_another_organization_sees_nothing_until_invited_wit
     await expect(page.locator("#tp-timeline .tl-note")).to_contain_text(
         "Check-in set for Monday", timeout=3000)
     await page.locator("#connector").screenshot(path=shots / "connector-care-team.png")
+    linked = await open_page(contexts, server, f"/?transition={transition_id}", probation,
+                             PHONE)  # an alert's link opens the transition
+    await expect(linked.locator("#tp-title")).to_contain_text("team-4")
     assert await serious_violations(outsider) == []
-    assert outsider.errors == [] and page.errors == []
+    assert outsider.errors == [] and page.errors == [] and linked.errors == []
 
 
 async def test_a_supervisor_reassigns_and_the_new_connector_sees_it_arrive(

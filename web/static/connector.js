@@ -705,8 +705,9 @@ export async function startConnector(me) {
   }
   limitChoices();
   await refreshLists();
-  // `#transition=ID` (a link from an alert or the provider page) opens that one.
-  const wanted = new URLSearchParams(location.hash.replace(/^#/, "")).get("transition");
+  // `?transition=ID` (an alert's link) or `#transition=ID` (a shared link) opens that one.
+  const wanted = new URLSearchParams(location.search).get("transition")
+    || new URLSearchParams(location.hash.replace(/^#/, "")).get("transition");
   const first = wanted ? { id: wanted } : state.transitions.find((r) => r.status === OPEN);
   if (first) await select(first.id, { focus: Boolean(wanted) });
   window.addEventListener("hashchange", () => {
