@@ -285,3 +285,42 @@ async def test_a_supervisor_reassigns_and_the_new_connector_sees_it_arrive(
         timeout=3000)
     await expect(receiving.locator("#caseload-count")).to_have_text("1 of 8 open")
     assert supervisor.errors == [] and receiving.errors == []
+
+
+async def test_option_counts_follow_the_live_feed_then_withdraw_and_cancel_take_effect(
+        contexts: Any, server: Server) -> None:
+    places = await landing_places(server)
+    soon = (datetime.now(UTC) + timedelta(hours=8)).isoformat()
+    async with server.client(places["navigator"]) as client:
+        assert (await client.post("/api/v1/transitions", json={
+            "client_ref": "live-3", "from_program_id": places["detox"], "discharge_at": soon,
+            "needs": {"gender": "male", "age": 45}})).status_code == 201
+    page = await open_page(contexts, server, "/", places["navigator"], DESKTOP)
+    ironwood = page.locator("#tp-options .option", has_text="Ironwood Residential Recovery")
+    await expect(ironwood.locator(".option-counts")).to_contain_text("1 open now")
+
+    unit = places["programs"]["Ironwood Residential Recovery"]
+    async with server.client(await server.token("provider", unit["org"])) as provider:
+        reply = await provider.put(f"/api/v1/units/{unit['unit']}/availability",
+                                   json={"available": 4})
+        assert reply.status_code == 200, reply.text
+    await expect(ironwood.locator(".option-counts")).to_contain_text("4 open now", timeout=3000)
+
+    await ironwood.get_by_role("checkbox").check()
+    await page.locator("#refer-button").click()
+    await wait_text(page, "#refer-msg", "Referral sent to Ironwood Residential Recovery.")
+    await expect(ironwood.get_by_role("checkbox")).to_be_disabled()  # referred already
+    await page.get_by_role("button",
+                           name="Withdraw the referral to Ironwood Residential Recovery").click()
+    await wait_text(page, "#tp-msg", "Referral to Ironwood Residential Recovery withdrawn.")
+    await expect(referral_row(page, "Ironwood Residential Recovery")).to_contain_text("Withdrawn")
+
+    cancel = page.locator("#tp-cancel")
+    await cancel.click()
+    await expect(cancel).to_have_text("Press again to cancel live-3")  # one tap cancels nothing
+    await expect(page.locator("#tp-status")).to_contain_text("Open")
+    await cancel.click()
+    await wait_text(page, "#tp-msg", "live-3: transition cancelled.")
+    await expect(page.locator("#tp-status")).to_contain_text("Cancelled")
+    await expect(page.locator("#caseload-count")).to_have_text("0 of 8 open")
+    assert page.errors == []
