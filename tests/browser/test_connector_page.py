@@ -150,6 +150,10 @@ async def test_hold_directly_on_a_phone_and_the_ninth_transition_is_refused(
                 "client_ref": f"load-{n}", "from_program_id": places["detox"],
                 "discharge_at": soon, "needs": {"gender": "male", "age": 40 + n}})
             assert reply.status_code == 201, reply.text
+    async with server.client(await server.token("provider", places["sending"])) as sender:
+        queued = await sender.post("/api/v1/discharges", json={
+            "client_ref": "queue-9", "from_program_id": places["detox"], "ready_by": soon})
+        assert queued.status_code == 201, queued.text
     page = await open_page(contexts, server, "/", navigator, PHONE)
     await expect(page.locator("#caseload-count")).to_have_text("8 of 8 open")
     assert await no_horizontal_scroll(page)
@@ -183,6 +187,11 @@ async def test_hold_directly_on_a_phone_and_the_ninth_transition_is_refused(
     assert await serious_violations(page) == []
     await page.get_by_role("button", name="Close").click()
     assert await no_horizontal_scroll(page)
+
+    await page.get_by_role("button", name="Claim queue-9").click()  # the ninth, by claiming
+    await wait_text(page, "#caseload-msg", "Could not claim queue-9:")
+    assert "8" in await page.locator("#caseload-msg").inner_text()
+    await expect(page.locator("#queue li", has_text="queue-9")).to_be_visible()
     assert page.errors == []
 
 
