@@ -177,13 +177,14 @@ async def test_a_connectors_day_from_discharge_pending_to_the_next_step(
 
     # 6. Admitted; the next step on the pathway is offered and taken.
     await connector.locator("#tp-admit").click()
-    await expect(connector.locator("#tp-next")).to_be_visible(timeout=3000)
+    await expect(connector.locator("#tp-next")).to_be_visible()
     await expect(connector.locator("#tp-timeline .tl-admitted")).to_have_count(1)
     await expect(views["accepting"].locator("#tp-timeline .tl-admitted")).to_have_count(
         1, timeout=3000)
     await shoot(connector, shots, f"day-{lang}-5-admitted.png")
     await connector.locator("#next-form button").click()
     await expect(connector.locator("#tp-title")).to_contain_text(ref)
+    await expect(connector.locator("#tp-title")).to_contain_text("Casa Alba Residential")
     await expect(connector.locator("#tp-timeline .tl-created")).to_have_count(1)
     await expect(connector.locator("#tp-options .option", has_text="Harbor Light Recovery Residence")
                  ).to_be_visible()

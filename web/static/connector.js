@@ -18,6 +18,8 @@ const state = {
   optionPrograms: new Set(),
   rerank: null,
   hasQueue: true,
+  turn: 0, // counts select() calls: only the latest draws
+  wanted: null, // the transition asked for last (state.selected follows once it is loaded)
   hold: null, // the selected transition's active hold
   directory: null, // every program, for "Leaving which program"
 };
@@ -149,11 +151,22 @@ async function refreshLists() {
 
 // One transition ----------------------------------------------------------------------
 
+/** Show one transition. Calls overlap (live messages, clicks): only the latest one draws, so
+ * a slow answer for an earlier choice never replaces the later one. */
 async function select(id, { focus = true } = {}) {
+  const turn = ++state.turn;
+  state.wanted = id;
   let detail = null;
-  try { detail = await api(`/api/v1/transitions/${encodeURIComponent(id)}`); } catch { /* the list row will do */ }
-  detail = detail || state.transitions.find((r) => r.id === id);
-  if (!detail) return;
+  try { detail = await api(`/api/v1/transitions/${encodeURIComponent(id)}`); } catch (failure) {
+    // The list row will do for now (with what an earlier answer said of the team and the
+    // pathway), and another look follows shortly.
+    $("#transition-panel").dataset.lastError = String(failure.status);
+    const row = state.transitions.find((r) => r.id === id);
+    const before = state.selected && state.selected.id === id ? state.selected : {};
+    detail = row ? { ...before, ...row } : null;
+    if (failure.status !== 404) setTimeout(() => { if (state.wanted === id) refreshSoon(id); }, 1000);
+  }
+  if (!detail || turn !== state.turn) return;
   const changed = !state.selected || state.selected.id !== id;
   state.selected = detail;
   for (const node of document.querySelectorAll("#transitions .cx-item")) {
@@ -170,7 +183,9 @@ async function select(id, { focus = true } = {}) {
     $("#next-ready").value = localInput(24);
   }
   await drawHead();
+  if (turn !== state.turn) return;
   await Promise.all([loadReferrals(), loadTimeline(), rankOptions()]);
+  if (turn !== state.turn) return;
   drawTeam();
   if (focus && changed) panel.focus();
 }
@@ -655,7 +670,7 @@ function refreshSoon(id) {
   clearTimeout(refreshTimer);
   refreshTimer = setTimeout(() => {
     refreshLists();
-    if (state.selected && (!id || state.selected.id === id)) select(state.selected.id, { focus: false });
+    if (state.wanted && (!id || state.wanted === id)) select(state.wanted, { focus: false });
   }, 100);
 }
 
