@@ -12,6 +12,7 @@ import difflib
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -26,6 +27,11 @@ from pydantic_settings import (
 DEFAULT_CONFIG = Path(__file__).resolve().parent / "config.yaml"
 REPO_CONFIG = DEFAULT_CONFIG  # the repository's top-level config.yaml is a link to this file
 ENV_PREFIX = "BEDFINDER_"
+
+
+# Authorization request parameters the sign-in flow sets itself (web/oidc.py).
+OIDC_RESERVED = frozenset({"client_id", "redirect_uri", "response_type", "scope", "state",
+                           "nonce", "code_challenge", "code_challenge_method"})
 
 
 class ConfigError(ValueError):
@@ -131,6 +137,9 @@ class Settings(BaseSettings):
     oidc_org_claim: str = Field(default="bedfinder_org", min_length=1, max_length=100)
     oidc_admin_contact: str = Field(default="your Bedfinder administrator", max_length=300)
     oidc_clock_skew_seconds: int = Field(default=60, ge=0, le=600)
+    # Extra parameters of the authorization request, as a query string: Google issues a
+    # refresh token (which session rechecks need) only with `access_type=offline&prompt=consent`.
+    oidc_authorize_params: str = Field(default="", max_length=500)
     # A session ends after this long without a request, and after this long in any case.
     session_idle_minutes: float = Field(default=30, gt=0, le=24 * 60)
     session_absolute_hours: float = Field(default=12, gt=0, le=24 * 30)
@@ -149,6 +158,10 @@ class Settings(BaseSettings):
         if self.hold_minutes > self.hold_max_minutes:
             raise ValueError(f"hold_minutes {self.hold_minutes} is more than hold_max_minutes "
                              f"{self.hold_max_minutes}")
+        reserved = OIDC_RESERVED & {k for k, _ in parse_qsl(self.oidc_authorize_params)}
+        if reserved:
+            raise ValueError(f"oidc_authorize_params may not set {', '.join(sorted(reserved))}: "
+                             "Bedfinder sets them for every sign-in")
         if self.levels_of_care:
             named = {lv for src, dst in self.pathways.items() for lv in [src, *dst]}
             unknown = sorted(named - set(self.levels_of_care))

@@ -52,6 +52,15 @@ async def list_tokens(sessions: async_sessionmaker) -> list[Token]:
             select(Token).order_by(Token.created_at.desc(), Token.id))).scalars())
 
 
+def state_of(token: Token, now: datetime) -> str:
+    """`revoked`, `expired` or `active`."""
+    if token.revoked_at is not None:
+        return "revoked"
+    if token.expires_at is not None and _aware(token.expires_at) <= now:
+        return "expired"
+    return "active"
+
+
 async def revoke_token(sessions: async_sessionmaker, token_id: str, now: datetime) -> None:
     async with sessions() as session, session.begin():
         row = await session.get(Token, token_id)

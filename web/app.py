@@ -18,7 +18,7 @@ from inventory.mirror import Mirror
 from inventory.stream_reader import Listener, StreamReader
 from inventory.system import System, build_system, redis_address
 from inventory.tokens import no_longer_valid
-from inventory.users import PERSON_PREFIX, Users
+from inventory.users import PERSON_PREFIX
 from web import admin_page, analytics, errors, logs, pages, signin, ws
 from web.api import (
     access,
@@ -42,12 +42,13 @@ from web.fanout import Fanout
 from web.limits import BodySizeLimit
 from web.metrics import Metrics, RequestMetrics
 from web.notifications import Notifications
-from web.people import build_people
+from web.people import People, build_people
 from web.rate_limits import RateLimit, RateLimits
 from web.request_context import RequestContext
 from web.scheduled import start_jobs
 from web.services import Services
 from web.sessions import TokenSessions
+from web.web_sessions import SOCKET_PREFIX
 
 log = logging.getLogger(__name__)
 SHUTDOWN_SECONDS = 5.0
@@ -88,15 +89,19 @@ def _counting(metrics: Metrics) -> Listener:
     return count
 
 
-async def no_longer_allowed(svc: Services, ids: set[str]) -> set[str]:
+async def no_longer_allowed(svc: Services, people: People, ids: set[str]) -> set[str]:
     """Which open websockets' owners may no longer read: tokens revoked or expired, people
-    gone or disabled here (a person's sockets are keyed by their user id, `usr-...`)."""
-    people = {i for i in ids if i.startswith(PERSON_PREFIX)}
-    return (await no_longer_valid(svc.sessions, ids - people, svc.clock())
-            | await Users(svc.sessions).no_longer_active(people))
+    gone or disabled here (`usr-...`), sessions ended, timed out or refused at a due recheck
+    at the identity provider (`ses-...`, web/web_sessions.py)."""
+    persons = {i for i in ids if i.startswith(PERSON_PREFIX)}
+    sessions = {i for i in ids if i.startswith(SOCKET_PREFIX)}
+    ended = await people.no_longer_granted({i.removeprefix(SOCKET_PREFIX) for i in sessions})
+    return (await no_longer_valid(svc.sessions, ids - persons - sessions, svc.clock())
+            | await people.users.no_longer_active(persons)
+            | {SOCKET_PREFIX + digest for digest in ended})
 
 
-def start_tasks(svc: Services) -> None:
+def start_tasks(svc: Services, people: People) -> None:
     """Every long-lived task of the web process, under the System's supervisor (which already
     runs the audit writer and the demand outbox)."""
     supervisor = svc.supervisor
@@ -104,7 +109,7 @@ def start_tasks(svc: Services) -> None:
     supervisor.start("heartbeats", svc.fanout.heartbeats)
     supervisor.start("notifications", svc.notifications.run)
     supervisor.start("token_sweep", lambda: svc.token_sessions.sweep(
-        lambda ids: no_longer_allowed(svc, ids), svc.settings.token_sweep_seconds))
+        lambda ids: no_longer_allowed(svc, people, ids), svc.settings.token_sweep_seconds))
     supervisor.start("live_state_watch", lambda: watch_live_state(
         svc.live, svc.availability, svc.reader))
     start_jobs(svc)
@@ -127,7 +132,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.people = build_people(system)
     with contextlib.suppress(Exception):
         await system.availability.ensure_ready()
-    start_tasks(svc)
+    start_tasks(svc, app.state.people)
     try:
         yield
     finally:

@@ -21,7 +21,7 @@ from web.i18n import N_
 from web.oidc import Provider, SignInRefused
 from web.pages import language_context, security_headers, templates
 from web.people import People
-from web.web_sessions import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE
+from web.web_sessions import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, digest_of, socket_key
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
@@ -122,9 +122,10 @@ async def callback(request: Request, state: str = "", code: str = "", error: str
         return message_page(request, 200, N_("Ask your admin for access"), "", ask_admin=True,
                             person=person.display_name, contact=people.settings.oidc_admin_contact,
                             role_claim=people.settings.oidc_role_claim, roles=ROLES)
+    old = request.cookies.get(SESSION_COOKIE)
     session_id, record = await people.sessions.create(
         person, people.clock(), token.get("refresh_token"), token.get("id_token"),
-        replaces=request.cookies.get(SESSION_COOKIE))
+        replaces=digest_of(old) if old else None)
     response = RedirectResponse(begun["next"], status_code=303,
                                 headers={"Cache-Control": "no-store"})
     secure = base_url(request).startswith("https://") or request.url.scheme == "https"
@@ -141,7 +142,8 @@ async def logout_page(request: Request) -> Response:
     record = None
     session_id = request.cookies.get(SESSION_COOKIE)
     if session_id:
-        record = await people_of(request).sessions.get(session_id, people_of(request).clock())
+        record = await people_of(request).sessions.get(digest_of(session_id),
+                                                        people_of(request).clock())
     return message_page(request, 200, N_("Sign out"), "", confirm_logout=record is not None,
                         csrf=record.csrf if record else "")
 
@@ -153,14 +155,16 @@ async def logout(request: Request) -> Response:
     form = parse_qs((await request.body())[:4096].decode("latin-1"))
     csrf = (form.get("csrf") or [""])[0]
     session_id = request.cookies.get(SESSION_COOKIE)
-    record = await people.sessions.get(session_id, people.clock()) if session_id else None
+    digest = digest_of(session_id) if session_id else None
+    record = await people.sessions.get(digest, people.clock()) if digest else None
     if record is not None and not record.csrf_matches(csrf or request.headers.get(CSRF_HEADER)):
         return message_page(request, 403, N_("Sign out"),
                             N_("This sign-out did not come from a Bedfinder page. Use the "
                                "Sign out button."))
     target = f"{base_url(request)}/signed-out"
-    if session_id:
-        await people.sessions.end(session_id)
+    if digest:
+        await people.sessions.end(digest)
+        await people.notifier.revoked(socket_key(digest))  # this session's open websockets
     if record is not None and people.provider is not None:
         target = await people.provider.logout_url(record.id_token, target) or target
     response: Response
