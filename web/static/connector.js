@@ -475,11 +475,25 @@ async function eventText(event) {
   return (EVENT_WORDS[event.kind] || (() => event.kind.replaceAll("_", " ")))(params);
 }
 
+const ROLE_WORDS = {
+  navigator: () => t("a connector"), provider: () => t("program staff"),
+  supervisor: () => t("a supervisor"), admin: () => t("an administrator"),
+  system: () => t("Bedfinder"),
+};
+
+/** Who did it, in words: a person's name as the server gives it; a machine token or the
+ * server itself by its role ("navigator:tok-…" says nothing to a reader). */
+function actorWords(actor) {
+  const match = /^(\w+):(tok-|watch|system)/.exec(actor || "");
+  if (match && ROLE_WORDS[match[1]]) return ROLE_WORDS[match[1]]();
+  return (actor || "").replace(/ \((usr|tok)-[^)]*\)$/, ""); // "Ana Ruiz (usr-…)": the name
+}
+
 async function eventItem(event) {
   return el("li", { class: `tl-${event.kind}`, dataset: { event: String(event.id) } },
     el("time", { datetime: event.at, text: when(event.at) }),
     el("span", { class: "tl-text", text: await eventText(event) }),
-    event.actor ? el("span", { class: "muted tl-actor", text: ` · ${event.actor}` }) : null);
+    event.actor ? el("span", { class: "muted tl-actor" }, " · ", actorWords(event.actor)) : null);
 }
 
 async function appendEvent(event) {
