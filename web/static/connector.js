@@ -544,7 +544,7 @@ function drawTeam() {
   if (!team) return;
   const lead = !team.lead ? t("not claimed yet")
     : state.me && team.lead === state.me.token_id ? t("you ({name})", { name: state.me.label || state.me.role })
-      : team.lead_label || team.lead;
+      : team.lead_label || (isSupervisor() ? team.lead : t("a connector")); // ids are for supervisors
   const items = [el("li", { class: "cx-item" }, el("span", { text: t("Lead connector: {name}", { name: lead }) }))];
   for (const m of team.members || []) {
     items.push(el("li", { class: "cx-item" },
