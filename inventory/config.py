@@ -53,7 +53,20 @@ class LevelOfCare(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     kind: str = Field(default="bed", pattern="^(bed|slot)$")
     asam: list[str] = Field(default_factory=list)
-    names: dict[str, str] = Field(default_factory=dict)  # display names by language (es, zh, fil)
+    names: dict[str, str] = Field(default_factory=dict)  # display names by language (es, zh-Hant, vi)
+
+
+class Analytics(BaseModel):
+    """What the outcome measures may record and how they read it (docs/measures.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # Accept race and ethnicity (OMB SPD 15 minimum categories) on transitions. Off unless
+    # the county decides to report equity by them; the API refuses the field while off.
+    record_race_ethnicity: bool = False
+    # Levels a client returning within 30 days counts as a return to crisis.
+    crisis_levels: list[str] = Field(default_factory=lambda: [
+        "crisis_stabilization", "crisis_residential", "psychiatric_inpatient"])
 
 
 class Settings(BaseSettings):
@@ -150,6 +163,7 @@ class Settings(BaseSettings):
     # Accept a simulated clock (PUT /api/v1/simulation/clock) for `bedfinder simulate`.
     # Never true in production: every time the service records would be the simulation's.
     simulation_mode: bool = False
+    analytics: Analytics = Field(default_factory=Analytics)
     levels_of_care: dict[str, LevelOfCare] = Field(default_factory=dict)
     pathways: dict[str, list[str]] = Field(default_factory=dict)
 
@@ -168,6 +182,10 @@ class Settings(BaseSettings):
             if unknown:
                 raise ValueError(f"pathways name levels of care that levels_of_care does not "
                                  f"define: {', '.join(unknown)}")
+            strange = sorted(set(self.analytics.crisis_levels) - set(self.levels_of_care))
+            if strange:
+                raise ValueError(f"analytics.crisis_levels names levels of care that "
+                                 f"levels_of_care does not define: {', '.join(strange)}")
         return self
 
     @classmethod
@@ -188,8 +206,10 @@ class Settings(BaseSettings):
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'bedfinder.db').resolve()}"
 
-    def level_names(self) -> dict[str, str]:
-        return {key: level.name for key, level in self.levels_of_care.items()}
+    def level_names(self, lang: str = "en") -> dict[str, str]:
+        """Each level's display name in `lang`, English where none is configured."""
+        return {key: (level.names.get(lang) if lang != "en" else None) or level.name
+                for key, level in self.levels_of_care.items()}
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -198,6 +198,9 @@ class Transition(Base):
     # Who created it: a navigator starting one, or a sending program's provider marking
     # discharge pending (then `created_by_org` is a member of its care team).
     created_by: Mapped[str | None] = mapped_column(String(64))
+    # OMB SPD 15 (2024) minimum category codes, only where the county opts in
+    # (analytics.record_race_ethnicity); NULL when not recorded (migration 0009).
+    race_ethnicity: Mapped[list | None] = mapped_column(JSON, default=None)
 
 
 class Referral(Base):

@@ -26,7 +26,7 @@ from inventory.holds import Holds
 from inventory.locks import Locks
 from inventory.notify import Audience, Notifier
 from inventory.privacy import check_client_ref, check_note
-from inventory.records import Referral, new_id
+from inventory.records import Referral, Transition, new_id
 
 PENDING, ACCEPTED, DECLINED, EXPIRED, WITHDRAWN = (
     "pending", "accepted", "declined", "expired", "withdrawn")
@@ -206,8 +206,9 @@ class Referrals:
     async def withdraw(self, referral_id: str, actor: Actor) -> dict[str, Any]:
         async with self.sessions() as session, session.begin():
             row = await session.get(Referral, referral_id)
-            if row is None or (actor.role not in (ADMIN, SUPERVISOR)
-                               and row.navigator != actor.token_id):
+            if row is None or not (actor.role in (ADMIN, SUPERVISOR)
+                                   or row.navigator == actor.token_id
+                                   or await _leads(session, row, actor)):
                 raise NotFound(f"referral {referral_id!r} does not exist")
             if row.status != PENDING:
                 raise Conflict(f"this referral is already {row.status}")
@@ -270,6 +271,15 @@ class Referrals:
                                                 "referral": _jsonable(referral)})
         except (RedisError, OSError) as error:
             log.warning("referral %s: notification not sent: %s", referral["id"], error)
+
+
+async def _leads(session: AsyncSession, row: Referral, actor: Actor) -> bool:
+    """Whether `actor` now leads the referral's transition (it may have been reassigned
+    since the referral was sent)."""
+    if row.transition_id is None:
+        return False
+    transition = await session.get(Transition, row.transition_id)
+    return transition is not None and transition.navigator == actor.token_id
 
 
 def _jsonable(data: dict[str, Any]) -> dict[str, Any]:

@@ -145,7 +145,7 @@ async def build_system(settings: Settings, redis_url: str, clock: Clock = utcnow
                   settings.hold_max_minutes, audit)
     transitions = Transitions(sessions, directory, clock, Policy(
         settings.caseload_limit, settings.at_risk_hours, settings.lapse_grace_hours,
-        settings.pathways))
+        settings.pathways), locks)
     holds.on_end.append(transitions.hold_ended)
     notifier = Notifier(redis, settings.redis_prefix)
     publisher = timeline.Publisher(notifier, transitions.audiences)

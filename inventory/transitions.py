@@ -11,6 +11,9 @@ transaction; who may see a transition is decided in inventory/care_team.py.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -24,6 +27,7 @@ from inventory.availability import Clock
 from inventory.directory import Directory
 from inventory.errors import Conflict, Invalid, NotFound, NotYourUnit
 from inventory.holds import ADMITTED, HoldView
+from inventory.locks import Locks
 from inventory.matcher import Needs
 from inventory.privacy import check_client_ref, check_note
 from inventory.records import (
@@ -39,6 +43,7 @@ from inventory.users import User
 
 OPEN, PLACED, CANCELLED, LAPSED = "open", "placed", "cancelled", "lapsed"
 LEADS = frozenset({ADMIN, SUPERVISOR})  # may act on any transition, and exceed a caseload
+CASELOAD_LOCK_SECONDS, CASELOAD_LOCK_TRIES, CASELOAD_LOCK_WAIT = 10.0, 100, 0.02
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,20 +73,45 @@ def view(t: Transition, now: datetime, policy: Policy) -> dict[str, Any]:
 
 class Transitions:
     def __init__(self, sessions: async_sessionmaker, directory: Directory, clock: Clock,
-                 policy: Policy) -> None:
+                 policy: Policy, locks: Locks | None = None) -> None:
         self.sessions = sessions
         self.directory = directory
         self.clock = clock
         self.policy = policy
+        self.locks = locks
+
+    @asynccontextmanager
+    async def _caseload_of(self, navigator: str) -> AsyncIterator[None]:
+        """One change at a time to a navigator's caseload, across processes: two claims at
+        seven open must not both see seven and make nine. Held across the SQL commit; its
+        term (CASELOAD_LOCK_SECONDS) bounds a crashed holder. Without locks (unit use) the
+        database alone serializes."""
+        if self.locks is None:
+            yield
+            return
+        name = f"caseload:{navigator}"
+        for _ in range(CASELOAD_LOCK_TRIES):
+            token = await self.locks.acquire(name, CASELOAD_LOCK_SECONDS)
+            if token is not None:
+                break
+            await asyncio.sleep(CASELOAD_LOCK_WAIT)
+        else:
+            raise Conflict("this navigator's caseload is being changed right now; try again")
+        try:
+            yield
+        finally:
+            await self.locks.release(name, token)
 
     # Starting: a navigator's own, or discharge pending from the sending program ------------
 
     async def register(self, actor: Actor, client_ref: str, from_program_id: str,
                        discharge_at: datetime, needs: dict[str, Any],
                        navigator: str | None = None, force: bool = False,
-                       previous_id: str | None = None) -> dict[str, Any]:
+                       previous_id: str | None = None,
+                       race_ethnicity: list[str] | None = None) -> dict[str, Any]:
         """Start watching a pending move; refuses a navigator beyond the balanced caseload
-        unless an admin or supervisor forces it."""
+        unless an admin or supervisor forces it. `race_ethnicity` (category codes) only
+        where the county opted in; the caller checks that."""
         check_client_ref(client_ref)
         if force and actor.role not in LEADS:
             raise NotYourUnit("only an admin or a supervisor may force a caseload beyond its "
@@ -91,13 +121,13 @@ class Transitions:
             raise NotYourUnit("a navigator registers transitions for themself")
         program = await self.directory.program(from_program_id)
         now = self.clock()
-        async with self.sessions() as session, session.begin():
+        async with self._caseload_of(navigator), self.sessions() as session, session.begin():
             await self._check_caseload(session, navigator, force)
             row = Transition(id=new_id("trn"), client_ref=client_ref,
                              from_program_id=program.id, from_level=program.level_of_care,
                              discharge_at=discharge_at, needs=needs, navigator=navigator,
                              status=OPEN, created_at=now, previous_id=previous_id,
-                             created_by=actor.token_id)
+                             created_by=actor.token_id, race_ethnicity=race_ethnicity)
             session.add(row)
             timeline.append(session, row.id, timeline.CREATED, actor, now,
                             from_program_id=program.id, from_level=program.level_of_care,
@@ -178,7 +208,8 @@ class Transitions:
         if actor.role != NAVIGATOR:
             raise NotYourUnit("only a navigator claims a transition; a supervisor assigns")
         now = self.clock()
-        async with self.sessions() as session, session.begin():
+        async with self._caseload_of(actor.token_id), self.sessions() as session, \
+                session.begin():
             await self._check_caseload(session, actor.token_id, False)
             result = cast(CursorResult[Any], await session.execute(update(Transition).where(
                 Transition.id == transition_id, Transition.navigator.is_(None),
@@ -201,7 +232,7 @@ class Transitions:
         if actor.role not in LEADS:
             raise NotYourUnit("only a supervisor or an admin reassigns transitions")
         now = self.clock()
-        async with self.sessions() as session, session.begin():
+        async with self._caseload_of(navigator), self.sessions() as session, session.begin():
             row = await session.get(Transition, transition_id)
             if row is None:
                 raise NotFound(f"transition {transition_id!r} does not exist")
@@ -439,22 +470,27 @@ class Transitions:
                             next_id=next_id)
 
     async def lapse_overdue(self) -> int:
-        """Discharged with no placement and no hold: the transition lapsed."""
+        """Discharged with no placement and no hold: the transition lapsed. Each is ended by
+        compare-and-set, so a concurrent run (or a hold placed meanwhile) records no second
+        `lapsed` line."""
         now = self.clock()
         cutoff = now - timedelta(hours=self.policy.lapse_grace_hours)
+        lapsed = 0
         async with self.sessions() as session, session.begin():
             ids = list((await session.execute(select(Transition.id).where(
                 Transition.status == OPEN, Transition.hold_id.is_(None),
                 Transition.discharge_at < cutoff))).scalars())
-            if not ids:
-                return 0
-            result = cast(CursorResult[Any], await session.execute(
-                update(Transition).where(Transition.id.in_(ids), Transition.status == OPEN,
-                                         Transition.hold_id.is_(None))
-                .values(status=LAPSED, ended_at=now)))
             for transition_id in ids:
-                timeline.append(session, transition_id, timeline.LAPSED, "system:watch", now)
-        return result.rowcount or 0
+                result = cast(CursorResult[Any], await session.execute(
+                    update(Transition).where(Transition.id == transition_id,
+                                             Transition.status == OPEN,
+                                             Transition.hold_id.is_(None))
+                    .values(status=LAPSED, ended_at=now)))
+                if result.rowcount:
+                    lapsed += 1
+                    timeline.append(session, transition_id, timeline.LAPSED, "system:watch",
+                                    now)
+        return lapsed
 
     async def record(self, transition_id: str, kind: str, actor_name: str,
                      **details: Any) -> None:

@@ -7,6 +7,7 @@ the pages' scripts (pybabel), and merges the new messages into each language's `
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Annotated
 
@@ -32,8 +33,10 @@ def pybabel(*args: str) -> None:
 def extract(domain: str) -> Path:
     mapping, keywords = DOMAINS[domain]
     template = TRANSLATIONS / f"{domain}.pot"
-    pybabel("extract", "-F", str(mapping), *keywords, "--sort-output", "--add-location=file",
-            "--project=Bedfinder", "--msgid-bugs-address=", "-o", str(template), str(ROOT / "web"))
+    with contextlib.chdir(ROOT):  # locations relative to the repository: web/static/...
+        pybabel("extract", "-F", str(mapping), *keywords, "--sort-output",
+                "--add-location=file", "--project=Bedfinder", "--msgid-bugs-address=",
+                "-o", str(template), "web")
     return template
 
 

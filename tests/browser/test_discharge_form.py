@@ -39,3 +39,21 @@ async def test_a_detox_provider_marks_discharge_pending_and_sees_the_claim(
     await page.locator(".discharge-pending").screenshot(path=str(shot))
     publish(shot)
     print(f"screenshot: {shot}")
+
+
+async def test_the_discharge_form_speaks_spanish(contexts: Any, server: Server, shots: Path
+                                                 ) -> None:
+    org = await server.org("Harbor Detox")
+    await server.program(org, name="Harbor Detox", level_of_care="withdrawal_management")
+    page = await open_page(contexts, server, "/provider?lang=es",
+                           await server.token("provider", org), PHONE)
+    await wait_text(page, "#dp-title", "Alta pendiente")
+    await page.get_by_label("Su referencia").fill("dtx-0043")
+    await page.get_by_role("button", name="Marcar alta pendiente").click()
+    await wait_text(page, "#dp-msg", "dtx-0043 está en la cola de los conectores")
+    await wait_text(page, "#dp-list li", "Esperando a un conector")
+    assert page.errors == []  # type: ignore[attr-defined]
+    shot = shots / "provider-discharge-pending-es.png"
+    await page.locator(".discharge-pending").screenshot(path=str(shot))
+    publish(shot)
+    print(f"screenshot: {shot}")

@@ -3,6 +3,8 @@ caseload (the ninth is refused, naming the limit)."""
 
 from __future__ import annotations
 
+import asyncio
+
 from tests.conftest import Server
 from tests.connector.helpers import NEEDS, build_world
 
@@ -66,3 +68,16 @@ async def test_the_ninth_claim_is_refused_naming_the_limit(server: Server) -> No
     async with world.client("other_nav") as other:
         queue = (await other.get("/api/v1/transitions/queue")).json()
     assert [t["id"] for t in queue] == [ninth["id"]]
+
+
+async def test_two_claims_at_seven_never_make_nine(server: Server) -> None:
+    world = await build_world(server)
+    for n in range(7):
+        await world.claimed(client_ref=f"dtx-{n:04d}")
+    last = [await world.discharge(f"dtx-09{n}") for n in range(2)]
+    async with world.client("nav") as nav:
+        replies = await asyncio.gather(*[
+            nav.post(f"/api/v1/transitions/{t['id']}/claim") for t in last])
+        caseload = (await nav.get("/api/v1/caseload")).json()
+    assert sorted(r.status_code for r in replies) == [200, 409]
+    assert caseload["open"] == 8

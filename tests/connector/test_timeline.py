@@ -3,11 +3,13 @@ and published live to the care team."""
 
 from __future__ import annotations
 
+import time
+
 from websockets.asyncio.client import connect
 
 from inventory.records import TransitionEvent
 from tests.conftest import Server
-from tests.connector.helpers import build_world, next_event, next_message
+from tests.connector.helpers import WATCH, build_world, next_event, next_message
 
 
 async def test_timeline_tells_the_whole_flow_in_order(server: Server) -> None:
@@ -61,7 +63,8 @@ async def test_a_rolled_back_change_leaves_no_line(server: Server) -> None:
     async with server.svc.sessions() as session:
         rows = (await session.execute(TransitionEvent.__table__.select().order_by(
             TransitionEvent.id))).all()
-    assert [r.kind for r in rows] == ["discharge_pending", "claimed", "referral_sent"]
+    assert [r.kind for r in rows if r.kind not in WATCH] == [
+        "discharge_pending", "claimed", "referral_sent"]
 
 
 async def test_a_team_member_sees_each_event_live(server: Server) -> None:
@@ -94,3 +97,26 @@ async def test_the_sending_program_hears_of_the_claim_live(server: Server) -> No
             assert claimed.status_code == 200, claimed.text
         message = await next_event(ws, "claimed")
     assert message["transition_id"] == t["id"]
+
+
+async def test_live_timeline_latency_from_the_change(server: Server) -> None:
+    """Measured: from sending a note to a team member's websocket receiving it."""
+    world = await build_world(server)
+    t = await world.claimed()
+    url = f"{server.ws_url}/ws/inventory?token={world.tokens['nav']}"
+    latencies = []
+    async with connect(url) as ws, world.client("detox_provider") as detox:
+        await next_message(ws, "snapshot")
+        for n in range(20):
+            started = time.perf_counter()
+            sent = await detox.post(f"/api/v1/transitions/{t['id']}/notes",
+                                    json={"text": f"update {n}"})
+            assert sent.status_code == 201, sent.text
+            message = await next_event(ws, "note")
+            while message["event"]["id"] != sent.json()["id"]:
+                message = await next_event(ws, "note")
+            latencies.append(time.perf_counter() - started)
+    latencies.sort()
+    print(f"\ntimeline live latency over 20 notes: median {latencies[10] * 1000:.1f} ms, "
+          f"max {latencies[-1] * 1000:.1f} ms (request sent to websocket received)")
+    assert latencies[-1] < 2.0

@@ -24,7 +24,7 @@ def catalog(tag: str, domain: str):  # type: ignore[no-untyped-def]
 
 
 def names(pattern: re.Pattern[str], text: str) -> set[str]:
-    return {next(group for group in found if group) for found in pattern.findall(text)}
+    return {next(group for group in found.groups() if group) for found in pattern.finditer(text)}
 
 
 @pytest.mark.parametrize("domain", ["messages", "js"])

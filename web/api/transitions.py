@@ -8,13 +8,14 @@ see which transition is decided in inventory/care_team.py (others get 404).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
 from inventory.access_log import Read
 from inventory.actors import ADMIN, NAVIGATOR, PROVIDER, SUPERVISOR, Actor
+from inventory.outcomes import RACE_ETHNICITY_CODES
 from web.api.access import record_reads
 from web.api.deps import services
 from web.api.needs import ClientRef, NeedsIn
@@ -29,6 +30,7 @@ Navigator = Annotated[Actor, Depends(require(ADMIN, NAVIGATOR, SUPERVISOR))]
 Connector = Annotated[Actor, Depends(require(NAVIGATOR))]
 Lead = Annotated[Actor, Depends(require(ADMIN, SUPERVISOR))]
 Staff = Annotated[Actor, Depends(require(ADMIN, NAVIGATOR, SUPERVISOR, PROVIDER))]
+RaceEthnicity = Literal[RACE_ETHNICITY_CODES]  # type: ignore[valid-type]
 
 
 class TransitionIn(Strict):
@@ -40,6 +42,11 @@ class TransitionIn(Strict):
         "The assigned navigator's token id (admins assign; navigators get themselves)."))
     force: bool = Field(default=False, description=(
         "Admins and supervisors only: exceed the caseload limit."))
+    race_ethnicity: list[RaceEthnicity] | None = Field(
+        default=None, min_length=1, max_length=len(RACE_ETHNICITY_CODES), description=(
+            "Only where the county opts in (analytics.record_race_ethnicity): the client's "
+            "own answer in the OMB SPD 15 minimum categories, one or more; leave it out when "
+            "they did not answer. Used only for equity counts, never shown per person."))
 
 
 class DischargeIn(Strict):
@@ -150,9 +157,14 @@ def _read(t: dict[str, Any]) -> Read:
 async def register_transition(body: TransitionIn, svc: Svc, actor: Navigator
                               ) -> dict[str, Any]:
     """Watch a pending move until the client lands somewhere safe."""
+    if body.race_ethnicity is not None and not svc.settings.analytics.record_race_ethnicity:
+        raise HTTPException(422, "race_ethnicity is not recorded here: this county has not "
+                                 "opted in (analytics.record_race_ethnicity is false)")
+    codes = sorted(set(body.race_ethnicity)) if body.race_ethnicity else None
     return await svc.transitions.register(
         actor, body.client_ref, body.from_program_id, _aware(body.discharge_at, "discharge_at"),
-        body.needs.model_dump(exclude_none=True), body.navigator, body.force)
+        body.needs.model_dump(exclude_none=True), body.navigator, body.force,
+        race_ethnicity=codes)
 
 
 @router.post("/discharges", status_code=201, response_model=TransitionOut,

@@ -17,7 +17,7 @@ function statusText(tr) {
 }
 
 function when(iso) {
-  return new Date(iso).toLocaleString([], { weekday: "short", hour: "2-digit", minute: "2-digit" });
+  return t.date(iso, { weekday: "short", hour: "2-digit", minute: "2-digit" });
 }
 
 function defaultReadyBy() {
