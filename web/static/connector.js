@@ -62,7 +62,7 @@ const REFERRAL_WORDS = {
   pending: () => t("Referral sent, not seen yet"),
   seen: () => t("Seen by the program"),
   accepted: () => t("Accepted: a bed is held"),
-  declined: () => t("Declined"),
+  declined: () => t("Declined by the program"),
   withdrawn: () => t("Withdrawn"),
   expired: () => t("Expired without an answer"),
 };
