@@ -68,3 +68,20 @@ async def test_the_alert_list_speaks_the_pages_language(
     shot = shots / "alerts-provider-es.png"
     await page.screenshot(path=str(shot), full_page=False)
     publish(shot)
+
+
+async def test_the_lead_connector_sees_the_alert_on_the_connectors_page(
+        contexts: Any, server: Server, shots: Path) -> None:
+    navigator = await server.token("navigator")
+    lead = await server.svc.tokens.actor(navigator)
+    assert lead is not None
+    trn = await transition(server, lead.token_id, "C-3301")
+    page = await open_page(contexts, server, "/", navigator)
+    await page.wait_for_selector("#alerts:not([hidden])")
+    await event(server, trn, "at_risk")
+    item = page.locator("#alerts-list li").first
+    await item.wait_for()
+    assert "C-3301: at risk" in await item.inner_text()
+    shot = shots / "alerts-navigator.png"
+    await page.screenshot(path=str(shot), full_page=False)
+    publish(shot)
