@@ -8,7 +8,9 @@ from datetime import datetime
 
 ADMIN, PROVIDER, NAVIGATOR, DISPLAY = "admin", "provider", "navigator", "display"
 ANALYST = "analyst"  # reads analytics and reports; changes nothing
-ROLES = (ADMIN, PROVIDER, NAVIGATOR, DISPLAY, ANALYST)
+# Sees every transition and the queue, reassigns, may exceed a caseload; escalations go to it.
+SUPERVISOR = "supervisor"
+ROLES = (ADMIN, PROVIDER, NAVIGATOR, DISPLAY, ANALYST, SUPERVISOR)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ import difflib
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -26,6 +27,11 @@ from pydantic_settings import (
 DEFAULT_CONFIG = Path(__file__).resolve().parent / "config.yaml"
 REPO_CONFIG = DEFAULT_CONFIG  # the repository's top-level config.yaml is a link to this file
 ENV_PREFIX = "BEDFINDER_"
+
+
+# Authorization request parameters the sign-in flow sets itself (web/oidc.py).
+OIDC_RESERVED = frozenset({"client_id", "redirect_uri", "response_type", "scope", "state",
+                           "nonce", "code_challenge", "code_challenge_method"})
 
 
 class ConfigError(ValueError):
@@ -47,11 +53,60 @@ class LevelOfCare(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     kind: str = Field(default="bed", pattern="^(bed|slot)$")
     asam: list[str] = Field(default_factory=list)
-    names: dict[str, str] = Field(default_factory=dict)  # display names by language (es, zh, fil)
+    names: dict[str, str] = Field(default_factory=dict)  # display names by language (es, zh-Hant, vi)
+
+
+class Analytics(BaseModel):
+    """What the outcome measures may record and how they read it (docs/measures.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # Accept race and ethnicity (OMB SPD 15 minimum categories) on transitions. Off unless
+    # the county decides to report equity by them; the API refuses the field while off.
+    record_race_ethnicity: bool = False
+    # Levels a client returning within 30 days counts as a return to crisis.
+    crisis_levels: list[str] = Field(default_factory=lambda: [
+        "crisis_stabilization", "crisis_residential", "psychiatric_inpatient"])
+
+
+# The push services of Chrome/Edge (FCM), Firefox, Edge on Windows and Safari.
+PUSH_SERVICES = ("fcm.googleapis.com", "push.services.mozilla.com", "notify.windows.com",
+                 "push.apple.com")
+
+
+class AlertSettings(BaseModel):
+    """Alerts (docs/alerts.md); override one value with e.g. BEDFINDER_ALERTS__POLL_SECONDS."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    escalate_after_minutes: float = Field(default=30, gt=0, le=7 * 24 * 60)
+    poll_seconds: float = Field(default=3.0, gt=0, le=600)
+    push_subject: str = Field(default="mailto:bedfinder-admin@example.org",
+                              pattern="^(mailto:|https://)", max_length=300)
+    push_ttl_seconds: int = Field(default=3600, ge=0, le=2_419_200)
+    # Push services browsers' subscriptions may point at (a host, or a domain it ends with).
+    push_hosts: list[str] = Field(default_factory=lambda: list(PUSH_SERVICES), min_length=1)
+
+
+class SmtpSettings(BaseModel):
+    """E-mail alerts: off while `host` is empty (docs/alerts.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = ""
+    port: int = Field(default=587, ge=1, le=65_535)
+    sender: str = Field(default="Bedfinder <bedfinder@example.org>", min_length=3,
+                        max_length=300)
+    starttls: bool = True
+    tls: bool = False
+    user: str = ""
+    password: str = ""
+    timeout_seconds: float = Field(default=10.0, gt=0, le=300)
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid",
+                                      env_nested_delimiter="__")
 
     data_dir: Path = Path(".bedfinder")
     redis_url: str | None = None
@@ -131,6 +186,9 @@ class Settings(BaseSettings):
     oidc_org_claim: str = Field(default="bedfinder_org", min_length=1, max_length=100)
     oidc_admin_contact: str = Field(default="your Bedfinder administrator", max_length=300)
     oidc_clock_skew_seconds: int = Field(default=60, ge=0, le=600)
+    # Extra parameters of the authorization request, as a query string: Google issues a
+    # refresh token (which session rechecks need) only with `access_type=offline&prompt=consent`.
+    oidc_authorize_params: str = Field(default="", max_length=500)
     # A session ends after this long without a request, and after this long in any case.
     session_idle_minutes: float = Field(default=30, gt=0, le=24 * 60)
     session_absolute_hours: float = Field(default=12, gt=0, le=24 * 30)
@@ -141,6 +199,9 @@ class Settings(BaseSettings):
     # Accept a simulated clock (PUT /api/v1/simulation/clock) for `bedfinder simulate`.
     # Never true in production: every time the service records would be the simulation's.
     simulation_mode: bool = False
+    analytics: Analytics = Field(default_factory=Analytics)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
+    smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     levels_of_care: dict[str, LevelOfCare] = Field(default_factory=dict)
     pathways: dict[str, list[str]] = Field(default_factory=dict)
 
@@ -149,12 +210,20 @@ class Settings(BaseSettings):
         if self.hold_minutes > self.hold_max_minutes:
             raise ValueError(f"hold_minutes {self.hold_minutes} is more than hold_max_minutes "
                              f"{self.hold_max_minutes}")
+        reserved = OIDC_RESERVED & {k for k, _ in parse_qsl(self.oidc_authorize_params)}
+        if reserved:
+            raise ValueError(f"oidc_authorize_params may not set {', '.join(sorted(reserved))}: "
+                             "Bedfinder sets them for every sign-in")
         if self.levels_of_care:
             named = {lv for src, dst in self.pathways.items() for lv in [src, *dst]}
             unknown = sorted(named - set(self.levels_of_care))
             if unknown:
                 raise ValueError(f"pathways name levels of care that levels_of_care does not "
                                  f"define: {', '.join(unknown)}")
+            strange = sorted(set(self.analytics.crisis_levels) - set(self.levels_of_care))
+            if strange:
+                raise ValueError(f"analytics.crisis_levels names levels of care that "
+                                 f"levels_of_care does not define: {', '.join(strange)}")
         return self
 
     @classmethod
@@ -175,8 +244,10 @@ class Settings(BaseSettings):
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'bedfinder.db').resolve()}"
 
-    def level_names(self) -> dict[str, str]:
-        return {key: level.name for key, level in self.levels_of_care.items()}
+    def level_names(self, lang: str = "en") -> dict[str, str]:
+        """Each level's display name in `lang`, English where none is configured."""
+        return {key: (level.names.get(lang) if lang != "en" else None) or level.name
+                for key, level in self.levels_of_care.items()}
 
 
 def load_settings(**overrides: Any) -> Settings:
@@ -209,7 +280,10 @@ def describe(error: ValidationError, path: Path) -> str:
     where = ".".join(loc)
     more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
     if first["type"] == "extra_forbidden":
-        known = Settings.model_fields if len(loc) == 1 else LevelOfCare.model_fields
+        nested: dict[str, type[BaseModel]] = {"alerts": AlertSettings, "smtp": SmtpSettings,
+                                              "analytics": Analytics}
+        known = (Settings.model_fields if len(loc) == 1
+                 else nested.get(loc[0], LevelOfCare).model_fields)
         close = difflib.get_close_matches(loc[-1], list(known), n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         return f"{path}: unknown setting {where!r}{hint}{more}"

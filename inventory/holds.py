@@ -76,8 +76,9 @@ def _audit(op: str, hold_id: str, unit_id: str, counts: Counts, at: datetime, ac
 
 
 # Called inside the SQL transaction that ends a hold, before Redis is touched: whatever a
-# follower writes commits with the hold's end, or not at all.
-HoldFollower = Callable[[AsyncSession, HoldView], Awaitable[None]]
+# follower writes commits with the hold's end, or not at all. The last argument names who
+# ended it (as `Actor.name`), for the followers' own records.
+HoldFollower = Callable[[AsyncSession, HoldView, str], Awaitable[None]]
 
 
 class Holds:
@@ -218,7 +219,8 @@ class Holds:
         counts: Counts | None = None
         try:
             async with self.sessions() as session, session.begin():
-                view = await self._mark_ended(session, hold_id, op, now, program.id)
+                view = await self._mark_ended(session, hold_id, op, now, program.id,
+                                              actor_name)
                 counts = await self.live.end_hold(HoldEnd(
                     hold_id=hold_id, unit_id=unit_id, op=op, at=now, actor=actor_name))
                 session.add(_audit(op, hold_id, unit_id, counts, now, actor_name))
@@ -229,7 +231,7 @@ class Holds:
         return replace(view, seq=counts.seq)
 
     async def _mark_ended(self, session: AsyncSession, hold_id: str, op: str,
-                          now: datetime, program_id: str) -> HoldView:
+                          now: datetime, program_id: str, actor_name: str) -> HoldView:
         """Compare-and-set: only an active hold ends, so two enders never both succeed."""
         result = cast(CursorResult[Any], await session.execute(update(Hold).where(
             Hold.id == hold_id, Hold.status == ACTIVE).values(status=ENDED[op], ended_at=now)))
@@ -240,7 +242,7 @@ class Holds:
             raise Conflict(f"hold {hold_id!r} is already {hold.status}")
         view = HoldView.of(hold, program_id)
         for follower in self.on_end:
-            await follower(session, view)
+            await follower(session, view, actor_name)
         return view
 
     async def _record_end_again(self, view: HoldView, op: str, counts: Counts,
@@ -249,7 +251,8 @@ class Holds:
         that fails too, say exactly that (never "nothing was changed")."""
         try:
             async with self.sessions() as session, session.begin():
-                await self._mark_ended(session, view.id, op, now, view.program_id)
+                await self._mark_ended(session, view.id, op, now, view.program_id,
+                                       actor_name)
                 session.add(_audit(op, view.id, view.unit_id, counts, now, actor_name))
         except Exception:
             log.exception("hold %s was %s in Redis but not recorded after %r", view.id,

@@ -98,6 +98,21 @@ class Keys:
         """string that expires: present while a feed's current poll interval is claimed."""
         return f"{self.prefix}feed:due:{feed}"
 
+    def session(self, digest: str) -> str:
+        """string that expires (idle timeout): a signed-in person's session, JSON, under the
+        SHA-256 of the id in their cookie (web/web_sessions.py)."""
+        return f"{self.prefix}session:{digest}"
+
+    def session_recheck(self, digest: str) -> str:
+        """string that expires: present while one process rechecks this session at the
+        identity provider."""
+        return f"{self.prefix}session_recheck:{digest}"
+
+    def signin(self, state: str) -> str:
+        """string that expires: an unfinished sign-in (nonce, PKCE verifier, next page)
+        under its OAuth `state`."""
+        return f"{self.prefix}signin:{state}"
+
     # SCAN patterns
 
     @property

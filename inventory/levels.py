@@ -9,7 +9,7 @@ from typing import Any
 
 from inventory.config import LevelOfCare
 
-LANGUAGES = ("en", "es", "zh", "fil")
+LANGUAGES = ("en", "es", "zh-Hant", "vi")  # the pages' languages (web/i18n.py, docs/i18n.md)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,6 @@ reference, a navigator's token or any other identifier of a person.
 
 from __future__ import annotations
 
-import itertools
 import statistics
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable
@@ -17,9 +16,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from inventory import outcomes as outcome_measures
 from inventory.audit import FRESHENING
 from inventory.errors import Invalid
 from inventory.history import (
@@ -33,6 +33,7 @@ from inventory.history import (
 )
 from inventory.history_records import ALL_AREAS, DemandEntry
 from inventory.records import AuditEntry, Hold, Program, Referral, Transition, Unit
+from inventory.sql_time import epoch_minute
 
 BUCKETS = ("hour", "day", "week")
 ALL = "all"
@@ -56,6 +57,8 @@ class Question:
     pathways: dict[str, list[str]] = field(default_factory=dict)
     caseload_limit: int = 8
     default_cadence: int = 240
+    crisis_levels: tuple[str, ...] = ()
+    record_race_ethnicity: bool = False
 
     def __post_init__(self) -> None:
         if self.start.tzinfo is None or self.end.tzinfo is None:
@@ -87,9 +90,11 @@ class Table:
     measure: str
     columns: list[str]
     rows: list[dict[str, Any]]
+    suppressed: int = 0  # cells withheld as "suppressed" (inventory/suppression.py)
 
     def as_json(self) -> dict[str, Any]:
-        return {"measure": self.measure, "columns": self.columns, "rows": self.rows}
+        return {"measure": self.measure, "columns": self.columns, "rows": self.rows,
+                "suppressed": self.suppressed}
 
 
 Measure = Callable[[async_sessionmaker, Question], Awaitable[Table]]
@@ -345,50 +350,84 @@ async def declines(sessions: async_sessionmaker, q: Question) -> Table:
 
 async def freshness(sessions: async_sessionmaker, q: Question) -> Table:
     """Per program: updates in range, the median time between them, and hours stale: time
-    beyond the program's cadence with no update, counting the range start as an update."""
+    beyond the program's cadence with no update, counting the range start as an update.
+
+    Aggregated in SQL (`_update_gaps`): a year of audit rows stays in the database, and
+    Python gets one row per program."""
     async with sessions() as session:
         programs = (await session.execute(select(Program))).scalars().all()
-        units = dict((await session.execute(select(Unit.id, Unit.program_id))).all())
-        times = (await session.execute(
-            select(AuditEntry.unit_id, AuditEntry.at).where(
-                AuditEntry.at >= q.start, AuditEntry.at < q.end,
-                AuditEntry.op.in_(FRESHENING)).order_by(AuditEntry.at))).all()
-    spoke: dict[str, list[datetime]] = defaultdict(list)
-    for unit_id, at in times:
-        program = units.get(unit_id)
-        minute = at.replace(second=0, microsecond=0)
-        if program and (not spoke[program] or spoke[program][-1] != minute):
-            spoke[program].append(minute)
+        gaps = {row.p: row for row in (await session.execute(
+            _update_gaps(q.start, q.end, q.default_cadence))).all()}
     until = min(q.end, q.now)
     out = []
     for p in programs:
         if not q.level_ok(p.level_of_care) or (q.area and p.area != q.area):
             continue
         cadence = timedelta(minutes=p.cadence_minutes or q.default_cadence)
-        marks = [q.start, *spoke[p.id], until]
-        gaps = [b - a for a, b in itertools.pairwise(marks) if b > a]
-        marks_in = spoke[p.id]
-        between = [(b - a).total_seconds() / 60
-                   for a, b in itertools.pairwise(marks_in)]
-        stale = sum(max(timedelta(0), g - cadence).total_seconds() for g in gaps) / 3600
+        row = gaps.get(p.id)
+        if row is None:
+            edges = [until - q.start]
+            updates, inner, middle = 0, 0.0, None
+        else:
+            first = datetime.fromtimestamp(row.first * 60, UTC)
+            last = datetime.fromtimestamp(row.last * 60, UTC)
+            edges = [first - q.start, until - last]
+            updates, inner = row.updates, float(row.inner_stale or 0) * 60
+            middle = None if row.median is None else float(row.median)
+        stale = inner + sum(max(timedelta(0), g - cadence).total_seconds() for g in edges)
         out.append({"program_id": p.id, "program": p.name, "level": p.level_of_care,
-                    "area": p.area or NO_AREA, "updates": len(spoke[p.id]),
-                    "median_minutes_between_updates": median(between),
+                    "area": p.area or NO_AREA, "updates": updates,
+                    "median_minutes_between_updates": r2(middle),
                     "cadence_minutes": int(cadence.total_seconds() // 60),
-                    "hours_stale": r2(stale)})
+                    "hours_stale": r2(stale / 3600)})
     out.sort(key=lambda r: (-(r["hours_stale"] or 0), r["program_id"]))
     return Table("freshness", ["program_id", "program", "level", "area", "updates",
                                "median_minutes_between_updates", "cadence_minutes",
                                "hours_stale"], out)
 
 
+def _update_gaps(start: datetime, end: datetime, default_cadence: int) -> Select[Any]:
+    """One row per program that confirmed counts in [start, end): `updates` (distinct
+    minutes), `first` and `last` (epoch minutes), `inner_stale` (minutes beyond the cadence
+    between consecutive updates) and `median` (minutes between updates), by window
+    functions that SQLite (3.25+) and PostgreSQL both have."""
+    minute = epoch_minute(AuditEntry.at)
+    updates = (select(Unit.program_id.label("p"), minute.label("m"))
+               .join(Unit, Unit.id == AuditEntry.unit_id)
+               .where(AuditEntry.at >= start, AuditEntry.at < end,
+                      AuditEntry.op.in_(FRESHENING))
+               .group_by(Unit.program_id, minute)).cte("updates")
+    gap = updates.c.m - func.lag(updates.c.m).over(partition_by=updates.c.p,
+                                                   order_by=updates.c.m)
+    gaps = select(updates.c.p, updates.c.m, gap.label("gap")).cte("gaps")
+    cadence = func.coalesce(Program.cadence_minutes, default_cadence)
+    ranked = select(gaps.c.p, gaps.c.gap,
+                    func.row_number().over(partition_by=gaps.c.p,
+                                           order_by=gaps.c.gap).label("rn"),
+                    func.count().over(partition_by=gaps.c.p).label("n")
+                    ).where(gaps.c.gap.is_not(None)).cte("ranked")
+    medians = (select(ranked.c.p, func.avg(ranked.c.gap).label("median"))
+               .where(or_(ranked.c.rn == (ranked.c.n + 1) // 2,
+                          ranked.c.rn == (ranked.c.n + 2) // 2))
+               .group_by(ranked.c.p)).cte("medians")
+    per_program = (select(gaps.c.p, func.count().label("updates"),
+                          func.min(gaps.c.m).label("first"), func.max(gaps.c.m).label("last"),
+                          func.sum(case((gaps.c.gap > cadence, gaps.c.gap - cadence),
+                                        else_=0)).label("inner_stale"))
+                   .join(Program, Program.id == gaps.c.p)
+                   .group_by(gaps.c.p)).cte("per_program")
+    return (select(per_program, medians.c.median)
+            .outerjoin(medians, medians.c.p == per_program.c.p))
+
+
 async def caseloads(sessions: async_sessionmaker, q: Question) -> Table:
     """Per bucket: each navigator's largest number of open transitions at any moment in it;
-    their mean and maximum, and how many navigators were above the balanced load."""
+    their mean and maximum, and how many navigators were above the balanced load. Unclaimed
+    transitions (still in the queue) belong to nobody's caseload."""
     async with sessions() as session:
         rows = (await session.execute(select(
             Transition.navigator, Transition.created_at, Transition.ended_at).where(
-            Transition.created_at < q.end,
+            Transition.navigator.is_not(None), Transition.created_at < q.end,
             or_(Transition.ended_at.is_(None), Transition.ended_at > q.start)))).all()
     steps: dict[str, list[tuple[datetime, int]]] = defaultdict(list)
     until = min(q.end, q.now)
@@ -473,6 +512,21 @@ async def unmet_demand(sessions: async_sessionmaker, q: Question) -> Table:
                                   "share_found_nothing"], out)
 
 
+# Outcomes and equity (inventory/outcomes.py) ---------------------------------------------
+
+
+async def outcomes(sessions: async_sessionmaker, q: Question) -> Table:
+    """Landed, lapsed, stepped down, returned to crisis: overall and by group, with every
+    count of 1 to 10 people (and what would reveal one) suppressed."""
+    columns, rows, withheld = await outcome_measures.outcomes(sessions, q)
+    return Table("outcomes", columns, rows, withheld)
+
+
+async def unmet_by_need(sessions: async_sessionmaker, q: Question) -> Table:
+    columns, rows, withheld = await outcome_measures.unmet_by_need(sessions, q)
+    return Table("unmet_by_need", columns, rows, withheld)
+
+
 MEASURES: dict[str, tuple[Measure, str]] = {
     "zero_hours": (zero_hours, "Hours with no bed available, per level (and area) and period"),
     "zero_by_hour": (zero_by_hour, "Hours with no bed available by level and hour of day"),
@@ -485,6 +539,8 @@ MEASURES: dict[str, tuple[Measure, str]] = {
     "freshness": (freshness, "Provider freshness: time between updates, hours stale"),
     "caseloads": (caseloads, "Navigator caseloads against the balanced load"),
     "unmet_demand": (unmet_demand, "Searches and match requests that found no bed"),
+    "outcomes": (outcomes, "Outcomes by group, small cells suppressed"),
+    "unmet_by_need": (unmet_by_need, "Requests that found nothing, by need, suppressed"),
 }
 
 

@@ -186,12 +186,21 @@ class Transition(Base):
     from_level: Mapped[str] = mapped_column(String(64))
     discharge_at: Mapped[datetime] = mapped_column(index=True)
     needs: Mapped[dict] = mapped_column(default=dict)
-    navigator: Mapped[str] = mapped_column(String(64), index=True)
+    # NULL while a discharge-pending transition waits in the queue for a connector to claim.
+    navigator: Mapped[str | None] = mapped_column(String(64), index=True)
     status: Mapped[str] = mapped_column(String(16), index=True)
     hold_id: Mapped[str | None] = mapped_column(String(64))
     to_level: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
+    # The step of the journey this one follows (admitted there, now leaving it).
+    previous_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    # Who created it: a navigator starting one, or a sending program's provider marking
+    # discharge pending (then `created_by_org` is a member of its care team).
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    # OMB SPD 15 (2024) minimum category codes, only where the county opts in
+    # (analytics.record_race_ethnicity); NULL when not recorded (migration 0009).
+    race_ethnicity: Mapped[list | None] = mapped_column(JSON, default=None)
 
 
 class Referral(Base):
@@ -214,3 +223,41 @@ class Referral(Base):
     expires_at: Mapped[datetime]
     acknowledged_at: Mapped[datetime | None]
     responded_at: Mapped[datetime | None]
+
+
+class TransitionEvent(Base):
+    """One line of a transition's timeline; rows are only ever inserted, and `id` is the
+    cursor readers (alerts) follow. `details` never carries client identifiers."""
+
+    __tablename__ = "transition_events"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                    primary_key=True, autoincrement=True)
+    transition_id: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(100))
+    details: Mapped[dict] = mapped_column(default=dict)
+
+
+class CareTeamMember(Base):
+    """Someone who follows a transition beside its lead connector: a person (`usr-...`) or a
+    token, or a whole organization (`member_id` NULL: the sending program's providers).
+    Across organizations a release of information is on file: recorded as who confirmed it
+    and when, never the document."""
+
+    __tablename__ = "care_team"
+    __table_args__ = (Index("ix_care_team_member", "member_id", "removed_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                    primary_key=True, autoincrement=True)
+    transition_id: Mapped[str] = mapped_column(String(64), index=True)
+    member_id: Mapped[str | None] = mapped_column(String(64))
+    organization_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    label: Mapped[str] = mapped_column(String(100), default="")
+    release_on_file: Mapped[bool] = mapped_column(Boolean, default=False)
+    release_confirmed_by: Mapped[str | None] = mapped_column(String(100))
+    release_confirmed_at: Mapped[datetime | None]
+    invited_by: Mapped[str] = mapped_column(String(100))
+    invited_at: Mapped[datetime]
+    removed_at: Mapped[datetime | None]

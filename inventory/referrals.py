@@ -17,7 +17,8 @@ from redis.exceptions import RedisError
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from inventory.actors import ADMIN, NAVIGATOR, PROVIDER, Actor
+from inventory import timeline
+from inventory.actors import ADMIN, NAVIGATOR, PROVIDER, SUPERVISOR, Actor
 from inventory.availability import Clock
 from inventory.directory import Directory, ProgramInfo
 from inventory.errors import Conflict, Invalid, NotFound, NotYourUnit
@@ -25,7 +26,7 @@ from inventory.holds import Holds
 from inventory.locks import Locks
 from inventory.notify import Audience, Notifier
 from inventory.privacy import check_client_ref, check_note
-from inventory.records import Referral, new_id
+from inventory.records import Referral, Transition, new_id
 
 PENDING, ACCEPTED, DECLINED, EXPIRED, WITHDRAWN = (
     "pending", "accepted", "declined", "expired", "withdrawn")
@@ -74,6 +75,11 @@ class Referrals:
                  for p in programs]
         async with self.sessions() as session, session.begin():
             session.add_all(rows)
+            if transition_id:
+                for row, program in zip(rows, programs):
+                    timeline.append(session, transition_id, timeline.REFERRAL_SENT, actor, now,
+                                    referral_id=row.id, program_id=program.id,
+                                    program=program.name, with_note=bool(note))
         for row, program in zip(rows, programs):
             await self._tell_provider(program.organization_id, row)
         return [view(r) for r in rows]
@@ -104,10 +110,13 @@ class Referrals:
 
     async def acknowledge(self, referral_id: str, actor: Actor) -> dict[str, Any]:
         row = await self._get_for_provider(referral_id, actor)
+        now = self.clock()
         async with self.sessions() as session, session.begin():
-            await session.execute(update(Referral).where(
+            seen = cast(CursorResult[Any], await session.execute(update(Referral).where(
                 Referral.id == row.id, Referral.acknowledged_at.is_(None)).values(
-                acknowledged_at=self.clock()))
+                acknowledged_at=now)))
+            if seen.rowcount and row.transition_id:
+                await self._record(session, row, timeline.REFERRAL_SEEN, actor.name, now)
             row = await session.get(Referral, row.id)
         return view(row)  # type: ignore[arg-type]
 
@@ -138,7 +147,7 @@ class Referrals:
             await self.locks.release(name, token)
 
     async def accept_in(self, session: AsyncSession, row: Referral, hold_id: str,
-                        now: datetime) -> list[Referral]:
+                        now: datetime, actor_name: str = "system") -> list[Referral]:
         """Within the caller's transaction: accept `row` only if it is still pending
         (compare-and-set), and withdraw the group's other pending referrals; returns those.
         Conflict, with nothing written, when it was answered, withdrawn or expired."""
@@ -158,6 +167,11 @@ class Referrals:
                 status=WITHDRAWN, responded_at=now))
         for other in others:
             other.status, other.responded_at = WITHDRAWN, now
+        if row.transition_id:
+            await self._record(session, row, timeline.REFERRAL_ACCEPTED, actor_name, now)
+            for other in others:
+                await self._record(session, other, timeline.REFERRAL_WITHDRAWN, actor_name,
+                                   now, why="another program accepted")
         return list(others)
 
     async def tell_accepted(self, referral_id: str, withdrawn: list[Referral]
@@ -176,10 +190,13 @@ class Referrals:
         row = await self._get_for_provider(referral_id, actor)
         now = self.clock()
         async with self.sessions() as session, session.begin():
-            result = await session.execute(update(Referral).where(
+            result = cast(CursorResult[Any], await session.execute(update(Referral).where(
                 Referral.id == row.id, Referral.status == PENDING).values(
                 status=DECLINED, decline_reason=reason, responded_at=now,
-                acknowledged_at=row.acknowledged_at or now))
+                acknowledged_at=row.acknowledged_at or now)))
+            if result.rowcount and row.transition_id:
+                await self._record(session, row, timeline.REFERRAL_DECLINED, actor.name, now,
+                                   reason=reason)
         if not result.rowcount:
             raise Conflict(f"this referral is already {row.status}")
         declined = await self._reload(row.id)
@@ -189,11 +206,16 @@ class Referrals:
     async def withdraw(self, referral_id: str, actor: Actor) -> dict[str, Any]:
         async with self.sessions() as session, session.begin():
             row = await session.get(Referral, referral_id)
-            if row is None or (actor.role != ADMIN and row.navigator != actor.token_id):
+            if row is None or not (actor.role in (ADMIN, SUPERVISOR)
+                                   or row.navigator == actor.token_id
+                                   or await _leads(session, row, actor)):
                 raise NotFound(f"referral {referral_id!r} does not exist")
             if row.status != PENDING:
                 raise Conflict(f"this referral is already {row.status}")
             row.status, row.responded_at = WITHDRAWN, self.clock()
+            if row.transition_id:
+                await self._record(session, row, timeline.REFERRAL_WITHDRAWN, actor.name,
+                                   row.responded_at)
         program = await self.directory.program(row.program_id)
         await self._tell_provider(program.organization_id, row)
         return view(row)
@@ -205,6 +227,9 @@ class Referrals:
                 Referral.status == PENDING, Referral.expires_at <= now))).scalars().all()
             for row in due:
                 row.status = EXPIRED
+                if row.transition_id:
+                    await self._record(session, row, timeline.REFERRAL_EXPIRED,
+                                       "system:expiry", now)
         for row in due:
             await self._tell_navigator(view(row))
         return len(due)
@@ -216,6 +241,15 @@ class Referrals:
                                        Referral.client_ref.is_not(None))
                 .values(client_ref=None, note=""))
         return result.rowcount or 0
+
+    async def _record(self, session: AsyncSession, row: Referral, kind: str, actor_name: str,
+                      now: datetime, **details: Any) -> None:
+        """A line on the referral's transition's timeline, in the caller's transaction."""
+        assert row.transition_id is not None
+        program = await self.directory.program(row.program_id)
+        timeline.append(session, row.transition_id, kind, actor_name, now,
+                        referral_id=row.id, program_id=program.id, program=program.name,
+                        **details)
 
     async def _reload(self, referral_id: str) -> dict[str, Any]:
         async with self.sessions() as session:
@@ -237,6 +271,15 @@ class Referrals:
                                                 "referral": _jsonable(referral)})
         except (RedisError, OSError) as error:
             log.warning("referral %s: notification not sent: %s", referral["id"], error)
+
+
+async def _leads(session: AsyncSession, row: Referral, actor: Actor) -> bool:
+    """Whether `actor` now leads the referral's transition (it may have been reassigned
+    since the referral was sent)."""
+    if row.transition_id is None:
+        return False
+    transition = await session.get(Transition, row.transition_id)
+    return transition is not None and transition.navigator == actor.token_id
 
 
 def _jsonable(data: dict[str, Any]) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.sentinel import Sentinel
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from inventory import timeline
 from inventory.audit import AuditWriter
 from inventory.availability import Availability
 from inventory.clock import Clock, utcnow
@@ -143,9 +144,12 @@ async def build_system(settings: Settings, redis_url: str, clock: Clock = utcnow
     holds = Holds(live, sessions, directory, clock, settings.hold_minutes,
                   settings.hold_max_minutes, audit)
     transitions = Transitions(sessions, directory, clock, Policy(
-        settings.caseload_limit, settings.at_risk_hours, settings.lapse_grace_hours))
+        settings.caseload_limit, settings.at_risk_hours, settings.lapse_grace_hours,
+        settings.pathways), locks)
     holds.on_end.append(transitions.hold_ended)
     notifier = Notifier(redis, settings.redis_prefix)
+    publisher = timeline.Publisher(notifier, transitions.audiences)
+    timeline.connect(sessions, publisher)
     referrals = Referrals(sessions, directory, holds, locks, notifier, clock,
                           settings.referral_expiry_minutes, settings.decline_reasons)
     system = System(
@@ -156,4 +160,5 @@ async def build_system(settings: Settings, redis_url: str, clock: Clock = utcnow
         demand=Outbox(redis, settings.redis_prefix), clock=clock)
     system.supervisor.start("audit_writer", audit.run)
     system.supervisor.start("demand_outbox", system.demand.run)
+    system.supervisor.start("timeline_publisher", publisher.run)
     return system

@@ -52,6 +52,15 @@ async def list_tokens(sessions: async_sessionmaker) -> list[Token]:
             select(Token).order_by(Token.created_at.desc(), Token.id))).scalars())
 
 
+def state_of(token: Token, now: datetime) -> str:
+    """`revoked`, `expired` or `active`."""
+    if token.revoked_at is not None:
+        return "revoked"
+    if token.expires_at is not None and _aware(token.expires_at) <= now:
+        return "expired"
+    return "active"
+
+
 async def revoke_token(sessions: async_sessionmaker, token_id: str, now: datetime) -> None:
     async with sessions() as session, session.begin():
         row = await session.get(Token, token_id)
@@ -85,6 +94,14 @@ class TokenVerifier:
         self.sessions = sessions
         self.cache_seconds = cache_seconds
         self._cache: dict[str, tuple[float, Actor | None]] = {}
+
+    def known(self, token: str) -> Actor | None:
+        """The token's actor if a lookup within the cache time found it valid, else None
+        (unknown, refused, or not looked up lately): a hot path's answer without I/O."""
+        hit = self._cache.get(digest(token))
+        if hit and hit[1] is not None and hit[0] > time.monotonic():
+            return hit[1]
+        return None
 
     async def actor(self, token: str) -> Actor | None:
         key = digest(token)

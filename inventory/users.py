@@ -154,6 +154,23 @@ class Users:
                 row.disabled_at = now if disabled else None
         return row
 
+    async def token_owner(self, owner_id: str) -> str:
+        """How a token's owner is recorded, from a person's or an organization's id: a person
+        as their writes are named (`Name (usr-...)`), an organization by its id. Refuses an
+        id that names neither, and a disabled person (they answer for nothing any more)."""
+        async with self.sessions() as session:
+            if owner_id.startswith(PERSON_PREFIX):
+                row = await session.get(User, owner_id)
+                if row is None:
+                    raise NotFound(f"owner: no person with id {owner_id!r}")
+                if row.disabled_at is not None:
+                    raise Invalid(f"owner: {row.display_name} ({owner_id}) is disabled")
+                return Actor(token_id=row.id, role="", person=row.display_name).name
+            if await session.get(Organization, owner_id) is None:
+                raise NotFound(f"owner: no person (usr-...) or organization with id "
+                               f"{owner_id!r}")
+            return owner_id
+
     async def names(self, user_ids: set[str]) -> dict[str, str]:
         """Display names of these user ids (ids that are not people are left out)."""
         wanted = {i for i in user_ids if i.startswith(PERSON_PREFIX)}

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from inventory.alert_store import AlertStore
 from inventory.clock import SimulatedClock, utcnow
 from inventory.config import Settings, load_settings
 from inventory.embedded_redis import EmbeddedRedis
@@ -18,8 +19,9 @@ from inventory.mirror import Mirror
 from inventory.stream_reader import Listener, StreamReader
 from inventory.system import System, build_system, redis_address
 from inventory.tokens import no_longer_valid
-from inventory.users import PERSON_PREFIX, Users
+from inventory.users import PERSON_PREFIX
 from web import admin_page, analytics, errors, logs, pages, signin, ws
+from web.alert_delivery import AlertDelivery
 from web.api import (
     access,
     events,
@@ -33,21 +35,26 @@ from web.api import (
     tokens,
     units,
 )
+from web.api import alerts as alerts_api
 from web.api import docs as api_docs
 from web.api import holds as holds_api
+from web.api import push as push_api
 from web.api import referrals as referrals_api
 from web.api import simulation as simulation_api
 from web.api import transitions as transitions_api
 from web.fanout import Fanout
 from web.limits import BodySizeLimit
+from web.mail import Mailer
 from web.metrics import Metrics, RequestMetrics
 from web.notifications import Notifications
-from web.people import build_people
+from web.people import People, build_people
+from web.push import Pusher
 from web.rate_limits import RateLimit, RateLimits
 from web.request_context import RequestContext
 from web.scheduled import start_jobs
 from web.services import Services
 from web.sessions import TokenSessions
+from web.web_sessions import SOCKET_PREFIX
 
 log = logging.getLogger(__name__)
 SHUTDOWN_SECONDS = 5.0
@@ -69,6 +76,14 @@ def web_services(system: System, redis_url: str) -> Services:
                               settings.trusted_proxies)
                    if settings.rate_limit_writes or settings.rate_limit_reads
                    or settings.rate_limit_invalid_tokens else None)
+    alerts = AlertStore(system.sessions, settings.public_base_url,
+                        settings.alerts.escalate_after_minutes, bool(settings.smtp.host),
+                        settings.alerts.push_hosts)
+    pusher = Pusher(system.sessions, lambda: system.clock(), settings.alerts.push_subject,
+                    settings.alerts.push_ttl_seconds)
+    delivery = AlertDelivery(alerts, system.locks, system.notifier, system.redis, pusher,
+                             Mailer(settings.smtp), lambda: system.clock(),
+                             settings.alerts.poll_seconds)
     reader.on_reset(fanout.drop_all)
     reader.listen("fanout", fanout.deliver)
     reader.listen("metrics", _counting(meters))
@@ -78,7 +93,8 @@ def web_services(system: System, redis_url: str) -> Services:
                     token_sessions=token_sessions,
                     notifications=Notifications(system.redis, system.notifier.channel, fanout,
                                                 token_sessions),
-                    metrics=meters, rate_limits=rate_limits)
+                    metrics=meters, alerts=alerts, pusher=pusher, alert_delivery=delivery,
+                    rate_limits=rate_limits)
 
 
 def _counting(metrics: Metrics) -> Listener:
@@ -88,15 +104,19 @@ def _counting(metrics: Metrics) -> Listener:
     return count
 
 
-async def no_longer_allowed(svc: Services, ids: set[str]) -> set[str]:
+async def no_longer_allowed(svc: Services, people: People, ids: set[str]) -> set[str]:
     """Which open websockets' owners may no longer read: tokens revoked or expired, people
-    gone or disabled here (a person's sockets are keyed by their user id, `usr-...`)."""
-    people = {i for i in ids if i.startswith(PERSON_PREFIX)}
-    return (await no_longer_valid(svc.sessions, ids - people, svc.clock())
-            | await Users(svc.sessions).no_longer_active(people))
+    gone or disabled here (`usr-...`), sessions ended, timed out or refused at a due recheck
+    at the identity provider (`ses-...`, web/web_sessions.py)."""
+    persons = {i for i in ids if i.startswith(PERSON_PREFIX)}
+    sessions = {i for i in ids if i.startswith(SOCKET_PREFIX)}
+    ended = await people.no_longer_granted({i.removeprefix(SOCKET_PREFIX) for i in sessions})
+    return (await no_longer_valid(svc.sessions, ids - persons - sessions, svc.clock())
+            | await people.users.no_longer_active(persons)
+            | {SOCKET_PREFIX + digest for digest in ended})
 
 
-def start_tasks(svc: Services) -> None:
+def start_tasks(svc: Services, people: People) -> None:
     """Every long-lived task of the web process, under the System's supervisor (which already
     runs the audit writer and the demand outbox)."""
     supervisor = svc.supervisor
@@ -104,9 +124,11 @@ def start_tasks(svc: Services) -> None:
     supervisor.start("heartbeats", svc.fanout.heartbeats)
     supervisor.start("notifications", svc.notifications.run)
     supervisor.start("token_sweep", lambda: svc.token_sessions.sweep(
-        lambda ids: no_longer_allowed(svc, ids), svc.settings.token_sweep_seconds))
+        lambda ids: no_longer_allowed(svc, people, ids), svc.settings.token_sweep_seconds))
     supervisor.start("live_state_watch", lambda: watch_live_state(
         svc.live, svc.availability, svc.reader))
+    supervisor.start("alert_nudges", svc.alert_delivery.listen)
+    supervisor.start("alert_delivery", svc.alert_delivery.run)
     start_jobs(svc)
 
 
@@ -127,12 +149,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.people = build_people(system)
     with contextlib.suppress(Exception):
         await system.availability.ensure_ready()
-    start_tasks(svc)
+    start_tasks(svc, app.state.people)
     try:
         yield
     finally:
         # Bounded: a task stuck in a library's cleanup must not hold up a deploy.
         await system.close(SHUTDOWN_SECONDS)
+        await svc.pusher.close()
         if embedded is not None:
             embedded.stop()
 
@@ -150,11 +173,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     errors.install(app)
     errors.document(app)
+    pages.install_error_pages(app)
     for router in (health.router, levels.router, programs.router, units.router, holds_api.router,
                    match.router, transitions_api.router, referrals_api.router, events.router,
                    feeds.router, reports.router, tokens.router, ws.router, metrics.router,
                    pages.router, analytics.router, signin.router, access.router,
-                   admin_page.router):
+                   admin_page.router, alerts_api.router, push_api.router,
+                   push_api.worker):
         app.include_router(router)
     if settings.simulation_mode:  # never in production: no such route exists otherwise
         app.include_router(simulation_api.router)

@@ -25,7 +25,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from inventory.actors import ADMIN, NAVIGATOR, PROVIDER, Actor
+from inventory.actors import ADMIN, NAVIGATOR, PROVIDER, SUPERVISOR, Actor
 from inventory.directory import ProgramInfo, UnitInfo
 from inventory.live import Event
 from inventory.model import UnitState
@@ -34,7 +34,7 @@ from inventory.search import Result
 PUBLIC, STAFF, OWNER = "public", "staff", "owner"
 RANK = {PUBLIC: 0, STAFF: 1, OWNER: 2}
 UNCLASSIFIED = STAFF  # what a field missing from the table is shown as
-STAFF_ROLES = frozenset({ADMIN, NAVIGATOR, PROVIDER})
+STAFF_ROLES = frozenset({ADMIN, NAVIGATOR, PROVIDER, SUPERVISOR})
 
 # kind -> field -> the least audience that may see it. Nested shapes (a program's `units`,
 # a message's `unit`) name the kind they hold in NESTED.
@@ -65,6 +65,8 @@ FIELDS: dict[str, dict[str, str]] = {
     "message": {  # websocket and /api/v1/events messages
         "type": PUBLIC, "seq": PUBLIC, "op": PUBLIC, "unit": PUBLIC, "units": PUBLIC,
         "at": PUBLIC, "latest": PUBLIC, "hold_id": STAFF,
+        # targeted `transition_event` messages, only ever sent to a transition's care team
+        "transition_id": STAFF, "event": STAFF,
     },
     "hold": {
         "id": OWNER, "unit_id": OWNER, "program_id": OWNER, "client_ref": OWNER,
@@ -73,6 +75,17 @@ FIELDS: dict[str, dict[str, str]] = {
         "ended_at": OWNER, "seq": OWNER,
     },
 }
+# Transitions are read only by staff who may see them (inventory/care_team.py decides which;
+# everyone else gets 404), so every field is staff; no public route carries one.
+FIELDS["transition"] = {field: STAFF for field in (
+    "id", "client_ref", "from_program_id", "from_level", "discharge_at", "needs", "navigator",
+    "status", "hold_id", "to_level", "created_at", "ended_at", "at_risk", "previous_id",
+    "claimed", "team", "caseload", "next_id", "next_levels", "member", "referrals")}
+FIELDS["care_team_member"] = {field: STAFF for field in (
+    "member_id", "organization_id", "label", "release_on_file", "release_confirmed_by",
+    "release_confirmed_at", "invited_by", "invited_at")}
+FIELDS["transition_event"] = {field: STAFF for field in (
+    "id", "transition_id", "at", "kind", "actor", "details")}
 NESTED: dict[tuple[str, str], str] = {
     ("program", "units"): "unit", ("message", "unit"): "unit", ("message", "units"): "unit",
 }

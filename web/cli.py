@@ -1,4 +1,4 @@
-"""The `bedfinder` command: serve, demo, database migration and tokens.
+"""The `bedfinder` command: serve, demo, database migration, tokens and people.
 
 Start-up fails early and in one line on stderr with exit status 2: a configuration problem,
 a data folder that cannot be written, a port already in use (checked by binding the port
@@ -29,6 +29,7 @@ from inventory.actors import ROLES
 from inventory.config import ConfigError, Settings, load_settings
 from inventory.errors import InventoryError
 from simulation import cli as simulation_cli
+from web import i18n_cli
 
 if TYPE_CHECKING:
     import uvicorn
@@ -77,9 +78,13 @@ def package_version() -> str:
 app = Bedfinder(help="Bedfinder: real-time beds and treatment slots.", no_args_is_help=True)
 db_app = typer.Typer(help="The SQL database.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+user_app = typer.Typer(help="People who sign in with the identity provider.",
+                       no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(feeds_cli.app, name="import")
 app.add_typer(token_app, name="token")
+app.add_typer(user_app, name="user")
+app.add_typer(i18n_cli.app, name="i18n")
 app.command("simulate")(simulation_cli.simulate)
 console = Console()
 
@@ -260,23 +265,115 @@ def token_create(
     label: Annotated[str, typer.Option(help="Who or what uses it.")] = "",
     expires_in_days: Annotated[float | None, typer.Option(
         min=0.001, help="Refused everywhere once this has passed; default never.")] = None,
+    owner: Annotated[str | None, typer.Option(
+        help="Who answers for it: a person's id (usr-...) or an organization's id; "
+             "default: its organization for a provider token.")] = None,
 ) -> None:
     """Create a token and print it once; only its hash is stored."""
     from inventory.database import create_engine, session_factory
     from inventory.tokens import create_token
+    from inventory.users import Users
 
     async def run() -> str:
         settings = load_settings()
         await upgrade_database(settings)
         engine = create_engine(settings.sqlalchemy_url())
         try:
+            sessions = session_factory(engine)
             now = utcnow()
             expires = None if expires_in_days is None else now + timedelta(days=expires_in_days)
-            plaintext, _ = await create_token(session_factory(engine), role, now, org, label,
-                                              expires)
+            named = await Users(sessions).token_owner(owner) if owner else None
+            plaintext, _ = await create_token(sessions, role, now, org, label, expires, named)
             return plaintext
         finally:
             await engine.dispose()
+
+    print(asyncio.run(run()))
+
+
+@token_app.command("list")
+def token_list() -> None:
+    """Every token with its owner and state, newest first; never the token itself."""
+    from rich.table import Table
+
+    from inventory.database import create_engine, session_factory
+    from inventory.tokens import list_tokens, state_of
+
+    async def run() -> Table:
+        settings = load_settings()
+        await upgrade_database(settings)
+        engine = create_engine(settings.sqlalchemy_url())
+        try:
+            tokens = await list_tokens(session_factory(engine))
+        finally:
+            await engine.dispose()
+        table = Table("id", "role", "organization", "label", "owner", "created", "expires",
+                      "state", box=None)
+        now = utcnow()
+        for t in tokens:
+            table.add_row(t.id, t.role, t.organization_id or "", t.label, t.owner or "unknown",
+                          f"{t.created_at:%Y-%m-%d %H:%M}",
+                          f"{t.expires_at:%Y-%m-%d %H:%M}" if t.expires_at else "never",
+                          state_of(t, now))
+        return table
+
+    Console(width=200).print(asyncio.run(run()))
+
+
+@user_app.command("list")
+def user_list() -> None:
+    """Everyone who has signed in, with the role and organization assigned here."""
+    from rich.table import Table
+
+    from inventory.database import create_engine, session_factory
+    from inventory.users import Users
+
+    async def run() -> Table:
+        settings = load_settings()
+        await upgrade_database(settings)
+        engine = create_engine(settings.sqlalchemy_url())
+        try:
+            people = await Users(session_factory(engine)).list()
+        finally:
+            await engine.dispose()
+        table = Table("id", "name", "e-mail", "role", "organization", "last seen", "state",
+                      box=None)
+        for u in people:
+            table.add_row(u.id, u.display_name, u.email or "", u.role or "",
+                          u.organization_id or "",
+                          f"{u.last_seen_at:%Y-%m-%d %H:%M}" if u.last_seen_at else "",
+                          "disabled" if u.disabled_at else "active")
+        return table
+
+    Console(width=200).print(asyncio.run(run()))
+
+
+@user_app.command("assign")
+def user_assign(
+    user_id: str,
+    role: Annotated[str | None, typer.Option(
+        help=f"One of: {', '.join(ROLES)}; used when the provider sends no role claim.")] = None,
+    org: Annotated[str | None, typer.Option(help="Organization id (provider role).")] = None,
+    disabled: Annotated[bool | None, typer.Option(
+        "--disable/--enable", help="Refuse (or allow again) this person here.")] = None,
+) -> None:
+    """Assign a person's role or organization, or disable them: how the first admin is made
+    when the provider sends no role claims. A disabled person's open websockets close within
+    token_sweep_seconds."""
+    from inventory.database import create_engine, session_factory
+    from inventory.users import Users
+
+    async def run() -> str:
+        settings = load_settings()
+        await upgrade_database(settings)
+        engine = create_engine(settings.sqlalchemy_url())
+        try:
+            row = await Users(session_factory(engine)).assign(
+                user_id, utcnow(), role=role, organization_id=org, disabled=disabled)
+        finally:
+            await engine.dispose()
+        return (f"{row.display_name} ({row.id}): role {row.role or 'none'}, organization "
+                f"{row.organization_id or 'none'}, {'disabled' if row.disabled_at else 'active'}")
 
     print(asyncio.run(run()))
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import parse_qsl
 
 from authlib.integrations.base_client import OAuthError
 
@@ -79,7 +80,8 @@ class Provider:
         """The provider's authorization address, with a fresh state, nonce and PKCE
         verifier (S256), which the caller keeps until the callback."""
         await self.metadata()
-        started = await self.app.create_authorization_url(redirect_uri)
+        started = await self.app.create_authorization_url(
+            redirect_uri, **dict(parse_qsl(self.settings.oidc_authorize_params)))
         return {"url": started["url"], "state": started["state"],
                 "nonce": started["nonce"], "code_verifier": started["code_verifier"]}
 

@@ -13,16 +13,20 @@ import re
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, FastAPI, HTTPException, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from web import i18n
 
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=HERE / "templates")
+i18n.install(templates.env)
 
-DISPLAY_LANGUAGES = ("en", "es", "zh", "fil")
 HOST = re.compile(r"[A-Za-z0-9.\-]+(:\d{1,5})?|\[[0-9A-Fa-f:.]+\](:\d{1,5})?")
 MEDIA_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
                ".svg": "image/svg+xml", ".png": "image/png", ".ico": "image/x-icon",
@@ -43,11 +47,13 @@ def security_headers(request: Request) -> dict[str, str]:
             "Cache-Control": "no-store"}
 
 
-def page_config(request: Request) -> str:
-    """What every page's script needs from the server, as JSON for a data attribute."""
+def page_config(request: Request, lang: str = "en") -> str:
+    """What every page's script needs from the server, as JSON for a data attribute; level
+    names in the page's language (`level_names` has every language, for the wall's rotation)."""
     settings = request.app.state.settings
     return json.dumps({
-        "levels": settings.level_names(),
+        "levels": settings.level_names(lang),
+        "level_names": {tag: settings.level_names(tag) for tag in i18n.LANGUAGES},
         "pathways": settings.pathways,
         "public_read": settings.public_read,
         "hold_minutes": settings.hold_minutes,
@@ -57,10 +63,28 @@ def page_config(request: Request) -> str:
     })
 
 
-def render(request: Request, template: str, **context: Any) -> Response:
-    return templates.TemplateResponse(
-        request, template, {"config": page_config(request), **context},
-        headers=security_headers(request))
+def language_context(request: Request) -> dict[str, Any]:
+    """What every template needs to speak the request's language: `i18n` (read by `_`),
+    the switcher's links and the scripts' catalog."""
+    tag, _asked = i18n.choose(request)
+    chosen = i18n.language(tag)
+    return {"i18n": chosen, "lang": tag, "dir": chosen.direction,
+            "languages": i18n.switcher_links(request, tag),
+            "js_catalog": json.dumps({"lang": tag, **chosen.js}, ensure_ascii=False)}
+
+
+def render(request: Request, template: str, status_code: int = 200,
+           headers: dict[str, str] | None = None, **context: Any) -> Response:
+    """A page in the request's language; a language asked for with `?lang=` is remembered."""
+    speaking = language_context(request)
+    response = templates.TemplateResponse(
+        request, template, {"config": page_config(request, speaking["lang"]), **speaking,
+                            **context},
+        status_code=status_code, headers=headers or security_headers(request))
+    tag, asked = i18n.choose(request)
+    if asked:
+        i18n.remember(response, request, tag)
+    return response
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -78,9 +102,32 @@ async def provider_page(request: Request) -> Response:
 @router.get("/display", response_class=HTMLResponse)
 async def display_page(request: Request, lang: str | None = None) -> Response:
     """Wall display: are there beds tonight. `?lang=` picks one language; `all` rotates."""
-    chosen = lang if lang in (*DISPLAY_LANGUAGES, "all") else "en"
-    html_lang = "en" if chosen == "all" else chosen
-    return render(request, "display.html", page="display", lang=html_lang)
+    if lang != "all":
+        return render(request, "display.html", page="display", rotate=False)
+    tag, _asked = i18n.choose(request)
+    catalogs = {other: {"lang": other, **i18n.language(other).js} for other in i18n.LANGUAGES}
+    return render(request, "display.html", page="display", rotate=True,
+                  js_catalog=json.dumps({"lang": tag, "catalogs": catalogs}, ensure_ascii=False))
+
+
+NOT_PAGES = ("/api/", "/ws/", "/static/", "/metrics", "/healthz", "/readyz", "/docs", "/openapi")
+
+
+def install_error_pages(app: FastAPI) -> None:
+    """A browser that asks for a page that is not there gets a page in its language, with a
+    way back; API clients keep FastAPI's JSON `{"detail": ...}`."""
+    async def not_found(request: Request, error: Exception) -> Response:
+        assert isinstance(error, StarletteHTTPException)
+        wants_page = (request.method == "GET" and error.status_code in (404, 405)
+                      and "text/html" in request.headers.get("accept", "")
+                      and not request.url.path.startswith(NOT_PAGES))
+        if not wants_page:
+            return await http_exception_handler(request, error)
+        detail = error.detail if error.detail not in ("Not Found", "Method Not Allowed") else ""
+        return render(request, "error.html", status_code=error.status_code, page="error",
+                      path=request.url.path, detail=detail)
+
+    app.add_exception_handler(StarletteHTTPException, not_found)
 
 
 @router.get("/static/{path:path}")

@@ -1,6 +1,8 @@
-"""`bedfinder report MEASURE`: export an analytics measure as CSV.
+"""`bedfinder report MEASURE`: export an analytics measure as CSV; `bedfinder report
+--packet 2026Q3`: the quarterly packet as one self-contained HTML page (web/packet.py).
 
     bedfinder report zero_hours --from 2026-10-01 --to 2026-10-31 --out october.csv
+    bedfinder report --packet 2026Q3 --tz America/Los_Angeles
 
 Reads the configured database directly (no server needed). The progress bar follows the two
 slow parts of a long range: rolling up hours of history not rolled up yet, and computing the
@@ -26,6 +28,7 @@ from inventory.config import load_settings
 from inventory.database import create_engine, session_factory
 from inventory.errors import InventoryError
 from inventory.measures import MEASURES, answer
+from web import packet
 from web.api.reports import question, to_csv
 
 app = typer.Typer(help="Export analytics measures as CSV.", no_args_is_help=True,
@@ -49,6 +52,29 @@ async def roll_up_with_progress(sessions: async_sessionmaker, progress: Progress
         if step == 0:
             break
     progress.update(task, completed=max(hours, 1))
+
+
+async def write_packet(quarter_text: str, tz: str, out: Path) -> int:
+    """The quarter's packet; returns how many cells were suppressed."""
+    settings = load_settings()
+    quarter = packet.parse_quarter(quarter_text)
+    now = utcnow()
+    q = question(settings, now, quarter.first.isoformat(), quarter.last.isoformat(), [], None,
+                 False, "week", tz)
+    engine = create_engine(settings.sqlalchemy_url())
+    sessions = session_factory(engine)
+    columns = (TextColumn("{task.description:<20}"), BarColumn(), TaskProgressColumn(),
+               TimeElapsedColumn())
+    try:
+        with Progress(*columns, console=console) as progress:
+            await roll_up_with_progress(sessions, progress)
+            task = progress.add_task("computing measures", total=1)
+            tables = await packet.gather(sessions, q)
+            progress.update(task, completed=1)
+            out.write_text(packet.render(quarter, q, tables, settings, now), encoding="utf-8")
+    finally:
+        await engine.dispose()
+    return tables["outcomes"].suppressed + tables["unmet_by_need"].suppressed
 
 
 async def export(measure: str, start: str | None, end: str | None, levels: list[str],
@@ -75,13 +101,17 @@ async def export(measure: str, start: str | None, end: str | None, levels: list[
 
 @app.callback(invoke_without_command=True)
 def report(
-    measure: Annotated[str, typer.Argument(help=f"One of: {', '.join(MEASURES)}.")],
+    measure: Annotated[str | None, typer.Argument(help=f"One of: {', '.join(MEASURES)}.")]
+    = None,
+    packet_quarter: Annotated[str | None, typer.Option("--packet", help=(
+        "Write the quarterly packet (HTML) for a quarter such as 2026Q3 instead of one "
+        "measure."))] = None,
     start: Annotated[str | None, typer.Option("--from", help=(
         "Start: a date (midnight in --tz) or an ISO time; default 30 days before --to."))] = None,
     end: Annotated[str | None, typer.Option("--to", help=(
         "End: a date (included) or an ISO time; default now."))] = None,
-    out: Annotated[Path, typer.Option("--out", help="The CSV file to write.")] = Path(
-        "report.csv"),
+    out: Annotated[Path | None, typer.Option("--out", help=(
+        "The file to write (default report.csv, or packet-QUARTER.html)."))] = None,
     level: Annotated[list[str] | None, typer.Option("--level", help="A level of care "
                                                      "(repeatable).")] = None,
     area: Annotated[str | None, typer.Option(help="One area (a program's neighbourhood).")]
@@ -89,7 +119,22 @@ def report(
     bucket: Annotated[str, typer.Option(help="hour, day or week.")] = "day",
     tz: Annotated[str, typer.Option(help="IANA time zone for days and hours.")] = "UTC",
 ) -> None:
-    """Write one measure over a date range as CSV (measures: docs/measures.md)."""
+    """Write one measure over a date range as CSV, or a quarter's packet as HTML
+    (measures: docs/measures.md)."""
+    if packet_quarter:
+        target = out or Path(f"packet-{packet_quarter.strip().upper()}.html")
+        try:
+            withheld = asyncio.run(write_packet(packet_quarter, tz, target))
+        except (HTTPException, InventoryError) as error:
+            detail = error.detail if isinstance(error, HTTPException) else str(error)
+            console.print(f"[red]error:[/] {detail}")
+            raise typer.Exit(2) from None
+        console.print(f"wrote the {packet_quarter.upper()} packet to {target} "
+                      f"({withheld} cells suppressed)")
+        return
+    if measure is None:
+        raise typer.BadParameter("name a measure, or ask for --packet QUARTER")
+    out = out or Path("report.csv")
     if measure not in MEASURES:
         raise typer.BadParameter(f"unknown measure {measure!r}; known: {', '.join(MEASURES)}")
     if bucket not in ("hour", "day", "week"):

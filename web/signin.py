@@ -17,10 +17,11 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from inventory.actors import ROLES
+from web.i18n import N_
 from web.oidc import Provider, SignInRefused
-from web.pages import security_headers, templates
+from web.pages import language_context, security_headers, templates
 from web.people import People
-from web.web_sessions import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE
+from web.web_sessions import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, digest_of, socket_key
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
@@ -50,8 +51,14 @@ def safe_next(target: str | None) -> str:
 
 
 def message_page(request: Request, status: int, title: str, message: str,
-                 **extra: Any) -> Response:
-    """A sign-in page; its sign-out form may be redirected on to the provider's sign-out."""
+                 values: dict[str, str] | None = None, **extra: Any) -> Response:
+    """A sign-in page in the request's language (`title` and `message` are msgids, with
+    `%(name)s` filled from `values`); its sign-out form may be redirected on to the
+    provider's sign-out."""
+    speaking = language_context(request)
+    title = speaking["i18n"].gettext(title)
+    if message:
+        message = speaking["i18n"].gettext(message) % (values or {})
     headers = security_headers(request)
     provider = people_of(request).provider
     if provider is not None:
@@ -61,7 +68,7 @@ def message_page(request: Request, status: int, title: str, message: str,
     return templates.TemplateResponse(
         request, "signin_message.html",
         {"title": title, "message": message, "status": status,
-         "oidc": provider is not None, **extra},
+         "oidc": provider is not None, **speaking, **extra},
         status_code=status, headers=headers)
 
 
@@ -72,7 +79,8 @@ async def login(request: Request, next: str | None = None) -> Response:
     try:
         started = await provider.start(f"{base_url(request)}/auth/callback")
     except SignInRefused as refused:
-        return message_page(request, 503, "Sign-in is unavailable", str(refused))
+        return message_page(request, 503, N_("Sign-in is unavailable"), "%(detail)s",
+                            {"detail": str(refused)})
     await people_of(request).sessions.begin_signin(started["state"], {
         "nonce": started["nonce"], "code_verifier": started["code_verifier"],
         "next": safe_next(next)})
@@ -87,33 +95,37 @@ async def callback(request: Request, state: str = "", code: str = "", error: str
     provider = provider_of(request)
     people = people_of(request)
     if error:
-        return message_page(request, 400, "Sign-in did not finish",
-                            f"The identity provider answered: {error_description or error}.")
+        return message_page(request, 400, N_("Sign-in did not finish"),
+                            N_("The identity provider answered: %(answer)s."),
+                            {"answer": error_description or error})
     begun = await people.sessions.take_signin(state) if state else None
     if begun is None:
-        return message_page(request, 400, "Sign-in link not valid",
-                            "This sign-in answer does not match a sign-in started here (it "
-                            "was already used, is more than ten minutes old, or was not "
-                            "made by this site). Start again.")
+        return message_page(request, 400, N_("Sign-in link not valid"),
+                            N_("This sign-in answer does not match a sign-in started here (it "
+                               "was already used, is more than ten minutes old, or was not "
+                               "made by this site). Start again."))
     try:
         claims, token = await provider.finish(f"{base_url(request)}/auth/callback", code,
                                               begun["nonce"], begun["code_verifier"])
     except SignInRefused as refused:
         log.warning("sign-in refused: %s", refused)
-        return message_page(request, 400, "Sign-in refused", f"{str(refused)[:1].upper()}"
-                                                             f"{str(refused)[1:]}.")
+        # The provider's reason is for the county's IT: it stays in English.
+        return message_page(request, 400, N_("Sign-in refused"), "%(detail)s",
+                            {"detail": f"{str(refused)[:1].upper()}{str(refused)[1:]}."})
     person = await people.users.signed_in(claims, people.clock())
     if person.disabled:
-        return message_page(request, 403, "Access turned off",
-                            f"Your Bedfinder access has been turned off. Ask "
-                            f"{people.settings.oidc_admin_contact} if this is a mistake.")
+        return message_page(request, 403, N_("Access turned off"),
+                            N_("Your Bedfinder access has been turned off. Ask %(contact)s if "
+                               "this is a mistake."),
+                            {"contact": people.settings.oidc_admin_contact})
     if person.actor() is None:
-        return message_page(request, 200, "Ask your admin for access", "", ask_admin=True,
+        return message_page(request, 200, N_("Ask your admin for access"), "", ask_admin=True,
                             person=person.display_name, contact=people.settings.oidc_admin_contact,
                             role_claim=people.settings.oidc_role_claim, roles=ROLES)
+    old = request.cookies.get(SESSION_COOKIE)
     session_id, record = await people.sessions.create(
         person, people.clock(), token.get("refresh_token"), token.get("id_token"),
-        replaces=request.cookies.get(SESSION_COOKIE))
+        replaces=digest_of(old) if old else None)
     response = RedirectResponse(begun["next"], status_code=303,
                                 headers={"Cache-Control": "no-store"})
     secure = base_url(request).startswith("https://") or request.url.scheme == "https"
@@ -130,8 +142,9 @@ async def logout_page(request: Request) -> Response:
     record = None
     session_id = request.cookies.get(SESSION_COOKIE)
     if session_id:
-        record = await people_of(request).sessions.get(session_id, people_of(request).clock())
-    return message_page(request, 200, "Sign out", "", confirm_logout=record is not None,
+        record = await people_of(request).sessions.get(digest_of(session_id),
+                                                        people_of(request).clock())
+    return message_page(request, 200, N_("Sign out"), "", confirm_logout=record is not None,
                         csrf=record.csrf if record else "")
 
 
@@ -142,14 +155,16 @@ async def logout(request: Request) -> Response:
     form = parse_qs((await request.body())[:4096].decode("latin-1"))
     csrf = (form.get("csrf") or [""])[0]
     session_id = request.cookies.get(SESSION_COOKIE)
-    record = await people.sessions.get(session_id, people.clock()) if session_id else None
+    digest = digest_of(session_id) if session_id else None
+    record = await people.sessions.get(digest, people.clock()) if digest else None
     if record is not None and not record.csrf_matches(csrf or request.headers.get(CSRF_HEADER)):
-        return message_page(request, 403, "Sign out",
-                            "This sign-out did not come from a Bedfinder page. Use the "
-                            "Sign out button.")
+        return message_page(request, 403, N_("Sign out"),
+                            N_("This sign-out did not come from a Bedfinder page. Use the "
+                               "Sign out button."))
     target = f"{base_url(request)}/signed-out"
-    if session_id:
-        await people.sessions.end(session_id)
+    if digest:
+        await people.sessions.end(digest)
+        await people.notifier.revoked(socket_key(digest))  # this session's open websockets
     if record is not None and people.provider is not None:
         target = await people.provider.logout_url(record.id_token, target) or target
     response: Response
@@ -165,6 +180,6 @@ async def logout(request: Request) -> Response:
 
 @router.get("/signed-out", response_class=HTMLResponse)
 async def signed_out(request: Request) -> Response:
-    return message_page(request, 200, "Signed out",
-                        "You are signed out of Bedfinder. Close this window on a shared "
-                        "computer.")
+    return message_page(request, 200, N_("Signed out"),
+                        N_("You are signed out of Bedfinder. Close this window on a shared "
+                           "computer."))

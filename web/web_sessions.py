@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 
 from redis.asyncio import Redis
 
+from inventory.keys import Keys
 from inventory.users import Person
 
 SESSION_COOKIE = "bf_session"
@@ -33,6 +34,7 @@ CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 SIGNIN_SECONDS = 600  # an unfinished sign-in (state, nonce, PKCE verifier) is kept this long
 RECHECK_CLAIM_SECONDS = 30
+SOCKET_PREFIX = "ses-"  # see socket_key
 
 
 @dataclass
@@ -58,35 +60,44 @@ class WebSession:
         return bool(sent) and hmac.compare_digest(self.csrf, sent or "")
 
 
-class WebSessions:
-    """Sessions and unfinished sign-ins in Redis under `<prefix>session:` and `<prefix>signin:`."""
+def digest_of(session_id: str) -> str:
+    """What Redis, logs and other processes know a session by: the SHA-256 of its cookie's
+    id, so neither a Redis dump nor a pub/sub message can be replayed as the cookie."""
+    return hashlib.sha256(session_id.encode()).hexdigest()
 
-    def __init__(self, redis: Redis, prefix: str, idle_minutes: float, absolute_hours: float,
+
+def socket_key(digest: str) -> str:
+    """The name a session's open websockets are registered under (web/sessions.py), so the
+    sweep can recheck the session and close them once it no longer grants access."""
+    return SOCKET_PREFIX + digest
+
+
+class WebSessions:
+    """Sessions and unfinished sign-ins in Redis (key names in inventory/keys.py). A session
+    is addressed by its digest (`digest_of` the cookie's id) everywhere but at creation."""
+
+    def __init__(self, redis: Redis, keys: Keys, idle_minutes: float, absolute_hours: float,
                  recheck_minutes: float) -> None:
         self.redis = redis
-        self.prefix = prefix
+        self.keys = keys
         self.idle = timedelta(minutes=idle_minutes)
         self.idle_seconds = max(1, round(self.idle.total_seconds()))  # Redis TTLs are whole
         self.absolute = timedelta(hours=absolute_hours)
         self.recheck = timedelta(minutes=recheck_minutes)
 
-    def _key(self, session_id: str) -> str:
-        return f"{self.prefix}session:{hashlib.sha256(session_id.encode()).hexdigest()}"
-
     async def begin_signin(self, state: str, data: dict[str, str]) -> None:
-        await self.redis.set(f"{self.prefix}signin:{state}", json.dumps(data),
-                             ex=SIGNIN_SECONDS)
+        await self.redis.set(self.keys.signin(state), json.dumps(data), ex=SIGNIN_SECONDS)
 
     async def take_signin(self, state: str) -> dict[str, str] | None:
         """The sign-in begun with `state`, at most once: a replayed callback finds nothing."""
-        raw = await self.redis.getdel(f"{self.prefix}signin:{state}")
+        raw = await self.redis.getdel(self.keys.signin(state))
         return json.loads(raw) if raw else None
 
     async def create(self, person: Person, now: datetime, refresh_token: str | None,
                      id_token: str | None, replaces: str | None = None) -> tuple[str, WebSession]:
-        """A new session id for `person` (the old id, if any, stops working)."""
+        """A new session id for `person` (the session of digest `replaces`, if any, ends)."""
         if replaces:
-            await self.redis.delete(self._key(replaces))
+            await self.redis.delete(self.keys.session(replaces))
         session_id = secrets.token_urlsafe(32)
         record = WebSession(
             user_id=person.id, display_name=person.display_name, email=person.email,
@@ -94,20 +105,22 @@ class WebSessions:
             csrf=secrets.token_urlsafe(24), signed_in_at=now.isoformat(),
             recheck_at=(now + self.recheck).isoformat(), refresh_token=refresh_token,
             id_token=id_token)
-        await self.save(session_id, record)
+        await self.save(digest_of(session_id), record)
         return session_id, record
 
-    async def save(self, session_id: str, record: WebSession, existing: bool = False) -> None:
+    async def save(self, digest: str, record: WebSession, existing: bool = False) -> None:
         """Store the record; with `existing`, only if the session still exists (a recheck
         must not bring back a session signed out meanwhile)."""
-        await self.redis.set(self._key(session_id), json.dumps(asdict(record)),
+        await self.redis.set(self.keys.session(digest), json.dumps(asdict(record)),
                              ex=self.idle_seconds, xx=existing)
 
-    async def get(self, session_id: str, now: datetime) -> WebSession | None:
-        """The live session for this id, its idle clock restarted; None when it is unknown,
-        idle too long (gone from Redis) or past its absolute end (then deleted)."""
-        key = self._key(session_id)
-        raw = await self.redis.getex(key, ex=self.idle_seconds)
+    async def get(self, digest: str, now: datetime, touch: bool = True) -> WebSession | None:
+        """The live session, its idle clock restarted when `touch` (a request, not the
+        websocket sweep); None when it is unknown, idle too long (gone from Redis) or past
+        its absolute end (then deleted)."""
+        key = self.keys.session(digest)
+        raw = await (self.redis.getex(key, ex=self.idle_seconds) if touch
+                     else self.redis.get(key))
         if not raw:
             return None
         record = WebSession(**json.loads(raw))
@@ -119,16 +132,16 @@ class WebSessions:
     def due_for_recheck(self, record: WebSession, now: datetime) -> bool:
         return now >= datetime.fromisoformat(record.recheck_at)
 
-    async def claim_recheck(self, session_id: str) -> bool:
+    async def claim_recheck(self, digest: str) -> bool:
         """One recheck per session at a time, across processes: a page's burst of requests
         must not present the same refresh token twice (providers that rotate refresh tokens
         treat a second use as theft and end the session). The others go on with the
         session as it is, for at most RECHECK_CLAIM_SECONDS."""
-        return bool(await self.redis.set(self._key(session_id) + ":recheck", "1",
+        return bool(await self.redis.set(self.keys.session_recheck(digest), "1",
                                          nx=True, ex=RECHECK_CLAIM_SECONDS))
 
-    async def release_recheck(self, session_id: str) -> None:
-        await self.redis.delete(self._key(session_id) + ":recheck")
+    async def release_recheck(self, digest: str) -> None:
+        await self.redis.delete(self.keys.session_recheck(digest))
 
     def rechecked(self, record: WebSession, person: Person, now: datetime,
                   refresh_token: str | None) -> WebSession:
@@ -138,6 +151,6 @@ class WebSessions:
         record.recheck_at = (now + self.recheck).isoformat()
         return record
 
-    async def end(self, session_id: str) -> WebSession | None:
-        raw = await self.redis.getdel(self._key(session_id))
+    async def end(self, digest: str) -> WebSession | None:
+        raw = await self.redis.getdel(self.keys.session(digest))
         return WebSession(**json.loads(raw)) if raw else None

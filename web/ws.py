@@ -29,6 +29,7 @@ from web.fanout import Subscriber
 from web.rate_limits import client_address, token_key
 from web.schemas import Strict
 from web.services import Services
+from web.web_sessions import SESSION_COOKIE, digest_of, socket_key
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -142,12 +143,25 @@ async def capped(ws: WebSocket, token: str | None) -> AsyncIterator[str | None]:
             svc.sockets.close(key, address)
 
 
-async def until_revoked(svc: Services, actor: Actor | None) -> asyncio.Task[Any]:
-    """A task that finishes when `actor`'s token is revoked or expires (never for anonymous
-    readers)."""
+def revocable_names(ws: WebSocket, token: str | None, actor: Actor | None) -> tuple[str, ...]:
+    """What closes this websocket when revoked: the token's id; for a person signed in with
+    the session cookie, their user id and their session's name (web/sessions.py)."""
+    if actor is None:
+        return ()
+    session_id = None if token else ws.cookies.get(SESSION_COOKIE)
+    if actor.person and session_id:
+        return actor.token_id, socket_key(digest_of(session_id))
+    return (actor.token_id,)
+
+
+async def until_revoked(svc: Services, actor: Actor | None,
+                        names: tuple[str, ...] = ()) -> asyncio.Task[Any]:
+    """A task that finishes when `actor`'s token (or any of `names`, by default the token's
+    id) is revoked, or the token expires (never for anonymous readers)."""
     if actor is None:
         return asyncio.create_task(asyncio.Event().wait())
-    revoked = svc.token_sessions.session(actor.token_id)
+    names = names or (actor.token_id,)
+    revoked = svc.token_sessions.session(*names)
     left = (None if actor.expires_at is None else
             (actor.expires_at - svc.clock()).total_seconds())
 
@@ -157,7 +171,7 @@ async def until_revoked(svc: Services, actor: Actor | None) -> asyncio.Task[Any]
         except TimeoutError:
             pass
         finally:
-            svc.token_sessions.end_session(actor.token_id, revoked)
+            svc.token_sessions.end_session(revoked, *names)
 
     return asyncio.create_task(wait())
 
@@ -179,10 +193,11 @@ async def inventory_feed(ws: WebSocket) -> None:
         if full is not None:
             await refuse(ws, full)
             return
-        await stream_inventory(ws, svc, actor)
+        await stream_inventory(ws, svc, actor, revocable_names(ws, token, actor))
 
 
-async def stream_inventory(ws: WebSocket, svc: Services, actor: Actor | None) -> None:
+async def stream_inventory(ws: WebSocket, svc: Services, actor: Actor | None,
+                           names: tuple[str, ...] = ()) -> None:
     """Send the backlog, then every change, until the client leaves, its token is revoked,
     or it falls behind."""
     after_raw = ws.query_params.get("after")
@@ -196,7 +211,7 @@ async def stream_inventory(ws: WebSocket, svc: Services, actor: Actor | None) ->
     await ws.accept()
     await svc.mirror.in_epoch(await svc.live.epoch(), EPOCH_WAIT_SECONDS)
     subscriber = svc.fanout.subscribe(actor)
-    tasks: list[asyncio.Task[Any]] = [await until_revoked(svc, actor)]
+    tasks: list[asyncio.Task[Any]] = [await until_revoked(svc, actor, names)]
     try:
         last = await send_backlog(ws, svc, after, audience_of(actor))
         tasks += [asyncio.create_task(pump(ws, subscriber, last)),
@@ -282,10 +297,11 @@ async def provider_feed(ws: WebSocket) -> None:
         if full is not None:
             await refuse(ws, full)
             return
-        await answer_provider(ws, svc, actor, budget)
+        await answer_provider(ws, svc, actor, budget, revocable_names(ws, token, actor))
 
 
-async def answer_provider(ws: WebSocket, svc: Services, actor: Actor, budget: str) -> None:
+async def answer_provider(ws: WebSocket, svc: Services, actor: Actor, budget: str,
+                          names: tuple[str, ...] = ()) -> None:
     """Apply each message in turn, counting it against the token's one write budget (the
     same as its HTTP writes), until the client leaves or its token is revoked."""
     await ws.accept()
@@ -301,7 +317,7 @@ async def answer_provider(ws: WebSocket, svc: Services, actor: Actor, budget: st
             await ws.send_text(error_reply(None, f"too many updates; try again in {wait} s")
                                if wait else await provider_op(svc, actor, raw))
 
-    tasks = [await until_revoked(svc, actor), asyncio.create_task(answer())]
+    tasks = [await until_revoked(svc, actor, names), asyncio.create_task(answer())]
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         if tasks[0] in done:

@@ -43,12 +43,13 @@ async def accept_referral(referrals: Referrals, holds: Holds, transitions: Trans
         reached_redis = False
         try:
             async with referrals.sessions() as session, session.begin():
-                withdrawn = await referrals.accept_in(session, row, hold.id, hold.created_at)
+                withdrawn = await referrals.accept_in(session, row, hold.id, hold.created_at,
+                                                      actor.name)
                 if row.transition_id:
                     # A transition the navigator has closed meanwhile keeps its outcome; the
                     # provider's answer does not depend on it.
                     await transitions.link_in(session, row.transition_id,
-                                              HoldView.of(hold, program.id))
+                                              HoldView.of(hold, program.id), actor.name)
                 reached_redis = True
                 await holds.grant_in(session, hold, actor.name)
         except Exception as error:

@@ -99,3 +99,23 @@ async def test_searches_and_matches_that_found_nothing_are_counted(server: Serve
     assert {e.filters.get("age_band") for e in detox_rows} == {"30-39", None}
     assert "Jane" not in repr([e.filters for e in kept])
     assert all("age" not in e.filters and "near" not in e.filters for e in kept)
+
+
+async def test_unmet_demand_by_need_withholds_small_counts_in_the_api(server: Server) -> None:
+    org = await server.org()
+    detox = await server.program(org, level_of_care="withdrawal_management")
+    await server.unit(detox, capacity=4, available=0)
+    async with server.client(await server.token("navigator")) as client:
+        for language in ("es", "es", "en"):
+            found = await client.get("/api/v1/programs", params={
+                "level_of_care": "withdrawal_management", "language": language})
+            assert found.status_code == 200
+    await server.svc.demand.settle()
+    async with server.client(await server.token("analyst")) as client:
+        data = (await client.get("/api/v1/reports/unmet_by_need")).json()
+        csv_text = (await client.get("/api/v1/reports/unmet_by_need.csv")).text
+    everyone = data["rows"][0]
+    assert (everyone["dimension"], everyone["group"]) == ("all", "all")
+    assert everyone["requests"] == "suppressed" and everyone["share_found_nothing"] == (
+        "suppressed")
+    assert data["suppressed"] > 0 and "all,all,all,suppressed,suppressed" in csv_text

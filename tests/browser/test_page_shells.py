@@ -33,9 +33,13 @@ async def test_pages_are_strict_shells_and_static_files_stay_in_their_folder(
                 assert config["levels"]["shelter"] == "Shelter / navigation center"
 
             spanish = await client.get("/display", params={"lang": "es"})
-            assert '<html lang="es">' in spanish.text
+            assert '<html lang="es" dir="ltr"' in spanish.text
+            assert spanish.cookies.get("bf_lang") == "es"
             unknown = await client.get("/display", params={"lang": "xx"})
-            assert '<html lang="en">' in unknown.text
+            assert '<html lang="es" dir="ltr"' in unknown.text  # remembered, xx ignored
+            client.cookies.clear()
+            unknown = await client.get("/display", params={"lang": "xx"})
+            assert '<html lang="en" dir="ltr"' in unknown.text
 
             module = await client.get("/static/common.js")
             assert module.status_code == 200

@@ -123,7 +123,7 @@ async def test_contradictory_needs_and_new_attributes_in_search(server: Server) 
         levels = (await client.get("/api/v1/levels")).json()
     by_id = {level["id"]: level for level in levels["levels"]}
     assert by_id["full_service_partnership"]["kind"] == "slot"
-    assert set(by_id["peer_center"]["names"]) == {"en", "es", "zh", "fil"}
+    assert set(by_id["peer_center"]["names"]) == {"en", "es", "zh-Hant", "vi"}
     assert "board_and_care" in by_id["mental_health_residential"]["next"]
     assert "psychiatric_inpatient" in by_id["crisis_residential"]["after"]
 

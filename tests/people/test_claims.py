@@ -1,11 +1,17 @@
-"""How a provider's claims and an admin's assignment become a role (pure rules)."""
+"""How a provider's claims and an admin's assignment become a role (pure rules); what the
+authorization request carries."""
 
 from __future__ import annotations
 
-import httpx
+from urllib.parse import parse_qs, urlsplit
 
+import httpx
+import pytest
+from pydantic import ValidationError
+
+from inventory.config import Settings
 from inventory.users import Person
-from tests.conftest import Server
+from tests.conftest import Server, serve
 from web.oidc import org_from, role_from
 from web.signin import safe_next
 
@@ -36,7 +42,6 @@ def test_after_sign_in_the_browser_goes_only_to_a_path_on_this_site() -> None:
 
 async def test_without_an_issuer_sign_in_is_off_and_says_to_use_a_token(settings, port
                                                                         ) -> None:  # type: ignore[no-untyped-def]
-    from tests.conftest import serve
     plain = settings.model_copy(update={"oidc_issuer": ""})
     async for server in serve(plain, port):
         await _signin_is_off(server)
@@ -48,3 +53,19 @@ async def _signin_is_off(server: Server) -> None:
         page = await client.get("/")
     assert login.status_code == 404 and "use the access token" in login.text
     assert "/login" not in page.text
+
+
+async def test_extra_authorization_parameters_reach_the_provider_and_cannot_replace_ours(
+        settings: Settings, port: int) -> None:
+    """Google needs `access_type=offline&prompt=consent` for a refresh token; the state,
+    nonce and PKCE parameters stay Bedfinder's own."""
+    google = settings.model_copy(update={
+        "oidc_authorize_params": "access_type=offline&prompt=consent"})
+    async for server in serve(google, port):
+        async with httpx.AsyncClient(base_url=server.base_url) as client:
+            start = await client.get("/login")
+    sent = parse_qs(urlsplit(start.headers["location"]).query)
+    assert sent["access_type"] == ["offline"] and sent["prompt"] == ["consent"]
+    assert sent["code_challenge_method"] == ["S256"] and sent["state"] and sent["nonce"]
+    with pytest.raises(ValidationError, match="may not set nonce, state"):
+        Settings(oidc_authorize_params="state=mine&nonce=mine&access_type=offline")

@@ -102,9 +102,13 @@ async def test_person_disabled_at_the_provider_is_signed_out_of_the_page(
         contexts: Any, server: Server, idp: Idp) -> None:
     await idp.user("nora", **NORA)
     page = await county_sign_in(contexts, server, "nora")
-    await page.wait_for_selector("#app:not([hidden])", timeout=10_000)
+    await page.wait_for_selector("#conn[data-state='live']", timeout=10_000)
     await idp.disable("nora")
-    await asyncio.sleep(1.2)  # session_recheck_minutes is one second in these tests
+    # The page sends nothing: its live feed is closed by the sweep's recheck at the provider
+    # (session_recheck_minutes is one second in these tests), and it says so, within the
+    # bound: one recheck period plus one sweep (plus room for a loaded machine).
+    bound = server.settings.session_recheck_minutes * 60 + server.settings.token_sweep_seconds
+    await page.wait_for_selector("#conn[data-state='denied']", timeout=(bound + 5) * 1000)
     await page.reload()
     await page.get_by_role("link", name="Sign in with your organization account").wait_for()
     assert await page.locator("#app").is_hidden()

@@ -97,8 +97,11 @@ async def users(people: PeopleDep, _: Admin) -> list[dict[str, Any]]:
 
 @router.patch("/users/{user_id}")
 async def assign(user_id: str, body: UserPatch, people: PeopleDep, _: Admin) -> dict[str, Any]:
-    """Assign a role or organization, or disable a person (refused at their next request)."""
+    """Assign a role or organization, or disable a person (refused at their next request,
+    their open websockets closed at once)."""
     row = await people.users.assign(user_id, people.clock(), role=body.role,
                                     organization_id=body.organization_id,
                                     disabled=body.disabled)
+    if body.disabled:  # their open websockets close now, on every process
+        await people.notifier.revoked(user_id)
     return _user(row)

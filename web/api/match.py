@@ -29,7 +29,7 @@ class MatchIn(Strict):
     needs: NeedsIn = NeedsIn()
     ready_at: Timestamp | None = None
     limit: int = Field(default=10, ge=1, le=100)
-    lang: Literal["en", "es", "zh", "fil"] = "en"
+    lang: Literal["en", "es", "zh-Hant", "vi"] = "en"
 
 
 class OptionOut(BaseModel):

@@ -82,7 +82,9 @@ def question(settings: Settings, now: datetime, start: str | None, end: str | No
     return Question(start=begin, end=stop, now=now, levels=tuple(levels), area=area or None,
                     by_area=by_area, bucket=bucket, tz=zone, unit=unit, program=program,
                     pathways=settings.pathways, caseload_limit=settings.caseload_limit,
-                    default_cadence=settings.default_cadence_minutes)
+                    default_cadence=settings.default_cadence_minutes,
+                    crisis_levels=tuple(settings.analytics.crisis_levels),
+                    record_race_ethnicity=settings.analytics.record_race_ethnicity)
 
 
 # A cell starting with one of these is run as a formula by Excel, LibreOffice or Sheets
@@ -117,7 +119,7 @@ def to_csv(table: Table) -> str:
 async def run(svc: Services, name: str, q: Question) -> Table:
     if name not in MEASURES:
         raise HTTPException(404, f"no measure {name!r}; known: {', '.join(MEASURES)}")
-    if name == "unmet_demand":
+    if name in ("unmet_demand", "unmet_by_need"):
         await demand.drain(svc.redis, svc.settings.redis_prefix, svc.sessions,
                            await svc.directory.programs())
     return await answer(name, svc.sessions, q)

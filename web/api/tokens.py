@@ -11,6 +11,7 @@ from pydantic import Field
 
 from inventory.actors import Actor
 from inventory.tokens import create_token, list_tokens, revoke_token
+from inventory.users import PERSON_PREFIX, Users
 from web.api.deps import services
 from web.auth import admin_only
 from web.schemas import Strict, Timestamp
@@ -26,8 +27,9 @@ class TokenIn(Strict):
     organization_id: str | None = Field(default=None, min_length=1, max_length=64)
     label: str = Field(default="", max_length=100)
     owner: str | None = Field(default=None, min_length=1, max_length=200, description=(
-        "Who answers for this token (a person or an organization); default: its "
-        "organization for a provider token, else you."))
+        "Who answers for this token: a person's id (usr-..., stored with their name), an "
+        "organization or another name; default: its organization for a provider token, "
+        "else you."))
     expires_in_minutes: int | None = Field(
         default=None, ge=1, le=60 * 24 * 366,
         description="Refused everywhere, open websockets included, once this has passed.")
@@ -59,9 +61,11 @@ async def issue(body: TokenIn, svc: Svc, admin: Admin) -> dict[str, Any]:
     now = svc.clock()
     expires = (None if body.expires_in_minutes is None else
                now + timedelta(minutes=body.expires_in_minutes))
+    owner = body.owner or body.organization_id or admin.name
+    if owner.startswith(PERSON_PREFIX):  # a person's id: named as their writes are
+        owner = await Users(svc.sessions).token_owner(owner)
     plaintext, row = await create_token(svc.sessions, body.role, now, body.organization_id,
-                                        body.label, expires,
-                                        body.owner or body.organization_id or admin.name)
+                                        body.label, expires, owner)
     return {"id": row.id, "role": row.role, "organization_id": row.organization_id,
             "label": row.label, "expires_at": row.expires_at, "owner": row.owner,
             "token": plaintext}

@@ -4,7 +4,7 @@ import { $, api, config, el, levelName, signIn } from "./common.js";
 
 const say = (text) => { $("#admin-error").textContent = ""; $("#admin-msg").textContent = text; };
 const fail = (error) => { $("#admin-msg").textContent = ""; $("#admin-error").textContent = error.message; };
-const ROLES = ["", "admin", "provider", "navigator", "display", "analyst"];
+const ROLES = ["", "admin", "provider", "navigator", "display", "analyst", "supervisor"];
 let orgs = [];
 
 function options(select, items, blank) {
@@ -25,35 +25,38 @@ async function loadPrograms() {
   const programs = found.programs.sort((a, b) => a.name.localeCompare(b.name));
   $("#programs").replaceChildren(...programs.map((p) => el("li", {},
     el("strong", { text: p.name }),
-    ` · ${levelName(p.level_of_care)} · ${p.genders.join(", ")}, ages ${p.age_min}–${p.age_max} · `,
-    p.units.length ? p.units.map((u) => `${u.label} (${u.capacity} ${u.kind}s)`).join(", ") : "no units yet")));
+    ` · ${levelName(p.level_of_care)} · ${p.genders.join(", ")}, ${t("ages {min}–{max}", { min: p.age_min, max: p.age_max })} · `,
+    p.units.length ? p.units.map((u) => (u.kind === "slot" ? t("{unit} ({n} slots)", { unit: u.label, n: t.number(u.capacity) })
+      : t("{unit} ({n} beds)", { unit: u.label, n: t.number(u.capacity) }))).join(", ") : t("no units yet"))));
   options($("#unit-program"), programs.map((p) => [p.id, p.name]));
 }
 
 function personRow(person) {
-  const role = el("select", { "aria-label": `Role for ${person.display_name}` });
-  options(role, ROLES.map((r) => [r, r || "none"]));
+  const role = el("select", { "aria-label": t("Role for {person}", { person: person.display_name }) });
+  options(role, ROLES.map((r) => [r, r || t("none")]));
   role.value = person.role || "";
-  const org = el("select", { "aria-label": `Organization for ${person.display_name}` });
-  options(org, orgs.map((o) => [o.id, o.name]), "None");
+  const org = el("select", { "aria-label": t("Organization for {person}", { person: person.display_name }) });
+  options(org, orgs.map((o) => [o.id, o.name]), t("None"));
   org.value = person.organization_id || "";
   const save = async () => {
     const body = { role: role.value || null };
     if (org.value) body.organization_id = org.value;
-    try { await api(`/api/v1/users/${encodeURIComponent(person.id)}`, { method: "PATCH", json: body }); say(`Saved ${person.display_name}.`); } catch (e) { fail(e); }
+    try { await api(`/api/v1/users/${encodeURIComponent(person.id)}`, { method: "PATCH", json: body }); say(t("Saved {person}.", { person: person.display_name })); } catch (e) { fail(e); }
   };
   const toggle = async () => {
     try {
       await api(`/api/v1/users/${encodeURIComponent(person.id)}`, { method: "PATCH", json: { disabled: !person.disabled } });
-      say(`${person.display_name}: access ${person.disabled ? "restored" : "turned off"}.`);
+      say(person.disabled ? t("{person}: access restored.", { person: person.display_name })
+        : t("{person}: access turned off.", { person: person.display_name }));
       await loadPeople();
     } catch (e) { fail(e); }
   };
   return el("li", {}, el("strong", { text: person.display_name }), ` ${person.email || ""} `,
     role, org,
-    el("button", { type: "button", class: "secondary small", text: "Save", "aria-label": `Save role for ${person.display_name}`, onclick: save }),
-    el("button", { type: "button", class: "secondary small", text: person.disabled ? "Restore access" : "Turn off access",
-                   "aria-label": `${person.disabled ? "Restore access for" : "Turn off access for"} ${person.display_name}`, onclick: toggle }));
+    el("button", { type: "button", class: "secondary small", text: t("Save"), "aria-label": t("Save role for {person}", { person: person.display_name }), onclick: save }),
+    el("button", { type: "button", class: "secondary small", text: person.disabled ? t("Restore access") : t("Turn off access"),
+                   "aria-label": person.disabled ? t("Restore access for {person}", { person: person.display_name })
+                     : t("Turn off access for {person}", { person: person.display_name }), onclick: toggle }));
 }
 
 async function loadPeople() {
@@ -64,20 +67,20 @@ async function loadPeople() {
 
 async function loadTokens() {
   const tokens = await api("/api/v1/tokens");
-  $("#tokens").replaceChildren(...tokens.map((t) => {
-    const state = t.revoked_at ? "revoked" : t.expires_at && Date.parse(t.expires_at) < Date.now() ? "expired"
-      : t.expires_at ? `expires ${new Date(t.expires_at).toLocaleDateString()}` : "no expiry";
-    return el("li", { dataset: { token: t.id } },
-      el("strong", { text: t.label }), ` · ${t.role} · owner ${t.owner || "unknown"} · ${state} `,
-      t.revoked_at ? null : el("button", { type: "button", class: "secondary small", text: "Revoke",
-        "aria-label": `Revoke token ${t.label}`, onclick: () => revoke(t) }));
+  $("#tokens").replaceChildren(...tokens.map((token) => {
+    const state = token.revoked_at ? t("revoked") : token.expires_at && Date.parse(token.expires_at) < Date.now() ? t("expired")
+      : token.expires_at ? t("expires {date}", { date: t.date(token.expires_at, { dateStyle: "medium" }) }) : t("no expiry");
+    return el("li", { dataset: { token: token.id } },
+      el("strong", { text: token.label }), ` · ${token.role} · ${t("owner {owner}", { owner: token.owner || t("unknown") })} · ${state} `,
+      token.revoked_at ? null : el("button", { type: "button", class: "secondary small", text: t("Revoke"),
+        "aria-label": t("Revoke token {label}", { label: token.label }), onclick: () => revoke(token) }));
   }));
 }
 
 async function revoke(token) {
   try {
     await api(`/api/v1/tokens/${encodeURIComponent(token.id)}`, { method: "DELETE" });
-    say(`Token ${token.label} revoked: it stops working everywhere now.`);
+    say(t("Token {label} revoked: it stops working everywhere now.", { label: token.label }));
     await loadTokens();
   } catch (e) { fail(e); }
 }
@@ -86,7 +89,7 @@ async function loadFeeds() {
   let feeds = [];
   try { feeds = (await api("/api/v1/feeds")).feeds || []; } catch { feeds = []; }
   $("#feeds").replaceChildren(...(feeds.length ? feeds.map((f) => el("li", { text: `${f.name} (${f.kind})` }))
-    : [el("li", { class: "muted", text: "No polling feeds are configured." })]));
+    : [el("li", { class: "muted", text: t("No polling feeds are configured.") })]));
 }
 
 function submit(form, handler) {
@@ -102,7 +105,7 @@ async function start() {
   options($("#program-level"), Object.keys(config.levels || {}).map((k) => [k, levelName(k)]));
   submit($("#org-form"), async (data) => {
     const org = await api("/api/v1/organizations", { method: "POST", json: { name: data.get("name") } });
-    say(`Organization ${org.name} added.`);
+    say(t("Organization {name} added.", { name: org.name }));
     await loadOrgs();
   });
   submit($("#program-form"), async (data) => {
@@ -110,14 +113,14 @@ async function start() {
       organization_id: data.get("organization_id"), name: data.get("name"),
       level_of_care: data.get("level_of_care"), genders: data.getAll("genders"),
       age_min: Number(data.get("age_min")), age_max: Number(data.get("age_max")) } });
-    say(`Program ${program.name} added.`);
+    say(t("Program {name} added.", { name: program.name }));
     await loadPrograms();
   });
   submit($("#unit-form"), async (data) => {
     const programId = data.get("program_id");
     const unit = await api(`/api/v1/programs/${encodeURIComponent(programId)}/units`, { method: "POST", json: {
       label: data.get("label"), kind: data.get("kind"), capacity: Number(data.get("capacity")) } });
-    say(`Unit ${unit.label} added.`);
+    say(t("Unit {label} added.", { label: unit.label }));
     await loadPrograms();
     $("#unit-program").value = programId;
   });
@@ -126,7 +129,7 @@ async function start() {
                    expires_in_minutes: Number(data.get("days")) * 24 * 60 };
     if (body.role === "provider") body.organization_id = data.get("organization_id");
     const made = await api("/api/v1/tokens", { method: "POST", json: body });
-    $("#token-new").replaceChildren(`New ${made.role} token “${made.label}” (shown once, copy it now): `,
+    $("#token-new").replaceChildren(t("New {role} token “{label}” (shown once, copy it now): ", { role: made.role, label: made.label }),
       el("code", { id: "token-secret", text: made.token }));
     await loadTokens();
   });

@@ -42,7 +42,7 @@ export function detailText(body, status) {
       return where ? `${where}: ${e.msg}` : e.msg;
     }).join("; ");
   }
-  return `the server answered ${status}`;
+  return t("the server answered {status}", { status });
 }
 
 export async function api(path, { method = "GET", json, form } = {}) {
@@ -91,13 +91,16 @@ export function el(tag, attrs = {}, ...children) {
 
 export const $ = (selector, root = document) => root.querySelector(selector);
 
-const AGO_EN = {
-  never: "never updated", now: "updated just now", min: (n) => `updated ${n} min ago`,
-  hour: (n) => `updated ${n} h ago`, day: (n) => `updated ${n} ${n === 1 ? "day" : "days"} ago`,
-};
+/** The words of `timeAgo`, in the page's current language (the wall display rotates). */
+export const agoWords = () => ({
+  never: t("never updated"), now: t("updated just now"),
+  min: (n) => t("updated {n} min ago", { n: t.number(n) }),
+  hour: (n) => t("updated {n} h ago", { n: t.number(n) }),
+  day: (n) => t.n("updated {count} day ago", "updated {count} days ago", n),
+});
 
 /** "updated 12 min ago": every count shows its age. */
-export function timeAgo(iso, words = AGO_EN, now = Date.now()) {
+export function timeAgo(iso, words = agoWords(), now = Date.now()) {
   if (!iso) return words.never;
   const minutes = Math.max(0, Math.floor((now - Date.parse(iso)) / 60000));
   if (minutes < 1) return words.now;
@@ -111,16 +114,17 @@ export function untilText(iso, now = Date.now()) {
   const seconds = Math.max(0, Math.round((Date.parse(iso) - now) / 1000));
   const m = Math.floor(seconds / 60);
   const s = String(seconds % 60).padStart(2, "0");
-  return seconds <= 0 ? "expired" : `${m}:${s} left`;
+  return seconds <= 0 ? t("expired") : t("{time} left", { time: `${m}:${s}` });
 }
 
 /** "in 3 h 59 min": time left in words, for deadlines longer than a countdown suits. */
 export function inWords(iso, now = Date.now()) {
   const minutes = Math.round((Date.parse(iso) - now) / 60000);
-  if (minutes <= 0) return "now";
-  if (minutes < 60) return `in ${minutes} min`;
+  if (minutes <= 0) return t("now");
+  if (minutes < 60) return t("in {minutes} min", { minutes: t.number(minutes) });
   const h = Math.floor(minutes / 60);
-  return minutes % 60 ? `in ${h} h ${minutes % 60} min` : `in ${h} h`;
+  return minutes % 60 ? t("in {hours} h {minutes} min", { hours: t.number(h), minutes: t.number(minutes % 60) })
+    : t("in {hours} h", { hours: t.number(h) });
 }
 
 export function levelName(key) {
@@ -128,7 +132,7 @@ export function levelName(key) {
 }
 
 export function statusWord(status) {
-  return { open: "Open", full: "Full", waitlist: "Waitlist", closed: "Closed" }[status] || status;
+  return { open: t("Open"), full: t("Full"), waitlist: t("Waitlist"), closed: t("Closed") }[status] || status;
 }
 
 /** The connection badge: colour and words, never colour alone. */
@@ -283,30 +287,32 @@ export class LiveFeed {
       if (this.fresher(message.unit)) this.onUnit(message.unit, message);
     } else {
       this.onMessage(message);
+      // Parts of the page with no feed of their own (alerts.js) listen for these.
+      document.dispatchEvent(new CustomEvent("bedfinder:message", { detail: message }));
     }
   }
 }
 
-const STATE_WORDS = {
-  connecting: "Connecting…", live: "Live", reconnecting: "Reconnecting…",
-  denied: "Not allowed: sign in again",
-};
+const stateWords = () => ({
+  connecting: t("Connecting…"), live: t("Live"), reconnecting: t("Reconnecting…"),
+  denied: t("Not allowed: sign in again"),
+});
 
 /** "12 min ago", "just now": how long since `since` (ms), for the "Not live" words. */
 export function sinceWords(since, now = Date.now()) {
   const minutes = Math.max(0, Math.floor((now - since) / 60000));
-  if (minutes < 1) return "less than a minute ago";
-  if (minutes < 120) return `${minutes} min ago`;
-  return `${Math.floor(minutes / 60)} h ago`;
+  if (minutes < 1) return t("less than a minute ago");
+  if (minutes < 120) return t("{n} min ago", { n: t.number(minutes) });
+  return t("{n} h ago", { n: t.number(Math.floor(minutes / 60)) });
 }
 
 /** The words for a feed state; "stale" reads "Not live: last change 12 min ago, reconnecting". */
 export function connectionWords(state, detail) {
   if (state === "stale") {
     const since = detail && detail.since;
-    return `Not live: last change ${since ? sinceWords(since) : "unknown"}, reconnecting`;
+    return t("Not live: last change {ago}, reconnecting", { ago: since ? sinceWords(since) : t("unknown") });
   }
-  return STATE_WORDS[state] || state;
+  return stateWords()[state] || state;
 }
 
 /**
@@ -341,7 +347,7 @@ export function signIn({ roles, anonymous = false }) {
       } catch (failure) {
         if (getToken()) {
           clearToken();
-          error.textContent = `Sign-in failed: ${failure.message}`;
+          error.textContent = t("Sign-in failed: {reason}", { reason: failure.message });
         }
         section.hidden = false;
         $("#signin-token").focus();
@@ -353,13 +359,14 @@ export function signIn({ roles, anonymous = false }) {
       }
       if (me.role !== "public" && !roles.includes(me.role)) {
         clearToken();
-        error.textContent = `This page needs a ${roles.join(" or ")} token; that one is a ${me.role} token.`;
+        error.textContent = t("This page needs a {roles} token; that one is a {role} token.",
+                              { roles: roles.join(" / "), role: me.role });
         section.hidden = false;
         return;
       }
       section.hidden = true;
       const who = $("#who");
-      if (who) who.textContent = me.role === "public" ? "Public view" : `Signed in: ${me.label || me.role}`;
+      if (who) who.textContent = me.role === "public" ? t("Public view") : t("Signed in: {who}", { who: me.label || me.role });
       if (signout && me.role !== "public") signout.hidden = false;
       $("#app").hidden = false;
       resolve(me);
@@ -369,7 +376,7 @@ export function signIn({ roles, anonymous = false }) {
       error.textContent = "";
       const value = $("#signin-token").value.trim();
       if (!value) {
-        error.textContent = "Enter the access token you were given.";
+        error.textContent = t("Enter the access token you were given.");
         return;
       }
       setToken(value);

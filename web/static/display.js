@@ -1,15 +1,13 @@
 // Wall display: open beds by level of care, for a TV across a room. Counts and program names
 // only; nothing about any client. Updates arrive live; pages turn when they do not all fit.
-import { $, LiveFeed, api, config, el, flash, signIn, timeAgo } from "./common.js";
-import { WORDS } from "./display_words.js";
+import { $, LiveFeed, api, config, connectionWords, el, flash, signIn, statusWord, timeAgo } from "./common.js";
 
 const params = new URLSearchParams(location.search);
 const wanted = (name) => (params.get(name) || "").split(",").map((s) => s.trim()).filter(Boolean);
 const levelsWanted = wanted("levels");
 const areasWanted = wanted("area").map((a) => a.toLowerCase());
-const langParam = params.get("lang") || "en";
-const rotation = langParam === "all" ? ["en", "es", "zh", "fil"]
-  : [WORDS[langParam] ? langParam : "en"];
+// The server chose the language (?lang=, cookie, browser); `?lang=all` gives every catalog.
+const rotation = params.get("lang") === "all" ? t.languages() : [t.lang];
 const PAGE_SECONDS = Math.max(5, Number(params.get("seconds")) || 15);
 const LANG_SECONDS = 20;
 
@@ -24,10 +22,19 @@ let connSince = null; // when the feed was last known current (while "stale")
 let feed;
 let lastRefetch = 0;
 
-const w = () => WORDS[lang];
+// The wall's words, in the language on screen now (t.use switches it as the wall rotates).
+const w = () => ({
+  title: t("Open beds now"), no_changes: t("No changes yet"), all_levels: t("All levels of care"),
+  ticker: t("Latest changes"), none: t("No programs to show."), continued: t("(continued)"),
+  stale: t("Not confirmed recently"),
+  total: (n) => t("{n} open", { n: t.number(n) }),
+  open_label: (n) => t.n("open", "open", n),
+  page: (i, n) => t("Page {i} of {n}", { i: t.number(i), n: t.number(n) }),
+});
 
 function levelLabel(key) {
-  return (w().levels && w().levels[key]) || WORDS.en.levels[key] || config.levels[key] || key;
+  const names = (config.level_names && config.level_names[lang]) || config.levels;
+  return names[key] || config.levels[key] || key;
 }
 
 function summary(program) {
@@ -91,13 +98,11 @@ function levelHeading(key, continued) {
     el("span", { class: "wall-level-total", text: w().total(total) }));
 }
 
-// Who a group of units serves, in each language of the wall.
-const POPULATION_WORDS = {
-  en: { female: "Women", male: "Men", nonbinary: "Nonbinary", all: "All genders", ages: (a, b) => (b >= 120 ? `Ages ${a}+` : `Ages ${a}–${b}`) },
-  es: { female: "Mujeres", male: "Hombres", nonbinary: "No binario", all: "Todos", ages: (a, b) => (b >= 120 ? `${a}+ años` : `${a}–${b} años`) },
-  zh: { female: "女", male: "男", nonbinary: "非二元", all: "不限性别", ages: (a, b) => (b >= 120 ? `${a}岁以上` : `${a}–${b}岁`) },
-  fil: { female: "Babae", male: "Lalaki", nonbinary: "Nonbinary", all: "Lahat", ages: (a, b) => (b >= 120 ? `Edad ${a}+` : `Edad ${a}–${b}`) },
-};
+// Who a group of units serves, in the language on screen.
+const populationWords = () => ({
+  female: t("Women"), male: t("Men"), nonbinary: t("Nonbinary"), all: t("All genders"),
+  ages: (a, b) => (b >= 120 ? t("Ages {min}+", { min: a }) : t("Ages {min}–{max}", { min: a, max: b })),
+});
 
 /** The program's open count per population, when its units serve different ones (e.g. a
  * women's and a men's unit): [{label, open}], or [] when they all serve the same people. */
@@ -114,7 +119,7 @@ function populationSplit(program) {
   // Women before men before nonbinary, younger before older: the same order on every tile.
   const rank = (pop) => ["female", "male", "nonbinary"].map((g) => (pop.genders.includes(g) ? 0 : 1)).join("") + String(pop.age_min).padStart(3, "0");
   const list = [...groups.values()].sort((a, b) => rank(a.pop).localeCompare(rank(b.pop)));
-  const words = POPULATION_WORDS[lang] || POPULATION_WORDS.en;
+  const words = populationWords();
   const gendersDiffer = new Set(list.map((g) => [...g.pop.genders].sort().join("+"))).size > 1;
   const agesDiffer = new Set(list.map((g) => `${g.pop.age_min}|${g.pop.age_max}`)).size > 1;
   return list.map(({ pop, open }) => {
@@ -135,13 +140,13 @@ function tile(program) {
     el("div", { class: "tile-text" },
       el("h3", { class: "tile-name", text: program.name }),
       el("p", { class: "tile-meta" },
-        el("span", { class: "pill", text: w().status[s.status] }),
+        el("span", { class: "pill", text: statusWord(s.status) }),
         el("span", { class: "tile-area", text: program.area || "" })),
       split.length ? el("p", { class: "tile-split" }, split.flatMap((g, i) => [
         i ? " · " : null, el("span", { class: "split-part" }, `${g.label} `, el("strong", { text: String(g.open) }))])) : null,
       el("p", { class: "tile-age" },
         s.stale ? el("span", { class: "stale-label", text: w().stale }) : null,
-        el("span", { class: "age", dataset: { updated: s.updated || "" }, text: timeAgo(s.updated, w().ago) }))),
+        el("span", { class: "age", dataset: { updated: s.updated || "" }, text: timeAgo(s.updated) }))),
     el("p", { class: "tile-count" },
       el("span", { class: "count", text: String(s.open) }),
       el("span", { class: "count-label", text: w().open_label(s.open) })));
@@ -220,7 +225,7 @@ function render() {
 }
 
 function labels() {
-  document.documentElement.lang = lang;
+  t.use(lang);
   document.title = `${w().title} · Bedfinder`;
   $("#wall-title").textContent = w().title;
   const parts = [levelsWanted.length ? levelsWanted.map(levelLabel).join(", ") : w().all_levels];
@@ -240,16 +245,14 @@ function showConnection(state, detail) {
   document.documentElement.dataset.live = state === "live" ? "yes" : "no";
   const badge = $("#conn");
   badge.dataset.state = state;
-  const words = w().conn[state] || state;
-  $("#conn-text").textContent = typeof words === "function"
-    ? words(connSince ? Math.max(0, Math.floor((Date.now() - connSince) / 60000)) : 0) : words;
+  $("#conn-text").textContent = connectionWords(state, { since: connSince });
 }
 
 function tick() {
-  $("#wall-clock").textContent = new Date().toLocaleTimeString(lang === "fil" ? "fil-PH" : lang,
+  $("#wall-clock").textContent = new Date().toLocaleTimeString(lang,
     { hour: "2-digit", minute: "2-digit" });
   for (const age of document.querySelectorAll(".tile .age")) {
-    age.textContent = timeAgo(age.dataset.updated || null, w().ago);
+    age.textContent = timeAgo(age.dataset.updated || null);
   }
 }
 

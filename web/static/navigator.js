@@ -4,6 +4,7 @@ import {
   $, ApiError, LiveFeed, api, config, connectionWords, el, flash, levelName, setConnection,
   signIn, statusWord, timeAgo, untilText,
 } from "./common.js";
+import * as connector from "./connector.js";
 
 const results = new Map(); // program id -> program (as the API gives it, units kept live)
 const names = new Map(); // program id -> {name, organization_name}
@@ -13,17 +14,17 @@ let holds = [];
 let holdTarget = null;
 
 const BOOLEAN_BADGES = {
-  wheelchair: "Wheelchair access", pets: "Pets allowed", co_occurring: "Co-occurring",
-  involuntary: "Involuntary holds", secure: "Secure unit", harm_reduction: "Low-barrier",
-  telehealth: "Telehealth", reentry: "Reentry", homeless_priority: "Homeless priority",
+  wheelchair: t("Wheelchair access"), pets: t("Pets allowed"), co_occurring: t("Co-occurring"),
+  involuntary: t("Involuntary holds"), secure: t("Secure unit"), harm_reduction: t("Low-barrier"),
+  telehealth: t("Telehealth"), reentry: t("Reentry"), homeless_priority: t("Homeless priority"),
 };
-const PAYERS = { "medi-cal": "Medi-Cal", medicare: "Medicare", private: "Private", uninsured: "Uninsured",
-                 county: "County", va: "VA" };
+const PAYERS = { "medi-cal": t("Medi-Cal"), medicare: t("Medicare"), private: t("Private"), uninsured: t("Uninsured"),
+                 county: t("County"), va: t("VA") };
 
 function fillLevels() {
   const box = $("#level-choices");
   const from = $("#p-from");
-  from.append(el("option", { value: "", text: "Not in a program now" }));
+  from.append(el("option", { value: "", text: t("Not in a program now") }));
   for (const [key, name] of Object.entries(config.levels)) {
     box.append(el("label", {}, el("input", { type: "checkbox", name: "level_of_care", value: key }), name));
     from.append(el("option", { value: key, text: name }));
@@ -74,71 +75,71 @@ function badges(program) {
   if (program.genders && program.genders.length && program.genders.length < 3) {
     out.push(program.genders.join(" / "));
   }
-  if (program.age_min !== undefined) out.push(`Ages ${program.age_min}–${program.age_max}`);
+  if (program.age_min !== undefined) out.push(t("Ages {min}–{max}", { min: program.age_min, max: program.age_max }));
   for (const payer of program.payers || []) out.push(PAYERS[payer] || payer);
-  if (program.languages && program.languages.length) out.push(`Languages: ${program.languages.join(", ")}`);
-  for (const mat of program.mat || []) out.push(`MAT: ${mat}`);
+  if (program.languages && program.languages.length) out.push(t("Languages: {list}", { list: program.languages.join(", ") }));
+  for (const mat of program.mat || []) out.push(t("MAT: {medication}", { medication: mat }));
   for (const [key, label] of Object.entries(BOOLEAN_BADGES)) if (program[key]) out.push(label);
-  return el("p", { class: "badges", "aria-label": "Eligibility" }, out.map((text) => el("span", { class: "badge", text })));
+  return el("p", { class: "badges", "aria-label": t("Eligibility") }, out.map((text) => el("span", { class: "badge", text })));
 }
 
 function holdButton(program, unit) {
   if (!fits(unit)) {
-    return el("span", { class: "unit-misfit", text: `Does not fit: ${unit.not_fitting || "not for this client"}` });
+    return el("span", { class: "unit-misfit", text: t("Does not fit: {reason}", { reason: unit.not_fitting || t("not for this client") }) });
   }
   return el("button", {
     type: "button", class: "secondary small hold-button", disabled: unit.available <= 0 || undefined,
-    "aria-label": `Hold a bed: ${program.name}, ${unit.label || "beds"}`,
-    text: unit.available > 0 ? "Hold a bed" : "None free",
+    "aria-label": t("Hold a bed: {program}, {unit}", { program: program.name, unit: unit.label || t("beds") }),
+    text: unit.available > 0 ? t("Hold a bed") : t("None free"),
     onclick: () => openHold(program.id, unit.id),
   });
 }
 
 function unitRow(program, unit) {
-  const kind = unit.kind === "slot" ? "slots" : "beds";
+  const kind = unit.kind === "slot" ? t("slots") : t("beds");
   return el("li", { class: `unit status-${unit.status}${fits(unit) ? "" : " not-fitting"}`, dataset: { unit: unit.id } },
     el("div", {},
-      el("span", { class: "unit-label", text: unit.label || "Beds" }), " ",
+      el("span", { class: "unit-label", text: unit.label || t("Beds") }), " ",
       el("span", { class: "status", text: statusWord(unit.status) })),
     holdButton(program, unit),
     el("div", { class: "unit-counts" },
-      el("strong", { text: `${unit.available} open` }),
-      ` · ${unit.held} held · ${unit.waitlist} waitlist · ${unit.capacity} ${kind} · `,
+      el("strong", { text: t("{n} open", { n: t.number(unit.available) }) }),
+      ` · ${t("{n} held", { n: t.number(unit.held) })} · ${t("{n} waitlist", { n: t.number(unit.waitlist) })} · ${t.number(unit.capacity)} ${kind} · `,
       el("span", { class: "unit-age" },
         el("span", { class: "age", dataset: { updated: unit.updated_at || "" }, text: timeAgo(unit.updated_at) }),
-        unit.stale ? [" ", el("span", { class: "stale-badge", text: "Stale: not confirmed recently" })] : null)));
+        unit.stale ? [" ", el("span", { class: "stale-badge", text: t("Stale: not confirmed recently") })] : null)));
 }
 
 function programItem(program) {
-  const t = totals(program);
+  const sum = totals(program);
   const where = [levelName(program.level_of_care), program.asam_level ? `ASAM ${program.asam_level}` : null,
                  program.area, program.distance_km !== null && program.distance_km !== undefined
-                   ? `${program.distance_km.toFixed(1)} km away` : null].filter(Boolean).join(" · ");
+                   ? t("{km} km away", { km: t.number(program.distance_km, { maximumFractionDigits: 1, minimumFractionDigits: 1 }) }) : null].filter(Boolean).join(" · ");
   return el("li", {
-    class: `program status-${t.status}${t.stale ? " is-stale" : ""}`, dataset: { program: program.id },
+    class: `program status-${sum.status}${sum.stale ? " is-stale" : ""}`, dataset: { program: program.id },
   },
     el("div", { class: "program-head" },
       el("div", {},
         el("h3", { text: program.name }),
         el("p", { class: "program-sub", text: [program.organization_name, where].filter(Boolean).join(" — ") })),
       el("p", { class: "program-total" },
-        el("span", { class: "big", text: String(t.available) }), "open now")),
+        el("span", { class: "big", text: t.number(sum.available) }), t("open now"))),
     el("p", { class: "program-sub" },
-      el("span", { class: "status", text: statusWord(t.status) }), " ",
-      el("span", { class: "age", dataset: { updated: t.updated || "" }, text: timeAgo(t.updated) }), " ",
-      t.stale ? el("span", { class: "stale-badge", text: "Stale" }) : null,
-      program.hours ? [" ", el("span", { class: "badge", text: program.open_now ? "Open now (has hours)" : "Closed now (has hours)" })] : null,
+      el("span", { class: "status", text: statusWord(sum.status) }), " ",
+      el("span", { class: "age", dataset: { updated: sum.updated || "" }, text: timeAgo(sum.updated) }), " ",
+      sum.stale ? el("span", { class: "stale-badge", text: t("Stale") }) : null,
+      program.hours ? [" ", el("span", { class: "badge", text: program.open_now ? t("Open now (has hours)") : t("Closed now (has hours)") })] : null,
       program.phone ? ` · ${program.phone}` : null),
     badges(program),
-    el("ul", { class: "units", "aria-label": `Units at ${program.name}` },
+    el("ul", { class: "units", "aria-label": t("Units at {program}", { program: program.name }) },
       program.units.map((u) => unitRow(program, u))));
 }
 
 function summarize() {
   const n = results.size;
   $("#results-summary").textContent = n === 0
-    ? "No programs match. Try fewer needs or clear “Only with open beds now”."
-    : `${n} program${n === 1 ? "" : "s"} match · live`;
+    ? t("No programs match. Try fewer needs or clear “Only with open beds now”.")
+    : t.n("{count} program matches · live", "{count} programs match · live", n);
 }
 
 async function search(event) {
@@ -162,7 +163,7 @@ async function search(event) {
     }
     summarize();
   } catch (failure) {
-    error.textContent = `Search failed: ${failure.message}`;
+    error.textContent = t("Search failed: {reason}", { reason: failure.message });
   } finally {
     button.disabled = false;
   }
@@ -211,6 +212,7 @@ function stillMatches(program) {
 }
 
 function onUnit(unit, message) {
+  connector.onUnit(unit, message);
   if (message && message.hold_id && holds.some((h) => h.id === message.hold_id)) {
     holds = holdEvent(message, holds);
   }
@@ -269,11 +271,12 @@ async function placeHold(event) {
     $("#hold-dialog").close();
     $("#hold-ref").value = "";
     $("#holds-msg").className = "msg ok";
-    $("#holds-msg").textContent = `Held one bed for ${hold.client_ref} until ${new Date(hold.expires_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}.`;
+    $("#holds-msg").textContent = t("Held one bed for {ref} until {time}.", { ref: hold.client_ref, time: t.time(hold.expires_at) });
     await loadHolds();
   } catch (failure) {
     $("#hold-error").textContent = failure.status === 409
-      ? `No bed is free there any more: ${failure.message}` : `Could not hold: ${failure.message}`;
+      ? t("No bed is free there any more: {reason}", { reason: failure.message })
+      : t("Could not hold: {reason}", { reason: failure.message });
   }
 }
 
@@ -301,8 +304,8 @@ async function loadHolds() {
       el("strong", { text: `${hold.client_ref} → ${name}` }),
       el("span", {}, `${label} · `, el("span", { class: "countdown", dataset: { expires: hold.expires_at }, text: untilText(hold.expires_at) })),
       el("span", { class: "actions" },
-        el("button", { type: "button", class: "primary small", text: "Admitted", "aria-label": `Admitted: ${hold.client_ref} at ${name}`, onclick: () => endHold(hold, "admit") }),
-        el("button", { type: "button", class: "secondary small", text: "Release bed", "aria-label": `Release bed held for ${hold.client_ref} at ${name}`, onclick: () => endHold(hold, "release") }))));
+        el("button", { type: "button", class: "primary small", text: t("Admitted"), "aria-label": t("Admitted: {ref} at {program}", { ref: hold.client_ref, program: name }), onclick: () => endHold(hold, "admit") }),
+        el("button", { type: "button", class: "secondary small", text: t("Release bed"), "aria-label": t("Release bed held for {ref} at {program}", { ref: hold.client_ref, program: name }), onclick: () => endHold(hold, "release") }))));
   }
   list.replaceChildren(...items);
   $("#holds-empty").hidden = holds.length > 0;
@@ -313,10 +316,12 @@ async function endHold(hold, action) {
   try {
     await api(`/api/v1/holds/${encodeURIComponent(hold.id)}/${action}`, { method: "POST" });
     msg.className = "msg ok";
-    msg.textContent = action === "admit" ? `${hold.client_ref}: admitted.` : `${hold.client_ref}: bed released.`;
+    msg.textContent = action === "admit" ? t("{ref}: admitted.", { ref: hold.client_ref })
+      : t("{ref}: bed released.", { ref: hold.client_ref });
   } catch (failure) {
     msg.className = "msg bad";
-    msg.textContent = `Could not ${action === "admit" ? "admit" : "release"}: ${failure.message}`;
+    msg.textContent = action === "admit" ? t("Could not admit: {reason}", { reason: failure.message })
+      : t("Could not release: {reason}", { reason: failure.message });
   }
   await loadHolds();
 }
@@ -338,19 +343,20 @@ async function rankNextPhase(event) {
   event.preventDefault();
   const msg = $("#phase-msg");
   msg.className = "msg";
-  msg.textContent = "Ranking…";
-  const body = { needs: needsFromForm(), limit: 8 };
+  msg.textContent = t("Ranking…");
+  const body = { needs: needsFromForm(), limit: 8, lang: t.lang };
   const from = $("#p-from").value;
   if (from) body.from_level = from;
   const ready = $("#p-ready").value;
   if (ready) body.ready_at = new Date(ready).toISOString();
   try {
     const data = await api("/api/v1/match", { method: "POST", json: body });
-    msg.textContent = data.options.length ? `${data.options.length} options, best first.` : "No program fits these needs.";
+    msg.textContent = data.options.length ? t.n("{count} option, best first.", "{count} options, best first.", data.options.length)
+      : t("No program fits these needs.");
     $("#phase-results").replaceChildren(...data.options.map(optionItem));
   } catch (failure) {
     msg.className = "msg bad";
-    msg.textContent = `Could not rank: ${failure.message}`;
+    msg.textContent = t("Could not rank: {reason}", { reason: failure.message });
     $("#phase-results").replaceChildren();
   }
 }
@@ -360,28 +366,16 @@ function optionItem(option) {
   return el("li", {},
     el("strong", { text: option.program_name }),
     el("div", { class: "muted", text: `${levelName(option.level_of_care)}${option.area ? ` · ${option.area}` : ""}` }),
-    el("div", {}, `${option.available_now} open now · ${option.expected_by_ready_at} expected by then`,
-      option.stale ? [" ", el("span", { class: "stale-badge", text: "Stale" })] : null),
+    el("div", {}, t("{open} open now · {expected} expected by then", { open: t.number(option.available_now), expected: t.number(option.expected_by_ready_at) }),
+      option.stale ? [" ", el("span", { class: "stale-badge", text: t("Stale") })] : null),
     el("ul", {}, option.reasons.map((r) => el("li", { text: r }))),
     option.would_disqualify.length
-      ? el("p", { class: "hint", text: `Check before referring: ${option.would_disqualify.join("; ")}.` }) : null,
+      ? el("p", { class: "hint", text: t("Its conditions you have not given: {list}.", { list: option.would_disqualify.join("; ") }) }) : null,
     option.best_unit_id && option.available_now > 0
-      ? el("button", { type: "button", class: "secondary small", text: "Hold a bed",
-                       "aria-label": `Hold a bed at ${option.program_name}`,
+      ? el("button", { type: "button", class: "secondary small", text: t("Hold a bed"),
+                       "aria-label": t("Hold a bed at {program}", { program: option.program_name }),
                        onclick: async () => { await programName(option.program_id); openHold(option.program_id, option.best_unit_id); } })
       : null);
-}
-
-async function loadTransitions() {
-  let list;
-  try { list = await api("/api/v1/transitions?status=open"); } catch { return; }
-  list.sort((a, b) => Number(b.at_risk) - Number(a.at_risk));
-  $("#transitions-empty").hidden = list.length > 0;
-  $("#transitions").replaceChildren(...list.map((t) => el("li", {},
-    t.at_risk ? el("span", { class: "at-risk", text: "At risk: no bed held · " }) : null,
-    el("strong", { text: t.client_ref || "(reference removed)" }),
-    ` leaves ${levelName(t.from_level)} ${new Date(t.discharge_at).toLocaleString([], { weekday: "short", hour: "2-digit", minute: "2-digit" })}`,
-    t.hold_id ? " · bed held" : "")));
 }
 
 async function loadReferrals() {
@@ -391,20 +385,28 @@ async function loadReferrals() {
   const items = [];
   for (const r of list.slice(0, 30)) {
     items.push(el("li", {},
-      el("strong", { text: r.client_ref || "(reference removed)" }), ` → ${await programName(r.program_id)}: `,
-      el("span", { class: `status ${r.status === "accepted" ? "open" : r.status === "declined" ? "full" : "waitlist"}`, text: r.status }),
+      el("strong", { text: r.client_ref || t("(reference removed)") }), ` → ${await programName(r.program_id)}: `,
+      el("span", { class: `status ${r.status === "accepted" ? "open" : r.status === "declined" ? "full" : "waitlist"}`, text: referralStatus(r.status) }),
       r.decline_reason ? ` (${r.decline_reason.replaceAll("_", " ")})` : ""));
   }
   $("#referrals").replaceChildren(...items);
 }
 
+function referralStatus(status) {
+  return { pending: t("pending"), seen: t("seen"), accepted: t("accepted"), declined: t("declined"),
+           withdrawn: t("withdrawn"), expired: t("expired") }[status] || status;
+}
+
 function onMessage(message) {
-  if (message.type === "referral") loadReferrals();
+  connector.onMessage(message);
+  if (message.type === "referral" || message.type === "transition_event") {
+    loadReferrals();
+    loadHolds(); // an acceptance places a hold for the navigator
+  }
   if (message.type === "transition_match") {
-    loadTransitions();
     const msg = $("#phase-msg");
     msg.className = "msg ok";
-    msg.textContent = `New options for a pending transition: ${message.options.map((o) => o.program_name).join(", ")}.`;
+    msg.textContent = t("New options for a pending transition: {list}.", { list: message.options.map((o) => o.program_name).join(", ") });
   }
 }
 
@@ -412,12 +414,12 @@ function useLocation() {
   if (!navigator.geolocation) return;
   navigator.geolocation.getCurrentPosition((pos) => {
     $("#f-near").value = `${pos.coords.latitude.toFixed(4)},${pos.coords.longitude.toFixed(4)}`;
-  }, () => { $("#search-error").textContent = "Your location is not available; type it instead."; });
+  }, () => { $("#search-error").textContent = t("Your location is not available; type it instead."); });
 }
 
 async function main() {
   fillLevels();
-  await signIn({ roles: ["navigator", "admin"] });
+  const me = await signIn({ roles: ["navigator", "supervisor", "admin", "provider"] });
   $("#search-form").addEventListener("submit", search);
   $("#search-form").addEventListener("reset", () => setTimeout(search, 0));
   $("#phase-form").addEventListener("submit", rankNextPhase);
@@ -431,13 +433,14 @@ async function main() {
   feed.start();
   await search();
   loadHolds();
-  loadTransitions();
   loadReferrals();
+  document.addEventListener("bf:holds-changed", loadHolds);
+  connector.startConnector(me);
   setInterval(tickCountdowns, 1000);
   setInterval(() => {
     for (const node of document.querySelectorAll("#results .age")) node.textContent = timeAgo(node.dataset.updated || null);
   }, 30000);
-  setInterval(() => { loadTransitions(); loadReferrals(); }, 60000);
+  setInterval(loadReferrals, 60000);
 }
 
 main().catch((error) => {

@@ -6,44 +6,62 @@ import { el, getToken, levelName } from "../common.js";
 let counter = 0;
 
 const HEADINGS = {
-  period_start: "Period", level: "Level of care", area: "Area", hours_at_zero: "Hours at zero",
-  occupancy: "Occupancy", available_bed_hours: "Available bed-hours",
-  capacity_bed_hours: "Capacity bed-hours", from_level: "From level", to_level: "To level",
-  registered: "Registered", placed: "Placed", lapsed: "Lapsed",
-  lapsed_while_to_level_full: "Lapsed while full", median_hours_to_placement:
-  "Median hours to placement", holds: "Holds", admitted: "Admitted", released: "Released",
-  expired_unused: "Expired unused", share_admitted: "Share admitted",
-  median_minutes_to_admission: "Median minutes to admission", navigators: "Navigators",
-  mean_open: "Mean open", max_open: "Largest open", navigators_over_limit: "Over the load",
-  balanced_load: "Balanced load", sent: "Sent", share_acknowledged_within_30_min:
-  "Acknowledged ≤ 30 min", accepted: "Accepted", declined: "Declined", expired: "Expired",
-  median_minutes_to_acceptance: "Median minutes to acceptance", reason: "Reason",
-  declines: "Declines", share: "Share", kind: "Kind", requests: "Requests",
-  found_nothing: "Found nothing", share_found_nothing: "Share found nothing",
-  program: "Program", updates: "Updates", median_minutes_between_updates:
-  "Median minutes between updates", cadence_minutes: "Cadence (min)", hours_stale: "Hours stale",
+  period_start: t("Period"), level: t("Level of care"), area: t("Area"), hours_at_zero: t("Hours at zero"),
+  occupancy: t("Occupancy"), available_bed_hours: t("Available bed-hours"),
+  capacity_bed_hours: t("Capacity bed-hours"), from_level: t("From level"), to_level: t("To level"),
+  registered: t("Registered"), placed: t("Placed"), lapsed: t("Lapsed"),
+  lapsed_while_to_level_full: t("Lapsed while full"), median_hours_to_placement:
+  t("Median hours to placement"), holds: t("Holds"), admitted: t("Admitted"), released: t("Released"),
+  expired_unused: t("Expired unused"), share_admitted: t("Share admitted"),
+  median_minutes_to_admission: t("Median minutes to admission"), navigators: t("Navigators"),
+  mean_open: t("Mean open"), max_open: t("Largest open"), navigators_over_limit: t("Over the load"),
+  balanced_load: t("Balanced load"), sent: t("Sent"), share_acknowledged_within_30_min:
+  t("Acknowledged ≤ 30 min"), accepted: t("Accepted"), declined: t("Declined"), expired: t("Expired"),
+  median_minutes_to_acceptance: t("Median minutes to acceptance"), reason: t("Reason"),
+  declines: t("Declines"), share: t("Share"), kind: t("Kind"), requests: t("Requests"),
+  found_nothing: t("Found nothing"), share_found_nothing: t("Share found nothing"),
+  program: t("Program"), updates: t("Updates"), median_minutes_between_updates:
+  t("Median minutes between updates"), cadence_minutes: t("Cadence (min)"), hours_stale: t("Hours stale"),
+  group: t("Group"), transitions: t("Transitions"), share_lapsed: t("Share lapsed"),
+  median_hours_ready_to_landed: t("Median hours ready → landed"),
+  p90_hours_ready_to_landed: t("90th percentile hours"), step_down_completed: t("Stepped down"),
+  share_returned_to_crisis: t("Back in crisis ≤ 30 days"),
 };
 
 const SHARES = new Set(["occupancy", "share_admitted", "share_acknowledged_within_30_min",
-                        "share", "share_found_nothing"]);
+                        "share", "share_found_nothing", "share_lapsed",
+                        "share_returned_to_crisis"]);
+const SUPPRESSED = "suppressed";
 
 function cell(column, value) {
   if (value === null || value === undefined) return "–";
-  if (SHARES.has(column)) return `${Math.round(value * 1000) / 10}%`;
+  if (value === SUPPRESSED) return "*";
+  if (column === "group") return value.replaceAll("_", " ");
+  if (SHARES.has(column)) return t.number(value, { style: "percent", maximumFractionDigits: 1 });
   if (column === "level" || column === "from_level" || column === "to_level") {
-    return value ? (value === "all" ? "All levels" : levelName(value)) : "none";
+    return value ? (value === "all" ? t("All levels") : levelName(value)) : t("none");
   }
-  return String(value);
+  return typeof value === "number" ? t.number(value) : String(value);
+}
+
+/** One cell: a suppressed one says so to screen readers, not just with its mark. */
+function td(column, value, first) {
+  const attrs = { text: cell(column, value) };
+  if (value === SUPPRESSED) {
+    Object.assign(attrs, { class: "suppressed", title: t("Suppressed (fewer than 11 people)"),
+                           "aria-label": t("suppressed") });
+  }
+  return el(first ? "th" : "td", first ? { ...attrs, scope: "row" } : attrs);
 }
 
 /** A data table of `columns` from a measure's rows. */
-export function table(data, columns) {
+export function table(data, columns, { caption } = {}) {
   return el("table", { class: "data" },
+    caption ? el("caption", { text: caption }) : [],
     el("thead", {}, el("tr", {}, columns.map((c) => el("th", { scope: "col", text: HEADINGS[c] || c })))),
     el("tbody", {}, data.rows.length
-      ? data.rows.map((r) => el("tr", {}, columns.map((c, i) => (i === 0
-        ? el("th", { scope: "row", text: cell(c, r[c]) }) : el("td", { text: cell(c, r[c]) })))))
-      : el("tr", {}, el("td", { colspan: columns.length, text: "No data in this range." }))));
+      ? data.rows.map((r) => el("tr", {}, columns.map((c, i) => td(c, r[c], i === 0))))
+      : el("tr", {}, el("td", { colspan: columns.length, text: t("No data in this range.") }))));
 }
 
 /** A titled section with a chart canvas, a short description, its table and a CSV button. */
@@ -64,30 +82,39 @@ export function section(id, title, text, measureName, params, dataTable, { canva
   ];
   if (dataTable) {
     children.push(el("details", { class: "table-view" },
-      el("summary", { text: `Table: ${title}` }), el("div", { class: "table-scroll" }, dataTable)));
+      el("summary", { text: t("Table: {title}", { title }) }), el("div", { class: "table-scroll" }, dataTable)));
   }
   children.push(el("p", { class: "csv" }, el("button", {
     type: "button", class: "link-button", dataset: { csv: `/api/v1/reports/${measureName}.csv?${params}` },
-    text: `Download CSV (${measureName})`,
+    text: t("Download CSV ({measure})", { measure: measureName }),
   })));
   document.getElementById("charts").append(
     el("section", { id, class: "panel chart", "aria-labelledby": titleId }, children));
   return box;
 }
 
-/** Levels × hours of day; each cell's shade comes from a class, its number is its text. */
-export function heatTable(rows) {
+/** Levels × hours of day (or blocks of `step` hours, for a phone); each cell's shade comes
+ * from a class, its number is its text. */
+export function heatTable(rows, step = 1) {
   const levels = [...new Set(rows.map((r) => r.level))];
-  const value = new Map(rows.map((r) => [`${r.level}|${r.hour_of_day}`, r.hours_at_zero]));
-  const peak = Math.max(0, ...rows.map((r) => r.hours_at_zero || 0));
-  const hours = [...Array(24).keys()];
+  const value = new Map();
+  for (const r of rows) {
+    const key = `${r.level}|${r.hour_of_day - (r.hour_of_day % step)}`;
+    value.set(key, (value.get(key) || 0) + (r.hours_at_zero || 0));
+  }
+  const peak = Math.max(0, ...value.values());
+  const hours = [...Array(24 / step).keys()].map((i) => i * step);
+  const hh = (h) => String(h).padStart(2, "0");
+  const label = (h) => (step === 1 ? hh(h) : `${hh(h)}–${hh(h + step - 1)}`);
   const shade = (h) => (!h || !peak ? 0 : Math.min(5, Math.ceil((h / peak) * 5)));
-  if (!levels.length) return el("p", { class: "muted", text: "No data in this range." });
-  return el("div", { class: "table-scroll" }, el("table", { class: "heat" },
-    el("caption", { text: "Hours at zero by level of care (rows) and hour of the day (columns)" }),
-    el("thead", {}, el("tr", {}, el("th", { scope: "col", text: "Level of care" }),
-      hours.map((h) => el("th", { scope: "col", text: String(h).padStart(2, "0"),
-                                   title: `${String(h).padStart(2, "0")}:00–${String(h).padStart(2, "0")}:59` })))),
+  if (!levels.length) return el("p", { class: "muted", text: t("No data in this range.") });
+  return el("div", { class: "table-scroll" }, el("table", { class: `heat${step > 1 ? " blocks" : ""}` },
+    el("caption", { text: step === 1
+      ? t("Hours at zero by level of care (rows) and hour of the day (columns)")
+      : t("Hours at zero by level of care (rows) and {step}-hour block of the day (columns)", { step }) }),
+    el("thead", {}, el("tr", {}, el("th", { scope: "col", text: t("Level of care") }),
+      hours.map((h) => el("th", { scope: "col", text: label(h),
+                                   title: `${hh(h)}:00–${hh(h + step - 1)}:59` })))),
     el("tbody", {}, levels.map((level) => el("tr", {},
       el("th", { scope: "row", text: levelName(level) }),
       hours.map((h) => {
@@ -99,10 +126,10 @@ export function heatTable(rows) {
 /** Fetch a CSV with the tab's token and save it (a plain link could not send the token). */
 export async function downloadCsv(url, button) {
   const original = button.textContent;
-  button.textContent = "Downloading…";
+  button.textContent = t("Downloading…");
   try {
     const response = await fetch(url, { headers: { Authorization: `Bearer ${getToken()}` } });
-    if (!response.ok) throw new Error(`the server answered ${response.status}`);
+    if (!response.ok) throw new Error(t("the server answered {status}", { status: response.status }));
     const blob = await response.blob();
     const link = el("a", { href: URL.createObjectURL(blob),
                            download: url.split("/").pop().split("?")[0] });
@@ -112,6 +139,6 @@ export async function downloadCsv(url, button) {
     setTimeout(() => URL.revokeObjectURL(link.href), 10000);
     button.textContent = original;
   } catch (error) {
-    button.textContent = `${original}: failed (${error.message})`;
+    button.textContent = t("{action}: failed ({reason})", { action: original, reason: error.message });
   }
 }
