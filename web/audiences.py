@@ -143,8 +143,7 @@ def unit_view(info: UnitInfo | None, state: UnitState, cadence: int, now: dateti
     `age_min`, `age_max`, ...: its program's eligibility narrowed by the unit)."""
     data = state.view(cadence, now)
     if info is not None:
-        data["label"], data["kind"] = info.label, info.kind
-        data.update(info.population())
+        data.update(info.static_view())
     return data
 
 
