@@ -77,6 +77,7 @@ def main(subscribers: list[int] = typer.Option([1000], help="Repeat for several 
          redis: str = typer.Option("embedded", help="embedded, or a redis:// URL."),
          via: str = typer.Option("both", help="http, ws, or both (alternating)."),
          with_baseline: bool = typer.Option(True, "--baseline/--no-baseline"),
+         workers: int = typer.Option(1, help="App processes (uvicorn --workers)."),
          smoke: bool = typer.Option(False, help="Tiny and quick: checks it runs, loses nothing."),
          profile: str = typer.Option("", help="Write py-spy collapsed stacks of the app here.")
          ) -> None:
@@ -86,9 +87,9 @@ def main(subscribers: list[int] = typer.Option([1000], help="Repeat for several 
     with bench_settings(database, redis) as settings:
         units = small_directory(settings)
         tokens = provider_tokens(settings, max(int(rate), 10))
-        print(f"app on {settings.sqlalchemy_url().split(':')[0]}, "
+        print(f"app ({workers} process(es)) on {settings.sqlalchemy_url().split(':')[0]}, "
               f"redis {'embedded' if redis == 'embedded' else 'external'}; updates via {via}")
-        with running_app(settings) as (base, pid):
+        with running_app(settings, workers) as (base, pid):
             url = base.replace("http://", "ws://") + f"/ws/inventory?token={DISPLAY_TOKEN}"
             for n in subscribers:
                 spies: list[subprocess.Popen[bytes]] = []

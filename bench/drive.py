@@ -120,7 +120,15 @@ class CpuMeter:
 
 
 def rss(pid: int) -> int:
-    return psutil.Process(pid).memory_info().rss
+    """Resident memory of a process and its children (uvicorn's workers)."""
+    process = psutil.Process(pid)
+    total = process.memory_info().rss
+    for child in process.children(recursive=True):
+        try:
+            total += child.memory_info().rss
+        except psutil.Error:
+            pass
+    return total
 
 
 @dataclass

@@ -35,11 +35,12 @@ def main(path: str, top: int = 40, match: str = "") -> None:
     print(f"{total} samples")
     for title, counter in (("inclusive", inclusive), ("self", own)):
         print(f"--- {title}")
-        for name, n in counter.most_common(top * 3):
+        left = top  # each list gets its own `top` lines
+        for name, n in counter.most_common():
             if match in name:
                 print(f"{100 * n / total:5.1f}%  {name}")
-                top -= 1
-                if top == 0:
+                left -= 1
+                if left == 0:
                     break
 
 

@@ -285,36 +285,39 @@ def _time(text: str) -> datetime | None:
 
 async def apply(census: Census, availability: Availability, actor: Actor, source: str = "csv"
                 ) -> list[UnitState]:
-    """Apply every row (one audited change each). If a row is refused mid-way (a hold taken
-    since validation), the rows already applied are set back and the batch is refused."""
+    """Apply every row in one batch (one Redis round trip, one audit transaction). If a row
+    is refused (a hold taken since validation), the rows applied are set back, again in one
+    batch, and the census is refused."""
     batch = f"csv batch {secrets.token_hex(4)}"
     before = await availability.live.units(r.unit_id for r in census.rows)
-    applied: list[UnitState] = []
-    for row in census.rows:
-        try:
-            applied.append(await availability.apply(Change(
-                op="set", unit_id=row.unit_id, at=availability.clock(), by=actor.name,
-                source=source, only_organization=actor.writable_organization(),
-                available=row.available, capacity=row.capacity, waitlist=row.waitlist,
-                expected_discharges=row.discharges,
-                note=f"{batch} row {row.line}" + (f": {row.note}" if row.note else ""))))
-        except InventoryError as error:
-            await _undo(availability, actor, applied, before, batch)
-            raise CensusRejected(f"row {row.line} was refused while applying; the rows "
-                                 f"before it were set back: {error}",
-                                 [RowError(row.line, [str(error)])]) from error
+    at = availability.clock()
+    results = await availability.apply_many([Change(
+        op="set", unit_id=row.unit_id, at=at, by=actor.name, source=source,
+        only_organization=actor.writable_organization(), available=row.available,
+        capacity=row.capacity, waitlist=row.waitlist, expected_discharges=row.discharges,
+        note=f"{batch} row {row.line}" + (f": {row.note}" if row.note else ""))
+        for row in census.rows])
+    refused = [(row, r) for row, r in zip(census.rows, results)
+               if isinstance(r, InventoryError)]
+    applied = [r for r in results if isinstance(r, UnitState)]
+    if refused:
+        await _undo(availability, actor, applied, before, batch)
+        raise CensusRejected(
+            f"{len(refused)} of {len(results)} rows were refused while applying; the rows "
+            f"applied were set back: row {refused[0][0].line}: {refused[0][1]}",
+            [RowError(row.line, [str(error)]) for row, error in refused])
     return applied
 
 
 async def _undo(availability: Availability, actor: Actor, applied: list[UnitState],
                 before: dict[str, UnitState], batch: str) -> None:
-    for state in reversed(applied):
-        old = before[state.id]
-        try:
-            await availability.apply(Change(
-                op="set", unit_id=state.id, at=availability.clock(), by=actor.name, source="csv",
-                available=min(old.available, max(old.capacity - state.held, 0)),
-                capacity=old.capacity, waitlist=old.waitlist,
-                expected_discharges=old.expected_discharges, note=f"{batch} set back"))
-        except InventoryError:
-            continue
+    """Best effort: a unit changed again meanwhile so that its old counts no longer fit is
+    left as it is."""
+    at = availability.clock()
+    await availability.apply_many([Change(
+        op="set", unit_id=state.id, at=at, by=actor.name, source="csv",
+        available=min(before[state.id].available,
+                      max(before[state.id].capacity - state.held, 0)),
+        capacity=before[state.id].capacity, waitlist=before[state.id].waitlist,
+        expected_discharges=before[state.id].expected_discharges, note=f"{batch} set back")
+        for state in applied])

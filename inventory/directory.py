@@ -188,6 +188,15 @@ class Directory:
             raise NotFound(f"unit {unit_id!r} does not exist")
         return programs[program_id]
 
+    async def known_program_of_unit(self, unit_id: str) -> ProgramInfo:
+        """The unit's program from this process's cache without asking Redis whether the
+        directory moved (one round trip fewer on every write's acknowledgement, whose counts
+        and seq come from the write itself); loads the cache when the unit is not in it."""
+        program_id = self._unit_program.get(unit_id)
+        if program_id is not None and program_id in self._cache:
+            return self._cache[program_id]
+        return await self.program_of_unit(unit_id)
+
     async def _reload(self, version: str) -> None:
         query = select(Program).options(selectinload(Program.units),
                                         selectinload(Program.organization))

@@ -12,7 +12,7 @@ below say so to the type checker (redis-py types replies as `bytes | str`).
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
@@ -99,6 +99,11 @@ class LiveStore:
     async def apply(self, change: Change) -> UnitState:
         """Apply `change` atomically; raises a domain error and changes nothing if refused."""
         return await self._scripts.change(change)
+
+    async def apply_many(self, changes: Sequence[Change]) -> list[UnitState | Exception]:
+        """Apply each change atomically, all in one round trip; each answer is the unit's new
+        state or the domain error that refused that change alone."""
+        return await self._scripts.changes(changes)
 
     async def grant_hold(self, grant: HoldGrant) -> Counts:
         """Take one free bed for a hold; NoCapacity when no bed is free."""

@@ -12,6 +12,7 @@ cjson tables: cjson prints numbers with 14 significant digits, and a seq may be 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from importlib.resources import files
@@ -162,17 +163,39 @@ class Scripts:
 
     async def change(self, change: Change) -> UnitState:
         """Apply `change` (see `change.lua`); returns the unit's state right after it."""
+        answer = (await self.changes([change]))[0]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    async def changes(self, changes: Sequence[Change]) -> list[UnitState | Exception]:
+        """Apply each of `changes` (distinct units; see `change.lua`) in one script call, each
+        atomic on its own, in order. Each answer is the unit's state right after its change
+        or the domain error that refused it (and changed nothing); the others are applied
+        regardless. Raises LiveStateUnavailable if Redis cannot be reached (when none or all
+        may have been applied, as for any lost reply)."""
+        if not changes:
+            return []
         keys = self.keys
+        args: list[str | int] = [self.stream_max_events]
+        for change in changes:
+            args += self._change_args(change)
+        replies = await self._call(
+            self._change, changes[0].unit_id,
+            [keys.seq, keys.stream, keys.epoch, keys.units,
+             *(keys.unit(c.unit_id) for c in changes)], args)
+        return [script_error(ResponseError(reply), change.unit_id) if isinstance(reply, str)
+                else _unit_state(change.unit_id, reply)
+                for change, reply in zip(changes, replies)]
+
+    @staticmethod
+    def _change_args(change: Change) -> list[str | int]:
         discharges = ("" if change.expected_discharges is None
                       else orjson.dumps(change.expected_discharges).decode())
-        reply = await self._call(
-            self._change, change.unit_id,
-            [keys.unit(change.unit_id), keys.seq, keys.stream, keys.epoch, keys.units],
-            [change.op, self.stream_max_events, change.at.isoformat(), change.by,
-             change.source, change.only_organization or "", _blank(change.available),
-             _blank(change.capacity), _blank(change.waitlist), discharges, change.note,
-             change.program_id, change.organization_id, change.unit_id])
-        return _unit_state(change.unit_id, reply)
+        return [change.op, change.at.isoformat(), change.by, change.source,
+                change.only_organization or "", _blank(change.available),
+                _blank(change.capacity), _blank(change.waitlist), discharges, change.note,
+                change.program_id, change.organization_id, change.unit_id]
 
     async def grant_hold(self, grant: HoldGrant) -> Counts:
         """Take one free bed (see `hold.lua`); NoCapacity when none is free."""

@@ -95,6 +95,14 @@ class TokenVerifier:
         self.cache_seconds = cache_seconds
         self._cache: dict[str, tuple[float, Actor | None]] = {}
 
+    def known(self, token: str) -> Actor | None:
+        """The token's actor if a lookup within the cache time found it valid, else None
+        (unknown, refused, or not looked up lately): a hot path's answer without I/O."""
+        hit = self._cache.get(digest(token))
+        if hit and hit[1] is not None and hit[0] > time.monotonic():
+            return hit[1]
+        return None
+
     async def actor(self, token: str) -> Actor | None:
         key = digest(token)
         hit = self._cache.get(key)

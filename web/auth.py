@@ -31,7 +31,11 @@ async def actor_for(conn: Request | WebSocket, token: str | None) -> Actor | Non
 
 
 async def token_actor(conn: Request | WebSocket, token: str) -> Actor | None:
+    """A token found valid moments ago costs no round trip (the invalid-token budget guards
+    the SQL lookup, which a cached valid answer does not make)."""
     services = conn.app.state.services
+    if (known := services.tokens.known(token)) is not None:
+        return known
     limits = services.rate_limits
     address = client_address(conn.scope, limits.trusted) if limits else ""
     if limits is not None and (wait := await limits.invalid_wait(address)):

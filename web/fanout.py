@@ -143,7 +143,11 @@ class Fanout:
 
     async def deliver(self, events: list[Event]) -> None:
         """The stream reader's listener: encode the batch and offer it to everyone. If it
-        cannot be encoded, cut everyone off (they resume from their last seq) and raise."""
+        cannot be encoded, cut everyone off (they resume from their last seq) and raise.
+        With no subscriber nothing is encoded: one who joins later starts from its own
+        snapshot or backlog, never from these messages."""
+        if not self.subscribers:
+            return
         try:
             messages = await self.encode(events)
         except Exception:

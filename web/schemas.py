@@ -190,6 +190,50 @@ class AvailabilityIn(Strict):
     note: str = Field(default="", max_length=500)
 
 
+MAX_BATCH_UNITS = 1000  # about 60 bytes each: well within max_body_bytes' 256 KB
+
+
+class UnitAvailabilityIn(AvailabilityIn):
+    unit_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+
+
+class AvailabilityBatchIn(Strict):
+    """Many units' counts in one request (`PUT /api/v1/availability`), each unit at most
+    once."""
+
+    updates: list[UnitAvailabilityIn] = Field(min_length=1, max_length=MAX_BATCH_UNITS)
+
+    @model_validator(mode="after")
+    def distinct_units(self) -> AvailabilityBatchIn:
+        seen: set[str] = set()
+        for n, update in enumerate(self.updates):
+            if update.unit_id in seen:
+                raise ValueError(f"unit {update.unit_id!r} appears more than once (again as "
+                                 f"update {n}); send each unit once per batch")
+            seen.add(update.unit_id)
+        return self
+
+
+class UnitResult(BaseModel):
+    """One unit's outcome in a batch: `status` 200 with its new `seq` and counts, or the
+    HTTP status its own request would have had and the `error` that says why."""
+
+    unit_id: str
+    status: int
+    seq: int | None = None
+    available: int | None = None
+    held: int | None = None
+    waitlist: int | None = None
+    capacity: int | None = None
+    error: str | None = None
+
+
+class AvailabilityBatchOut(BaseModel):
+    applied: int
+    refused: int
+    results: list[UnitResult]
+
+
 class AttestIn(Strict):
     note: str = Field(default="", max_length=500)
 

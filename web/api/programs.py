@@ -152,7 +152,7 @@ async def get_unit(unit_id: str, svc: Svc, actor: Annotated[Actor, Depends(reade
 async def unit_response(svc: Services, state: UnitState, actor: Actor) -> dict[str, Any]:
     """Exactly this state (not a later one: an acknowledgement must carry its own change's
     seq and counts), as `actor`'s audience may see it."""
-    program = await svc.directory.program_of_unit(state.id)
+    program = await svc.directory.known_program_of_unit(state.id)
     info = next(u for u in program.units if u.id == state.id)
     view = unit_view(info, state, svc.cadence(program.cadence_minutes), svc.clock())
     return unit_for(view, audience_of(actor))
