@@ -332,7 +332,7 @@ function gettingStarted() {
 function answer(zero, heat, trans, holds, refs) {
   const list = $("#answer");
   list.replaceChildren();
-  $("#answer-title").textContent = "In short";
+  $("#answer-title").textContent = t("In short");
   if (isEmpty(zero, trans, holds, refs)) {
     gettingStarted();
     return;
