@@ -21,7 +21,7 @@ from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
-from inventory.actors import Actor
+from inventory.actors import NAVIGATOR, Actor
 from inventory.notify import Audience, Notifier
 from inventory.records import TransitionEvent
 
@@ -46,6 +46,8 @@ PENDING_KEY = "transition_events"  # session.info: events added, not yet committ
 OUTBOX_KEY = "timeline_outbox"  # session.info (from the sessionmaker): where they go after
 OUTBOX_SIZE = 10_000
 
+# Events that add to or take from the queue of discharge-pending clients no one leads yet.
+QUEUE_KINDS = frozenset({"discharge_pending", "claimed"})
 AudiencesOf = Callable[[str], Awaitable[list[Audience]]]
 
 
@@ -106,6 +108,8 @@ class Publisher:
         try:
             for audience in await self.audiences_of(item["transition_id"]):
                 await self.notifier.send(audience, message)
+            if item["kind"] in QUEUE_KINDS:  # every connector's queue changed: a nudge only
+                await self.notifier.send(Audience(role=NAVIGATOR), {"type": "transition_queue"})
         except (RedisError, OSError) as error:
             log.warning("timeline event %s: not published live: %s", item["id"], error)
 

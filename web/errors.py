@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, WebSocket
 from fastapi.responses import JSONResponse
 from redis.exceptions import RedisError
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeout
+from starlette.websockets import WebSocketState
 
 from inventory import errors
 
@@ -38,6 +39,16 @@ def unavailable(what: str) -> JSONResponse:
                                    f"a moment."}, status_code=503, headers={"Retry-After": "2"})
 
 
+async def unavailable_to(conn: Request | WebSocket, what: str) -> JSONResponse | None:
+    """A websocket cannot carry an HTTP answer: one that fails before or after its handshake
+    is closed with 1013 (try again later), which the pages treat as a reason to reconnect."""
+    if isinstance(conn, WebSocket):
+        if conn.client_state != WebSocketState.DISCONNECTED:
+            await conn.close(code=1013, reason=f"{what} is unavailable")
+        return None
+    return unavailable(what)
+
+
 def install(app: FastAPI) -> None:
     async def domain_error(_request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, errors.InventoryError)
@@ -45,13 +56,14 @@ def install(app: FastAPI) -> None:
         headers = {"Retry-After": "1"} if status == 503 else None
         return JSONResponse({"detail": str(error)}, status_code=status, headers=headers)
 
-    async def database_down(_request: Request, error: Exception) -> JSONResponse:
+    # `Any`: Starlette calls these for HTTP requests (a response) and websockets (None).
+    async def database_down(conn: Request | WebSocket, error: Exception) -> Any:
         log.warning("database error: %s", error)
-        return unavailable("the database")
+        return await unavailable_to(conn, "the database")
 
-    async def redis_down(_request: Request, error: Exception) -> JSONResponse:
+    async def redis_down(conn: Request | WebSocket, error: Exception) -> Any:
         log.warning("redis error: %s", error)
-        return unavailable("live availability (Redis)")
+        return await unavailable_to(conn, "live availability (Redis)")
 
     app.add_exception_handler(errors.InventoryError, domain_error)
     app.add_exception_handler(DBAPIError, database_down)

@@ -120,3 +120,16 @@ async def test_live_timeline_latency_from_the_change(server: Server) -> None:
     print(f"\ntimeline live latency over 20 notes: median {latencies[10] * 1000:.1f} ms, "
           f"max {latencies[-1] * 1000:.1f} ms (request sent to websocket received)")
     assert latencies[-1] < 2.0
+
+
+async def test_every_connector_hears_the_queue_change_without_a_client_reference(
+        server: Server) -> None:
+    """A connector who leads nothing yet learns at once that a client waits in the queue (and
+    that it was claimed), from a nudge that names no one."""
+    world = await build_world(server)
+    url = f"{server.ws_url}/ws/inventory?token={world.tokens['other_nav']}"
+    async with connect(url) as ws:
+        await next_message(ws, "snapshot")
+        await world.discharge("dtx-0077")
+        added = await next_message(ws, "transition_queue")
+    assert added == {"type": "transition_queue"}

@@ -79,3 +79,33 @@ async def test_no_acknowledged_update_is_lost_when_redis_dies_and_returns_empty(
     assert subscriber.snapshots >= 2, "the subscriber should have resynced after the rebuild"
     print(f"\nredis killed: {dict(provider.outcomes)}; subscriber snapshots "
           f"{subscriber.snapshots}, reconnects {subscriber.reconnects}")
+
+
+async def test_a_websocket_opened_while_redis_is_down_is_refused_cleanly(
+        fault_settings: Settings, own_redis: RedisServer, tmp_path: Path) -> None:
+    """The HTTP 503 answer cannot travel on a websocket: the handshake is refused (or the
+    socket closed with 1013, try again later) instead of the server failing with a 500."""
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+    token = await admin_token(fault_settings)
+    port = free_port()
+    with app_process(fault_settings, tmp_path / "app", port):
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5) as client:
+            await wait_ready(client, True)
+            own_redis.kill()
+            await wait_ready(client, False, timeout=5)
+            outcomes = []
+            for _ in range(3):
+                try:
+                    async with connect(f"ws://127.0.0.1:{port}/ws/inventory?token={token}",
+                                       open_timeout=5) as ws:
+                        await asyncio.wait_for(ws.recv(), 5)
+                    outcomes.append("open")
+                except InvalidStatus as refused:
+                    outcomes.append(f"http {refused.response.status_code}")
+                except ConnectionClosed as closed:
+                    outcomes.append(f"close {closed.rcvd.code if closed.rcvd else None}")
+            own_redis.start()
+            await wait_ready(client, True)
+    assert outcomes and all(o in ("http 403", "close 1013") for o in outcomes), outcomes

@@ -38,7 +38,8 @@ async function loadList() {
     class: `dp-item dp-${tr.status}${tr.claimed ? "" : " dp-unclaimed"}`, dataset: { transition: tr.id } },
     el("strong", { text: tr.client_ref || t("(reference purged)") }),
     el("span", { class: "dp-status", text: statusText(tr) }),
-    el("span", { class: "muted", text: t("ready by {when}", { when: when(tr.discharge_at) }) }))));
+    el("span", { class: "muted", text: t("ready by {when}", { when: when(tr.discharge_at) }) }),
+    el("a", { href: `/#transition=${encodeURIComponent(tr.id)}`, text: t("Open the timeline") }))));
 }
 
 async function submit(event) {

@@ -4,6 +4,7 @@ import {
   $, ApiError, LiveFeed, api, config, connectionWords, el, flash, levelName, setConnection,
   signIn, statusWord, timeAgo, untilText,
 } from "./common.js";
+import * as connector from "./connector.js";
 
 const results = new Map(); // program id -> program (as the API gives it, units kept live)
 const names = new Map(); // program id -> {name, organization_name}
@@ -211,6 +212,7 @@ function stillMatches(program) {
 }
 
 function onUnit(unit, message) {
+  connector.onUnit(unit, message);
   if (message && message.hold_id && holds.some((h) => h.id === message.hold_id)) {
     holds = holdEvent(message, holds);
   }
@@ -368,24 +370,12 @@ function optionItem(option) {
       option.stale ? [" ", el("span", { class: "stale-badge", text: t("Stale") })] : null),
     el("ul", {}, option.reasons.map((r) => el("li", { text: r }))),
     option.would_disqualify.length
-      ? el("p", { class: "hint", text: t("Check before referring: {list}.", { list: option.would_disqualify.join("; ") }) }) : null,
+      ? el("p", { class: "hint", text: t("Its conditions you have not given: {list}.", { list: option.would_disqualify.join("; ") }) }) : null,
     option.best_unit_id && option.available_now > 0
       ? el("button", { type: "button", class: "secondary small", text: t("Hold a bed"),
                        "aria-label": t("Hold a bed at {program}", { program: option.program_name }),
                        onclick: async () => { await programName(option.program_id); openHold(option.program_id, option.best_unit_id); } })
       : null);
-}
-
-async function loadTransitions() {
-  let list;
-  try { list = await api("/api/v1/transitions?status=open"); } catch { return; }
-  list.sort((a, b) => Number(b.at_risk) - Number(a.at_risk));
-  $("#transitions-empty").hidden = list.length > 0;
-  $("#transitions").replaceChildren(...list.map((tr) => el("li", {},
-    tr.at_risk ? el("span", { class: "at-risk", text: t("At risk: no bed held · ") }) : null,
-    el("strong", { text: tr.client_ref || t("(reference removed)") }),
-    " ", t("leaves {level} {when}", { level: levelName(tr.from_level), when: t.date(tr.discharge_at, { weekday: "short", hour: "2-digit", minute: "2-digit" }) }),
-    tr.hold_id ? t(" · bed held") : "")));
 }
 
 async function loadReferrals() {
@@ -408,9 +398,12 @@ function referralStatus(status) {
 }
 
 function onMessage(message) {
-  if (message.type === "referral") loadReferrals();
+  connector.onMessage(message);
+  if (message.type === "referral" || message.type === "transition_event") {
+    loadReferrals();
+    loadHolds(); // an acceptance places a hold for the navigator
+  }
   if (message.type === "transition_match") {
-    loadTransitions();
     const msg = $("#phase-msg");
     msg.className = "msg ok";
     msg.textContent = t("New options for a pending transition: {list}.", { list: message.options.map((o) => o.program_name).join(", ") });
@@ -426,7 +419,7 @@ function useLocation() {
 
 async function main() {
   fillLevels();
-  await signIn({ roles: ["navigator", "admin"] });
+  const me = await signIn({ roles: ["navigator", "supervisor", "admin", "provider"] });
   $("#search-form").addEventListener("submit", search);
   $("#search-form").addEventListener("reset", () => setTimeout(search, 0));
   $("#phase-form").addEventListener("submit", rankNextPhase);
@@ -440,13 +433,14 @@ async function main() {
   feed.start();
   await search();
   loadHolds();
-  loadTransitions();
   loadReferrals();
+  document.addEventListener("bf:holds-changed", loadHolds);
+  connector.startConnector(me);
   setInterval(tickCountdowns, 1000);
   setInterval(() => {
     for (const node of document.querySelectorAll("#results .age")) node.textContent = timeAgo(node.dataset.updated || null);
   }, 30000);
-  setInterval(() => { loadTransitions(); loadReferrals(); }, 60000);
+  setInterval(loadReferrals, 60000);
 }
 
 main().catch((error) => {
