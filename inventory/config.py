@@ -69,8 +69,44 @@ class Analytics(BaseModel):
         "crisis_stabilization", "crisis_residential", "psychiatric_inpatient"])
 
 
+# The push services of Chrome/Edge (FCM), Firefox, Edge on Windows and Safari.
+PUSH_SERVICES = ("fcm.googleapis.com", "push.services.mozilla.com", "notify.windows.com",
+                 "push.apple.com")
+
+
+class AlertSettings(BaseModel):
+    """Alerts (docs/alerts.md); override one value with e.g. BEDFINDER_ALERTS__POLL_SECONDS."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    escalate_after_minutes: float = Field(default=30, gt=0, le=7 * 24 * 60)
+    poll_seconds: float = Field(default=3.0, gt=0, le=600)
+    push_subject: str = Field(default="mailto:bedfinder-admin@example.org",
+                              pattern="^(mailto:|https://)", max_length=300)
+    push_ttl_seconds: int = Field(default=3600, ge=0, le=2_419_200)
+    # Push services browsers' subscriptions may point at (a host, or a domain it ends with).
+    push_hosts: list[str] = Field(default_factory=lambda: list(PUSH_SERVICES), min_length=1)
+
+
+class SmtpSettings(BaseModel):
+    """E-mail alerts: off while `host` is empty (docs/alerts.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = ""
+    port: int = Field(default=587, ge=1, le=65_535)
+    sender: str = Field(default="Bedfinder <bedfinder@example.org>", min_length=3,
+                        max_length=300)
+    starttls: bool = True
+    tls: bool = False
+    user: str = ""
+    password: str = ""
+    timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+
+
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid",
+                                      env_nested_delimiter="__")
 
     data_dir: Path = Path(".bedfinder")
     redis_url: str | None = None
@@ -164,6 +200,8 @@ class Settings(BaseSettings):
     # Never true in production: every time the service records would be the simulation's.
     simulation_mode: bool = False
     analytics: Analytics = Field(default_factory=Analytics)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
+    smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     levels_of_care: dict[str, LevelOfCare] = Field(default_factory=dict)
     pathways: dict[str, list[str]] = Field(default_factory=dict)
 
@@ -242,7 +280,10 @@ def describe(error: ValidationError, path: Path) -> str:
     where = ".".join(loc)
     more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
     if first["type"] == "extra_forbidden":
-        known = Settings.model_fields if len(loc) == 1 else LevelOfCare.model_fields
+        nested: dict[str, type[BaseModel]] = {"alerts": AlertSettings, "smtp": SmtpSettings,
+                                              "analytics": Analytics}
+        known = (Settings.model_fields if len(loc) == 1
+                 else nested.get(loc[0], LevelOfCare).model_fields)
         close = difflib.get_close_matches(loc[-1], list(known), n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         return f"{path}: unknown setting {where!r}{hint}{more}"

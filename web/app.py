@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from inventory.alert_store import AlertStore
 from inventory.clock import SimulatedClock, utcnow
 from inventory.config import Settings, load_settings
 from inventory.embedded_redis import EmbeddedRedis
@@ -20,6 +21,7 @@ from inventory.system import System, build_system, redis_address
 from inventory.tokens import no_longer_valid
 from inventory.users import PERSON_PREFIX
 from web import admin_page, analytics, errors, logs, pages, signin, ws
+from web.alert_delivery import AlertDelivery
 from web.api import (
     access,
     events,
@@ -33,16 +35,20 @@ from web.api import (
     tokens,
     units,
 )
+from web.api import alerts as alerts_api
 from web.api import docs as api_docs
 from web.api import holds as holds_api
+from web.api import push as push_api
 from web.api import referrals as referrals_api
 from web.api import simulation as simulation_api
 from web.api import transitions as transitions_api
 from web.fanout import Fanout
 from web.limits import BodySizeLimit
+from web.mail import Mailer
 from web.metrics import Metrics, RequestMetrics
 from web.notifications import Notifications
 from web.people import People, build_people
+from web.push import Pusher
 from web.rate_limits import RateLimit, RateLimits
 from web.request_context import RequestContext
 from web.scheduled import start_jobs
@@ -70,6 +76,14 @@ def web_services(system: System, redis_url: str) -> Services:
                               settings.trusted_proxies)
                    if settings.rate_limit_writes or settings.rate_limit_reads
                    or settings.rate_limit_invalid_tokens else None)
+    alerts = AlertStore(system.sessions, settings.public_base_url,
+                        settings.alerts.escalate_after_minutes, bool(settings.smtp.host),
+                        settings.alerts.push_hosts)
+    pusher = Pusher(system.sessions, lambda: system.clock(), settings.alerts.push_subject,
+                    settings.alerts.push_ttl_seconds)
+    delivery = AlertDelivery(alerts, system.locks, system.notifier, system.redis, pusher,
+                             Mailer(settings.smtp), lambda: system.clock(),
+                             settings.alerts.poll_seconds)
     reader.on_reset(fanout.drop_all)
     reader.listen("fanout", fanout.deliver)
     reader.listen("metrics", _counting(meters))
@@ -79,7 +93,8 @@ def web_services(system: System, redis_url: str) -> Services:
                     token_sessions=token_sessions,
                     notifications=Notifications(system.redis, system.notifier.channel, fanout,
                                                 token_sessions),
-                    metrics=meters, rate_limits=rate_limits)
+                    metrics=meters, alerts=alerts, pusher=pusher, alert_delivery=delivery,
+                    rate_limits=rate_limits)
 
 
 def _counting(metrics: Metrics) -> Listener:
@@ -112,6 +127,8 @@ def start_tasks(svc: Services, people: People) -> None:
         lambda ids: no_longer_allowed(svc, people, ids), svc.settings.token_sweep_seconds))
     supervisor.start("live_state_watch", lambda: watch_live_state(
         svc.live, svc.availability, svc.reader))
+    supervisor.start("alert_nudges", svc.alert_delivery.listen)
+    supervisor.start("alert_delivery", svc.alert_delivery.run)
     start_jobs(svc)
 
 
@@ -138,6 +155,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         # Bounded: a task stuck in a library's cleanup must not hold up a deploy.
         await system.close(SHUTDOWN_SECONDS)
+        await svc.pusher.close()
         if embedded is not None:
             embedded.stop()
 
@@ -160,7 +178,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    match.router, transitions_api.router, referrals_api.router, events.router,
                    feeds.router, reports.router, tokens.router, ws.router, metrics.router,
                    pages.router, analytics.router, signin.router, access.router,
-                   admin_page.router):
+                   admin_page.router, alerts_api.router, push_api.router,
+                   push_api.worker):
         app.include_router(router)
     if settings.simulation_mode:  # never in production: no such route exists otherwise
         app.include_router(simulation_api.router)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from inventory.alert_store import AlertStore
 from inventory.audit import AuditWriter
 from inventory.availability import Availability
 from inventory.clock import Clock
@@ -31,9 +32,11 @@ from inventory.supervisor import Supervisor
 from inventory.system import System
 from inventory.tokens import TokenVerifier
 from inventory.transitions import Transitions
+from web.alert_delivery import AlertDelivery
 from web.fanout import Fanout
 from web.metrics import Metrics
 from web.notifications import Notifications
+from web.push import Pusher
 from web.rate_limits import OpenSockets, RateLimits
 from web.sessions import TokenSessions
 
@@ -49,6 +52,9 @@ class Services:
     token_sessions: TokenSessions
     notifications: Notifications
     metrics: Metrics
+    alerts: AlertStore
+    pusher: Pusher
+    alert_delivery: AlertDelivery
     rate_limits: RateLimits | None = None
     sockets: OpenSockets = field(default_factory=OpenSockets)  # open websockets, capped
 

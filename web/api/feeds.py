@@ -63,7 +63,7 @@ async def upload_census(request: Request, svc: Svc, actor: Writer) -> JSONRespon
         status = 409 if "while applying" in str(error) else 422
         return JSONResponse({"detail": str(error),
                              "rows": [p.as_dict() for p in error.problems]}, status_code=status)
-    units = [await unit_response(svc, s, actor) for s in states]
+    units = [await unit_response(svc, s, actor, acknowledgement=True) for s in states]
     return JSONResponse({"applied": len(units), "units": units})
 
 

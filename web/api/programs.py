@@ -149,10 +149,15 @@ async def get_unit(unit_id: str, svc: Svc, actor: Annotated[Actor, Depends(reade
     return await unit_response(svc, state, actor)
 
 
-async def unit_response(svc: Services, state: UnitState, actor: Actor) -> dict[str, Any]:
+async def unit_response(svc: Services, state: UnitState, actor: Actor,
+                        acknowledgement: bool = False) -> dict[str, Any]:
     """Exactly this state (not a later one: an acknowledgement must carry its own change's
-    seq and counts), as `actor`'s audience may see it."""
-    program = await svc.directory.known_program_of_unit(state.id)
+    seq and counts), as `actor`'s audience may see it. Reads and directory changes check that
+    the unit's population is current; a count's acknowledgement takes this process's cached
+    labels (one Redis round trip fewer per write), since its counts come from the write."""
+    directory = svc.directory
+    program = await (directory.known_program_of_unit(state.id) if acknowledgement
+                     else directory.program_of_unit(state.id))
     info = next(u for u in program.units if u.id == state.id)
     view = unit_view(info, state, svc.cadence(program.cadence_minutes), svc.clock())
     return unit_for(view, audience_of(actor))

@@ -53,7 +53,7 @@ async def set_availability(unit_id: str, body: AvailabilityIn, svc: Svc, actor: 
         unit_id, actor, "api", available=body.available, capacity=body.capacity,
         waitlist=body.waitlist, expected_discharges=discharges(body.expected_discharges),
         note=body.note)
-    return json_response(await unit_response(svc, state, actor))
+    return json_response(await unit_response(svc, state, actor, acknowledgement=True))
 
 
 @router.put("/availability", response_model=AvailabilityBatchOut)
@@ -88,4 +88,4 @@ async def attest(unit_id: str, svc: Svc, actor: Writer,
                  body: Annotated[AttestIn | None, Body()] = None) -> Response:
     """"No change": confirms the current counts and restarts the freshness clock."""
     state = await svc.availability.attest(unit_id, actor, "api", note=body.note if body else "")
-    return json_response(await unit_response(svc, state, actor))
+    return json_response(await unit_response(svc, state, actor, acknowledgement=True))

@@ -287,6 +287,8 @@ export class LiveFeed {
       if (this.fresher(message.unit)) this.onUnit(message.unit, message);
     } else {
       this.onMessage(message);
+      // Parts of the page with no feed of their own (alerts.js) listen for these.
+      document.dispatchEvent(new CustomEvent("bedfinder:message", { detail: message }));
     }
   }
 }

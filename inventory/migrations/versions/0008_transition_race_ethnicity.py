@@ -1,13 +1,13 @@
 """transitions may carry the client's race and ethnicity (OMB SPD 15 minimum categories),
 where a county opts in (analytics.record_race_ethnicity)
 
-Revision ID: 0009
-Revises: 0007 (main's head when merged; the lead rechains it after 0008)
+Revision ID: 0008
+Revises: 0007
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0009'
+revision = '0008'
 down_revision = '0007'
 branch_labels = None
 depends_on = None
