@@ -377,7 +377,9 @@ async function load() {
       await Promise.all(names.map((n) => measure(n, p)));
     answer(zero, heat, trans, holds, refs);
     if (isEmpty(zero, trans, holds, refs)) {
-      status.textContent = `Nothing recorded from ${p.get("from")} to ${p.get("to")}.`;
+      status.textContent = t("Nothing recorded from {from} to {to}.", {
+        from: t.date(`${p.get("from")}T00:00`, { dateStyle: "medium" }),
+        to: t.date(`${p.get("to")}T00:00`, { dateStyle: "medium" }) });
       document.body.dataset.loaded = "true";
       return;
     }
