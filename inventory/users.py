@@ -179,4 +179,4 @@ class Users:
         async with self.sessions() as session:
             rows = await session.execute(select(User.id, User.display_name)
                                          .where(User.id.in_(wanted)))
-        return {i: n for i, n in rows.tuples()}
+        return {i: n for i, n in rows}
