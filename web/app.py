@@ -42,15 +42,14 @@ from web.api import push as push_api
 from web.api import referrals as referrals_api
 from web.api import simulation as simulation_api
 from web.api import transitions as transitions_api
+from web.edge import Edge
 from web.fanout import Fanout
-from web.limits import BodySizeLimit
 from web.mail import Mailer
-from web.metrics import Metrics, RequestMetrics
+from web.metrics import Metrics
 from web.notifications import Notifications
 from web.people import People, build_people
 from web.push import Pusher
-from web.rate_limits import RateLimit, RateLimits
-from web.request_context import RequestContext
+from web.rate_limits import RateLimits
 from web.scheduled import start_jobs
 from web.services import Services
 from web.sessions import TokenSessions
@@ -184,10 +183,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.simulation_mode:  # never in production: no such route exists otherwise
         app.include_router(simulation_api.router)
     app.include_router(api_docs.router)  # /docs from the package, no CDN
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(RateLimit)
-    app.add_middleware(RequestMetrics)
-    app.add_middleware(RequestContext)
+    app.add_middleware(Edge, max_bytes=settings.max_body_bytes)
     return app
 
 
