@@ -168,6 +168,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Real-time beds and treatment slots across a behavioral-health system of care",
         lifespan=lifespan,
         docs_url=None, redoc_url=None,  # web/api/docs.py serves /docs itself, CDN-free
+        # No OpenTelemetry here (Prometheus at /metrics): FastAPI's native telemetry would
+        # ask OTel for its providers, reading the environment, on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     errors.install(app)
