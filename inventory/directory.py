@@ -63,13 +63,25 @@ class UnitInfo:
     involuntary: bool = True
     secure: bool = True
     own: Narrowing = INHERITS
+    # Built once with the unit (when the directory loads; `replace` rebuilds it), so a
+    # search page's hundreds of unit views copy it instead of rebuilding it. Read-only.
+    _static: dict[str, Any] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_static", {
+            "label": self.label, "kind": self.kind, "genders": list(self.genders),
+            "age_min": self.age_min, "age_max": self.age_max, "wheelchair": self.wheelchair,
+            "involuntary": self.involuntary, "secure": self.secure,
+            "narrowed": self.own.as_dict()})
 
     def population(self) -> dict[str, Any]:
         """The effective population as JSON-ready values (every view of a unit has it)."""
-        return {"genders": list(self.genders), "age_min": self.age_min,
-                "age_max": self.age_max, "wheelchair": self.wheelchair,
-                "involuntary": self.involuntary, "secure": self.secure,
-                "narrowed": self.own.as_dict()}
+        return {k: v for k, v in self._static.items() if k not in ("label", "kind")}
+
+    def static_view(self) -> dict[str, Any]:
+        """`label`, `kind` and `population()`, in that order: the unit's view fields that
+        depend on neither live counts nor the clock. Shared; copy before changing."""
+        return self._static
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,14 +119,23 @@ class ProgramInfo:
     homeless_priority: bool = False
     hours: dict[str, str] | None = None  # None: always open (inventory/hours.py)
     search_text: str = ""
+    # The record, built once with the program (when the directory loads; `replace`
+    # rebuilds it, so it is never stale): a search page copies it instead of rebuilding it.
+    _record: dict[str, Any] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        values = ((name, getattr(self, name)) for name in RECORD_FIELDS)
+        object.__setattr__(self, "_record", {
+            name: list(v) if isinstance(v, tuple) else v for name, v in values})
 
     def record(self) -> dict[str, Any]:
-        """Directory fields as plain JSON-ready values."""
-        values = ((name, getattr(self, name)) for name in RECORD_FIELDS)
-        return {name: list(v) if isinstance(v, tuple) else v for name, v in values}
+        """Directory fields as plain JSON-ready values (a new dict; the values are shared
+        with every other view of the program, so change none of them in place)."""
+        return dict(self._record)
 
 
-RECORD_FIELDS = tuple(f.name for f in fields(ProgramInfo) if f.name not in ("units", "search_text"))
+RECORD_FIELDS = tuple(f.name for f in fields(ProgramInfo)
+                      if f.name not in ("units", "search_text", "_record"))
 
 
 def narrowing_of(u: Unit) -> Narrowing:

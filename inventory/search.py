@@ -10,7 +10,7 @@ with the reason it does not fit, never counted.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -31,40 +31,18 @@ SORTS = ("relevance", "distance", "available", "updated")
 
 
 @dataclass(frozen=True, slots=True)
-class Filters:
-    """A client's needs; None means 'no requirement'."""
+class Filters(Needs):
+    """A search: the person's needs (the eligibility rule's own `Needs`, so search, matcher
+    and holds read the same fields), plus what only narrows or orders the list."""
 
     level_of_care: tuple[str, ...] = ()
-    gender: str | None = None
-    age: int | None = None
-    payer: str | None = None
     language: str | None = None
-    mat: str | None = None  # none | buprenorphine | methadone | naltrexone
-    wheelchair: bool | None = None
-    pets: bool | None = None
-    co_occurring: bool | None = None
-    involuntary: bool | None = None
-    secure: bool | None = None
-    harm_reduction: bool | None = None
-    telehealth: bool | None = None
-    reentry: bool | None = None
-    homeless_priority: bool | None = None
     near: tuple[float, float] | None = None
     within_km: float | None = None
     available_only: bool = False
     fresh_only: bool = False
     q: str | None = None
     sort: str = "relevance"
-
-    def needs(self) -> Needs:
-        """The person these filters describe."""
-        needs = Needs(gender=self.gender, age=self.age, payer=self.payer, mat=self.mat,
-                      wheelchair=self.wheelchair, pets=self.pets,
-                      co_occurring=self.co_occurring, involuntary=self.involuntary,
-                      secure=self.secure, harm_reduction=self.harm_reduction,
-                      telehealth=self.telehealth, reentry=self.reentry,
-                      homeless_priority=self.homeless_priority)
-        return needs
 
 
 @dataclass(slots=True)
@@ -85,45 +63,61 @@ class Result:
 
 def distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
     """Great-circle distance by the haversine formula."""
-    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
-    h = (math.sin((lat2 - lat1) / 2) ** 2
-         + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2)
-    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
+    return distance_from(a)(*b)
 
 
-def eligible(p: ProgramInfo, f: Filters, needs: Needs | None = None) -> bool:
+def distance_from(origin: tuple[float, float]) -> Callable[[float, float], float]:
+    """`distance_km` from one point, as a function of the other's latitude and longitude:
+    the origin's part of the formula is worked out once for a whole search."""
+    lat1, lon1 = math.radians(origin[0]), math.radians(origin[1])
+    cos_lat1, radians, sin, cos = math.cos(lat1), math.radians, math.sin, math.cos
+
+    def km(lat: float, lon: float) -> float:
+        lat2, lon2 = radians(lat), radians(lon)
+        h = sin((lat2 - lat1) / 2) ** 2 + cos_lat1 * cos(lat2) * sin((lon2 - lon1) / 2) ** 2
+        return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
+
+    return km
+
+
+def eligible(p: ProgramInfo, f: Filters) -> bool:
     """Hard constraints on the program as a whole: one that cannot take this client is
     never returned. (Whether one of its units can is `_result`'s job.)"""
     if f.level_of_care and p.level_of_care not in f.level_of_care:
         return False
-    if not program_admits(p, needs if needs is not None else f.needs()):
+    if not program_admits(p, f):
         return False
     if f.language and f.language not in p.languages:
         return False
     return not f.q or all(word in p.search_text for word in f.q.lower().split())
 
 
-def search(programs: Iterable[ProgramInfo], states: dict[str, UnitState], f: Filters,
+def search(programs: Iterable[ProgramInfo], states: Mapping[str, UnitState], f: Filters,
            now: datetime, default_cadence: int) -> list[Result]:
     """Programs meeting every need in `f`, sorted as asked; stale counts rank lower.
     This is the hot path of every search: keep the per-program work small. Needs that
     contradict themselves are refused (Invalid, naming the field)."""
-    needs = f.needs()
-    check_needs(needs)
-    by_unit = narrows_units(needs)
+    check_needs(f)
+    needs = f if narrows_units(f) else None
+    distance = distance_from(f.near) if f.near else None
+    fresh_after: dict[int, datetime] = {}  # cadence -> oldest fresh update
     results = []
     for p in programs:
-        if not eligible(p, f, needs):
+        if not eligible(p, f):
             continue
-        distance = None
-        if f.near and p.latitude is not None and p.longitude is not None:
-            distance = round(distance_km(f.near, (p.latitude, p.longitude)), 2)
-        if f.within_km is not None and (distance is None or distance > f.within_km):
+        km = None
+        if distance is not None and p.latitude is not None and p.longitude is not None:
+            km = round(distance(p.latitude, p.longitude), 2)
+        if f.within_km is not None and (km is None or km > f.within_km):
             continue
-        result = _result(p, states, now, default_cadence, distance,
-                         needs if by_unit else None)
+        cadence = p.cadence_minutes or default_cadence
+        oldest = fresh_after.get(cadence)
+        if oldest is None:
+            oldest = fresh_after[cadence] = now - timedelta(minutes=cadence)
+        result = _result(p, states, oldest, km, needs)
         if result is None:
             continue
+        result.open_now = p.hours is None or open_at(p.hours, now)
         if f.available_only and (result.available <= 0 or not result.open_now):
             continue
         if f.fresh_only and result.stale:
@@ -133,12 +127,10 @@ def search(programs: Iterable[ProgramInfo], states: dict[str, UnitState], f: Fil
     return results
 
 
-def _result(p: ProgramInfo, states: dict[str, UnitState], now: datetime,
-            default_cadence: int, distance: float | None, needs: Needs | None = None
-            ) -> Result | None:
+def _result(p: ProgramInfo, states: Mapping[str, UnitState], oldest_fresh: datetime,
+            distance: float | None, needs: Needs | None = None) -> Result | None:
     """The program with the counts of its units that fit `needs` (all, when None); None
-    when it has units and none of them fits."""
-    oldest_fresh = now - timedelta(minutes=p.cadence_minutes or default_cadence)
+    when it has units and none of them fits. A count older than `oldest_fresh` is stale."""
     units, available, waitlist, stale, newest = [], 0, 0, not p.units, None
     misfits: dict[str, str] = {}
     for u in p.units:
@@ -159,8 +151,7 @@ def _result(p: ProgramInfo, states: dict[str, UnitState], now: datetime,
     if p.units and len(misfits) == len(p.units):
         return None
     return Result(program=p, units=units, distance_km=distance, available=available,
-                  waitlist=waitlist, stale=stale, updated_at=newest, misfits=misfits,
-                  open_now=p.hours is None or open_at(p.hours, now))
+                  waitlist=waitlist, stale=stale, updated_at=newest, misfits=misfits)
 
 
 def _sort_key(sort: str):  # type: ignore[no-untyped-def]

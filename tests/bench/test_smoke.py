@@ -46,3 +46,8 @@ def test_hold_burst_grants_exactly_the_free_beds() -> None:
 def test_search_benchmark_runs(module: str) -> None:
     out = smoke(module)
     assert "filtered search" in out and "matcher full ranking" in out
+
+
+def test_search_cpu_benchmark_runs() -> None:
+    out = smoke("bench.search_cpu")
+    assert "search + views + JSON (20)" in out and "matcher ranking (10)" in out

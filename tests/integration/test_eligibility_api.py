@@ -226,3 +226,29 @@ async def test_demo_directory_counts_for_a_woman_only_free_beds_of_units_admitti
     assert matched["options"]
     for option in matched["options"]:
         assert option["available_now"] == by_id[option["program_id"]]["available"]
+
+
+async def test_views_built_once_per_load_follow_every_directory_change(server: Server) -> None:
+    """A program's record and its units' labels and populations are built when the
+    directory loads, not per request: after each change, the very next search shows it."""
+    program_id, units, admin = await bayshore(server)
+    nav = await server.token("navigator")
+    [before] = (await search(server, nav))["programs"]
+    assert (before["name"], before["payers"]) == (ADMIN_PROGRAM["name"], ["medi-cal"])
+    async with server.client(admin) as client:
+        reply = await client.patch(f"/api/v1/programs/{program_id}", json={
+            "name": "Bayshore Detox", "payers": ["medi-cal", "medicare"], "age_max": 64})
+        assert reply.status_code == 200, reply.text
+        reply = await client.patch(f"/api/v1/units/{units['male']}",
+                                   json={"label": "Men's ward", "age_min": 21})
+        assert reply.status_code == 200, reply.text
+    [after] = (await search(server, nav))["programs"]
+    assert (after["name"], after["payers"], after["age_max"]) == (
+        "Bayshore Detox", ["medi-cal", "medicare"], 64)
+    by_id = {u["id"]: u for u in after["units"]}
+    assert (by_id[units["male"]]["label"], by_id[units["male"]]["age_min"],
+            by_id[units["male"]]["age_max"]) == ("Men's ward", 21, 64)
+    assert by_id[units["female"]]["age_max"] == 64  # inherited from the changed program
+    async with server.client(nav) as client:
+        one = (await client.get(f"/api/v1/programs/{program_id}")).json()
+    assert (one["name"], one["age_max"]) == ("Bayshore Detox", 64)

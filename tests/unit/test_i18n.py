@@ -92,3 +92,16 @@ def test_switcher_keeps_the_other_parameters() -> None:
     assert spanish["current"] and spanish["href"] == "?levels=shelter&lang=es"
     assert next(link for link in links if link["tag"] == "vi")["href"] == \
         "?levels=shelter&lang=vi"
+
+
+def test_every_outcome_group_code_has_words_on_the_analytics_page() -> None:
+    """The outcome tables show group codes (inventory/outcomes.py); each needs its words in
+    parts.js, or the page shows a code such as `hispanic_or_latino` in every language."""
+    from inventory.outcomes import ALL, MULTIPLE, NOT_RECORDED, RACE_ETHNICITY_CODES
+
+    script = (i18n.TRANSLATIONS.parent / "static" / "analytics" / "parts.js").read_text("utf-8")
+    words = set(re.findall(r'"?([\w-]+)"?: t\("', script.split("const GROUP_WORDS", 1)[1]
+                           .split("};", 1)[0]))
+    payers_genders = {"medi-cal", "medicare", "private", "uninsured", "county", "va",
+                      "female", "male", "nonbinary"}
+    assert {ALL, MULTIPLE, NOT_RECORDED, *RACE_ETHNICITY_CODES, *payers_genders} <= words

@@ -20,11 +20,13 @@ from inventory.eligibility import (
     check_narrowing,
     check_needs,
     effective,
+    program_admits,
+    unit_admits,
     unit_fit,
 )
 from inventory.errors import Invalid
 from inventory.matcher import Needs as MatchNeeds
-from inventory.matcher import rank
+from inventory.matcher import _score, rank
 from inventory.model import UnitState
 from inventory.search import Filters, search
 from tests.unit.test_matcher import NOW, program
@@ -227,3 +229,29 @@ def test_a_womens_unit_full_and_a_mens_unit_free_is_not_available_for_a_woman() 
                     NOW, NOW, 240)
     assert (option.available_now, option.best_unit_id) == (0, None)
     assert "Unit 1 not counted: men only" in option.reasons
+
+
+@settings(max_examples=150, deadline=None)
+@given(directories(), NEEDS,
+       st.none() | st.tuples(st.floats(37.6, 38.0), st.floats(-122.6, -122.2)),
+       st.none() | st.sampled_from(["en", "es"]), st.integers(0, 600))
+def test_quick_score_is_the_score(directory: tuple[list[ProgramInfo], dict[str, UnitState]],
+                                  needs: Needs, near: tuple[float, float] | None,
+                                  language: str | None, minutes_later: int) -> None:
+    """The matcher ranks by `_quick_score` and writes options with `_score`: the order is
+    the one `_score` alone gives (score, distance, name, id), for fresh and stale counts."""
+    programs, states = directory
+    person = MatchNeeds(**{k: getattr(needs, k) for k in Needs.__dataclass_fields__},
+                        near=near, language=language)
+    now = NOW + timedelta(minutes=minutes_later)
+    ready = now + timedelta(hours=3)
+    options = rank(programs, states, person, [LEVEL], ready, now, 240, limit=100)
+    reference = [_score(p, fitting, states, person, {LEVEL: 0}, ready, now, 240, None)
+                 for p in programs if program_admits(p, person)
+                 and ((fitting := [u for u in p.units if unit_admits(u, person)])
+                      or not p.units)]
+    far = float("inf")
+    reference.sort(key=lambda o: (-o.score, o.distance_km if o.distance_km is not None
+                                  else far, o.program.name, o.program.id))
+    assert [(o.program.id, o.score) for o in options] == [
+        (o.program.id, o.score) for o in reference]

@@ -68,11 +68,11 @@ async def match(body: MatchIn, svc: Svc, _: Staff) -> dict[str, Any]:
         raise HTTPException(422, "ready_at needs a time zone, e.g. 2026-11-25T10:00:00Z")
     levels = target_levels(body.from_level, svc.settings.pathways,
                            list(svc.settings.levels_of_care))
-    programs = await svc.directory.programs()
-    states = await svc.live_states(programs)
+    programs = await svc.directory.at_levels(tuple(levels))
+    states = await svc.mirror.current(svc.live, (u.id for p in programs for u in p.units))
     words = Words(Levels(svc.settings.levels_of_care, svc.settings.pathways).names(body.lang),
                   pathway=body.from_level is not None)
-    options = rank(list(programs.values()), states, needs_of(body.needs.model_dump()), levels,
+    options = rank(programs, states, needs_of(body.needs.model_dump()), levels,
                    ready_at, now, svc.settings.default_cadence_minutes, body.limit, words)
     demand.note_match(svc.demand, levels, options,
                       body.needs.model_dump(), now)

@@ -123,8 +123,10 @@ async def list_programs(
 
 
 async def _search(svc: Services, filters: Filters) -> list[Result]:
+    """The search on this process's mirror, once it reflects every acknowledged change (one
+    Redis round trip for the directory's version and one for the current seq)."""
     candidates = await svc.directory.at_levels(filters.level_of_care)
-    states = await svc.live_states(await svc.directory.programs())
+    states = await svc.mirror.current(svc.live, (u.id for p in candidates for u in p.units))
     return search(candidates, states, filters, svc.clock(),
                   svc.settings.default_cadence_minutes)
 

@@ -332,7 +332,7 @@ function gettingStarted() {
 function answer(zero, heat, trans, holds, refs) {
   const list = $("#answer");
   list.replaceChildren();
-  $("#answer-title").textContent = "In short";
+  $("#answer-title").textContent = t("In short");
   if (isEmpty(zero, trans, holds, refs)) {
     gettingStarted();
     return;
@@ -377,7 +377,9 @@ async function load() {
       await Promise.all(names.map((n) => measure(n, p)));
     answer(zero, heat, trans, holds, refs);
     if (isEmpty(zero, trans, holds, refs)) {
-      status.textContent = `Nothing recorded from ${p.get("from")} to ${p.get("to")}.`;
+      status.textContent = t("Nothing recorded from {from} to {to}.", {
+        from: t.date(`${p.get("from")}T00:00`, { dateStyle: "medium" }),
+        to: t.date(`${p.get("to")}T00:00`, { dateStyle: "medium" }) });
       document.body.dataset.loaded = "true";
       return;
     }

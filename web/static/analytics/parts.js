@@ -32,11 +32,32 @@ const SHARES = new Set(["occupancy", "share_admitted", "share_acknowledged_withi
                         "share", "share_found_nothing", "share_lapsed",
                         "share_returned_to_crisis"]);
 const SUPPRESSED = "suppressed";
+// The outcome and demand tables' groups are codes (inventory/outcomes.py): their words here,
+// languages named by Intl in the page's language, age bands ("30-39") as they are.
+const GROUP_WORDS = {
+  all: t("Everyone"), not_recorded: t("Not recorded"), multiple: t("Two or more"),
+  female: t("Women"), male: t("Men"), nonbinary: t("Nonbinary"),
+  "medi-cal": t("Medi-Cal"), medicare: t("Medicare"), private: t("Private"),
+  uninsured: t("Uninsured"), county: t("County"), va: t("VA"),
+  american_indian_or_alaska_native: t("American Indian or Alaska Native"), asian: t("Asian"),
+  black_or_african_american: t("Black or African American"),
+  hispanic_or_latino: t("Hispanic or Latino"),
+  middle_eastern_or_north_african: t("Middle Eastern or North African"),
+  native_hawaiian_or_pacific_islander: t("Native Hawaiian or Pacific Islander"), white: t("White"),
+};
 
-function cell(column, value) {
+function groupName(value, dimension) {
+  if (Object.hasOwn(GROUP_WORDS, value)) return GROUP_WORDS[value];
+  if (dimension === "language") {
+    try { return new Intl.DisplayNames([t.lang], { type: "language" }).of(value) || value; } catch { /* not a code */ }
+  }
+  return value.replaceAll("_", " ");
+}
+
+function cell(column, value, row) {
   if (value === null || value === undefined) return "–";
   if (value === SUPPRESSED) return "*";
-  if (column === "group") return value.replaceAll("_", " ");
+  if (column === "group") return groupName(value, row.dimension);
   if (SHARES.has(column)) return t.number(value, { style: "percent", maximumFractionDigits: 1 });
   if (column === "level" || column === "from_level" || column === "to_level") {
     return value ? (value === "all" ? t("All levels") : levelName(value)) : t("none");
@@ -45,8 +66,8 @@ function cell(column, value) {
 }
 
 /** One cell: a suppressed one says so to screen readers, not just with its mark. */
-function td(column, value, first) {
-  const attrs = { text: cell(column, value) };
+function td(column, value, first, row) {
+  const attrs = { text: cell(column, value, row) };
   if (value === SUPPRESSED) {
     Object.assign(attrs, { class: "suppressed", title: t("Suppressed (fewer than 11 people)"),
                            "aria-label": t("suppressed") });
@@ -60,7 +81,7 @@ export function table(data, columns, { caption } = {}) {
     caption ? el("caption", { text: caption }) : [],
     el("thead", {}, el("tr", {}, columns.map((c) => el("th", { scope: "col", text: HEADINGS[c] || c })))),
     el("tbody", {}, data.rows.length
-      ? data.rows.map((r) => el("tr", {}, columns.map((c, i) => td(c, r[c], i === 0))))
+      ? data.rows.map((r) => el("tr", {}, columns.map((c, i) => td(c, r[c], i === 0, r))))
       : el("tr", {}, el("td", { colspan: columns.length, text: t("No data in this range.") }))));
 }
 
