@@ -42,15 +42,14 @@ from web.api import push as push_api
 from web.api import referrals as referrals_api
 from web.api import simulation as simulation_api
 from web.api import transitions as transitions_api
+from web.edge import Edge
 from web.fanout import Fanout
-from web.limits import BodySizeLimit
 from web.mail import Mailer
-from web.metrics import Metrics, RequestMetrics
+from web.metrics import Metrics
 from web.notifications import Notifications
 from web.people import People, build_people
 from web.push import Pusher
-from web.rate_limits import RateLimit, RateLimits
-from web.request_context import RequestContext
+from web.rate_limits import RateLimits
 from web.scheduled import start_jobs
 from web.services import Services
 from web.sessions import TokenSessions
@@ -169,6 +168,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Real-time beds and treatment slots across a behavioral-health system of care",
         lifespan=lifespan,
         docs_url=None, redoc_url=None,  # web/api/docs.py serves /docs itself, CDN-free
+        # No OpenTelemetry here (Prometheus at /metrics): FastAPI's native telemetry would
+        # ask OTel for its providers, reading the environment, on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     errors.install(app)
@@ -184,10 +186,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.simulation_mode:  # never in production: no such route exists otherwise
         app.include_router(simulation_api.router)
     app.include_router(api_docs.router)  # /docs from the package, no CDN
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(RateLimit)
-    app.add_middleware(RequestMetrics)
-    app.add_middleware(RequestContext)
+    app.add_middleware(Edge, max_bytes=settings.max_body_bytes)
     return app
 
 

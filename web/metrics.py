@@ -1,5 +1,5 @@
 """Prometheus metrics: one registry per app, so several apps in one process (tests) never
-collide, and the middleware that counts requests. Each process reports its own at `/metrics`
+collide, and how a request is counted. Each process reports its own at `/metrics`
 (web/api/metrics.py); see docs/deployment.md for scraping."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from prometheus_client import (
     Gauge,
     Histogram,
 )
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from inventory.live import Event
 
@@ -85,34 +85,13 @@ class Metrics:
         self.delivery_seconds.observe(max(0.0, time.time() - committed_at))
 
 
-class RequestMetrics:
-    """Counts and times requests by route template (never the raw path: ids would make
-    unbounded label sets)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        start = time.perf_counter()
-        status = 500
-
-        async def record(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, record)
-        finally:
-            services = getattr(scope["app"].state, "services", None)
-            if services is not None:
-                route = scope.get("route")
-                path = getattr(route, "path", "unmatched")
-                method = scope["method"]
-                services.metrics.requests.labels(method, path, str(status)).inc()
-                services.metrics.request_seconds.labels(method, path).observe(
-                    time.perf_counter() - start)
+def record_request(scope: Scope, status: int, seconds: float) -> None:
+    """Count and time one request by route template (never the raw path: ids would make
+    unbounded label sets); called by the app's edge middleware (web/edge.py)."""
+    services = getattr(scope["app"].state, "services", None)
+    if services is None:
+        return
+    path = getattr(scope.get("route"), "path", "unmatched")
+    method = scope["method"]
+    services.metrics.requests.labels(method, path, str(status)).inc()
+    services.metrics.request_seconds.labels(method, path).observe(seconds)

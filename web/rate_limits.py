@@ -28,7 +28,7 @@ import orjson
 from limits import RateLimitItem, parse
 from limits.aio.storage import RedisSentinelStorage, RedisStorage
 from limits.aio.strategies import MovingWindowRateLimiter
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope, Send
 
 from inventory.keys import Keys
 
@@ -165,33 +165,28 @@ class OpenSockets:
                 del counter[key]
 
 
-class RateLimit:
-    """Pure ASGI middleware; a Redis outage never blocks requests on the limiter's account
-    (the request goes on and meets the outage where it matters, with a clear 503)."""
+async def retry_after(scope: Scope) -> int | None:
+    """Seconds the request must wait, or None when it may go on. A Redis outage never blocks
+    requests on the limiter's account (the request goes on and meets the outage where it
+    matters, with a clear 503)."""
+    services = getattr(scope["app"].state, "services", None)
+    limits = getattr(services, "rate_limits", None)
+    if limits is None:
+        return None
+    try:
+        wait: int | None = await limits.retry_after(caller(scope, limits.trusted),
+                                                    scope["method"] not in READS)
+    except Exception:  # noqa: BLE001 - Redis down: let the request meet it below
+        return None
+    return wait
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(LIMITED):
-            await self.app(scope, receive, send)
-            return
-        services = getattr(scope["app"].state, "services", None)
-        limits = getattr(services, "rate_limits", None)
-        wait = None
-        if limits is not None:
-            try:
-                wait = await limits.retry_after(caller(scope, limits.trusted),
-                                                scope["method"] not in READS)
-            except Exception:  # noqa: BLE001 - Redis down: let the request meet it below
-                wait = None
-        if wait is None:
-            await self.app(scope, receive, send)
-            return
-        body = orjson.dumps({"detail": f"too many requests for this token; try again in "
-                                       f"{wait} s"})
-        await send({"type": "http.response.start", "status": 429,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"retry-after", str(wait).encode()),
-                                (b"content-length", str(len(body)).encode())]})
-        await send({"type": "http.response.body", "body": body})
+async def refuse(send: Send, wait: int) -> None:
+    """The 429 answer, naming when to try again."""
+    body = orjson.dumps({"detail": f"too many requests for this token; try again in "
+                                   f"{wait} s"})
+    await send({"type": "http.response.start", "status": 429,
+                "headers": [(b"content-type", b"application/json"),
+                            (b"retry-after", str(wait).encode()),
+                            (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})

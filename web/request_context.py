@@ -1,4 +1,4 @@
-"""Per-request context: an id to tie log lines together (taken from X-Request-ID when it is
+"""Per-request context (applied by web/edge.py): an id to tie log lines together (taken from X-Request-ID when it is
 sane, else made), one access log line without the query string (which may hold a token), and
 the security headers every response carries.
 
@@ -10,17 +10,12 @@ or browser history keeps what one person's token could read."""
 
 from __future__ import annotations
 
-import logging
 import re
-import time
 import uuid
 from urllib.parse import parse_qsl
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
-from web.logs import REQUEST_ID
-
-access = logging.getLogger("web.access")
 SANE_ID = re.compile(rb"^[A-Za-z0-9._-]{1,64}$")
 HEADERS = [(b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
            (b"referrer-policy", b"no-referrer"),
@@ -49,38 +44,20 @@ def cache_headers(scope: Scope, headers: list[tuple[bytes, bytes]]
     return [h for h in headers if h[0].lower() != b"cache-control"] + [NO_STORE]
 
 
-class RequestContext:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+def request_id(scope: Scope) -> str:
+    """The caller's X-Request-ID when it is sane, else a new one."""
+    given = b""
+    for name, value in scope["headers"]:
+        if name == b"x-request-id":
+            given = value  # the last one, as before
+    return given.decode() if SANE_ID.match(given) else uuid.uuid4().hex
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket"):
-            await self.app(scope, receive, send)
-            return
-        given = dict(scope["headers"]).get(b"x-request-id", b"")
-        request_id = given.decode() if SANE_ID.match(given) else uuid.uuid4().hex
-        token = REQUEST_ID.set(request_id)
-        start = time.perf_counter()
-        status = 0
 
-        async def decorate(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                headers = list(message.get("headers", []))
-                present = {name.lower() for name, _ in headers}
-                headers += [(n, v) for n, v in HEADERS if n not in present]
-                headers = cache_headers(scope, headers)
-                headers.append((b"x-request-id", request_id.encode()))
-                message = {**message, "headers": headers}
-            await send(message)
-
-        try:
-            await self.app(scope, receive, decorate if scope["type"] == "http" else send)
-        finally:
-            if scope["type"] == "http":
-                access.info("%s %s %d %.1fms", scope["method"], scope["path"], status,
-                            (time.perf_counter() - start) * 1000,
-                            extra={"method": scope["method"], "path": scope["path"],
-                                   "status": status})
-            REQUEST_ID.reset(token)
+def decorated(scope: Scope, headers: list[tuple[bytes, bytes]], rid: str
+              ) -> list[tuple[bytes, bytes]]:
+    """A response's headers with the security headers, the caching policy and the id."""
+    present = {name.lower() for name, _ in headers}
+    headers = headers + [(n, v) for n, v in HEADERS if n not in present]
+    headers = cache_headers(scope, headers)
+    headers.append((b"x-request-id", rid.encode()))
+    return headers

@@ -29,6 +29,9 @@ async def test_writes_over_the_limit_get_429_with_retry_after_and_change_nothing
     assert [r.status_code for r in replies] == [200] * 5 + [429] * 2
     assert 1 <= int(replies[-1].headers["retry-after"]) <= 60
     assert "too many requests" in replies[-1].json()["detail"]
+    refused = replies[-1].headers  # answered at the edge, still decorated like any answer
+    assert refused["x-content-type-options"] == "nosniff"
+    assert refused["cache-control"] == "no-store" and len(refused["x-request-id"]) == 32
     assert (await server.svc.live.units([unit]))[unit].available == 5
     async with server.client(other) as client:
         assert (await client.put(f"/api/v1/units/{unit}/availability",
