@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import orjson
 from sqlalchemy import func, select
 from websockets.asyncio.client import connect
 
@@ -16,25 +15,13 @@ from inventory.alert_records import AlertDelivery, PushSubscription
 from inventory.privacy import check_note, identifiers_in
 from tests.alerts.helpers import event, member, person, transition
 from tests.conftest import Server
+from tests.integration.live_helpers import next_message, token_id
 
 WAIT = 15.0
 # Passes inventory/privacy.check_note, yet reads like it could point at someone.
 SLIPPED = "call back re bed 4B, room of Mr. Okafor's cousin, ward 7"
 
 
-async def next_message(ws: Any, kind: str, timeout: float = WAIT) -> dict[str, Any]:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        message = orjson.loads(await asyncio.wait_for(ws.recv(), deadline - loop.time()))
-        if message["type"] == kind:
-            return message
-
-
-async def token_id(server: Server, token: str) -> str:
-    actor = await server.svc.tokens.actor(token)
-    assert actor is not None
-    return actor.token_id
 
 
 async def subscribe(server: Server, token: str, push_service: PushService, name: str) -> None:

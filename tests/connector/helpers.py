@@ -9,9 +9,9 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
-import orjson
 
 from tests.conftest import Server
+from tests.integration.live_helpers import next_message
 
 WATCH = {"at_risk", "bed_match"}
 NEEDS = {"gender": "female", "age": 34, "payer": "medi-cal"}
@@ -90,15 +90,6 @@ async def build_world(server: Server) -> World:
     await world.token("elm_provider", "provider", orgs[2])
     return world
 
-
-async def next_message(ws: Any, kind: str, timeout: float = 8.0) -> dict[str, Any]:
-    """The next message of `kind`; fails the test when none comes within `timeout`."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        message = orjson.loads(await asyncio.wait_for(ws.recv(), deadline - loop.time()))
-        if message["type"] == kind:
-            return message
 
 
 async def next_event(ws: Any, kind: str, timeout: float = 8.0) -> dict[str, Any]:

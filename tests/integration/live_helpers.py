@@ -90,3 +90,21 @@ async def wait_ready(server: Server, seconds: float = 10.0) -> dict[str, Any]:
                 return body
             await asyncio.sleep(0.05)
     raise AssertionError(f"/readyz not ready within {seconds}s: {body}")
+
+
+async def next_message(ws: Any, kind: str, timeout: float = 15.0) -> dict[str, Any]:
+    """The next message of `kind` on `ws`; fails the test when none comes within `timeout`
+    (messages of other kinds are skipped)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        message = orjson.loads(await asyncio.wait_for(ws.recv(), deadline - loop.time()))
+        if message["type"] == kind:
+            return message
+
+
+async def token_id(server: Server, token: str) -> str:
+    """The id of `token` (what audiences, owners and care teams name)."""
+    actor = await server.svc.tokens.actor(token)
+    assert actor is not None
+    return actor.token_id

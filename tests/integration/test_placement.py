@@ -2,35 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
-from typing import Any
 
-import orjson
 from sqlalchemy import update
 from websockets.asyncio.client import connect
 
 from inventory.records import Token, Transition
 from tests.conftest import Server
+from tests.integration.live_helpers import next_message, token_id
 from web.demo import load_directory
 
 NEEDS = {"gender": "female", "age": 34, "payer": "medi-cal", "language": "es",
          "mat": "buprenorphine"}
 
 
-async def next_message(ws: Any, kind: str, timeout: float = 8.0) -> dict[str, Any]:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        message = orjson.loads(await asyncio.wait_for(ws.recv(), deadline - loop.time()))
-        if message["type"] == kind:
-            return message
-
-
-async def token_id(server: Server, token: str) -> str:
-    actor = await server.svc.tokens.actor(token)
-    assert actor is not None
-    return actor.token_id
 
 
 async def test_navigator_finds_refers_and_places_a_client_leaving_detox(server: Server
