@@ -15,13 +15,11 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def create_engine(url: str) -> AsyncEngine:
-    """An engine; SQLite gets WAL and a busy timeout so several processes can share the file,
-    and a pool as large as a busy process's concurrent reads (token lookups, directory
-    reads): the default 5 + 10 overflow opened and closed an overflow connection, a thread
-    and its pragmas, for most requests under load."""
+    """An engine; SQLite gets WAL and a busy timeout so several processes can share the file.
+    The pool keeps SQLAlchemy's default size: a pool of 32 (tried for the write path) left
+    connections whose close, at event-loop shutdown, never finished (docs/decisions.md)."""
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30}, pool_size=32,
-                                     max_overflow=32)
+        engine = create_async_engine(url, connect_args={"timeout": 30})
 
         @event.listens_for(engine.sync_engine, "connect")
         def _pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
