@@ -39,6 +39,17 @@ def unavailable(what: str) -> JSONResponse:
                                    f"a moment."}, status_code=503, headers={"Retry-After": "2"})
 
 
+# PostgreSQL's deadlock and serialization failures: the database chose this transaction as
+# the loser of a race with another and rolled it back whole. That is a conflict, not an outage.
+RACE_SQLSTATES = frozenset({"40P01", "40001"})
+
+
+def lost_a_race(error: Exception) -> bool:
+    orig = getattr(error, "orig", None)
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    return code in RACE_SQLSTATES
+
+
 async def unavailable_to(conn: Request | WebSocket, what: str) -> JSONResponse | None:
     """A websocket cannot carry an HTTP answer: one that fails before or after its handshake
     is closed with 1013 (try again later), which the pages treat as a reason to reconnect."""
@@ -58,6 +69,12 @@ def install(app: FastAPI) -> None:
 
     # `Any`: Starlette calls these for HTTP requests (a response) and websockets (None).
     async def database_down(conn: Request | WebSocket, error: Exception) -> Any:
+        if lost_a_race(error) and isinstance(conn, Request):
+            log.info("database conflict: %s", error)
+            return JSONResponse({"detail": "another change to the same records was recorded "
+                                           "at the same moment; nothing was changed. Look "
+                                           "again, then retry if it still applies."},
+                                status_code=409)
         log.warning("database error: %s", error)
         return await unavailable_to(conn, "the database")
 
