@@ -12,6 +12,8 @@ measure; the CSV is the same as `GET /api/v1/reports/{measure}.csv` with the sam
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
@@ -24,7 +26,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from inventory import history
 from inventory.clock import utcnow
-from inventory.config import load_settings
+from inventory.config import Settings, load_settings
 from inventory.database import create_engine, session_factory
 from inventory.errors import InventoryError
 from inventory.measures import MEASURES, answer
@@ -54,6 +56,22 @@ async def roll_up_with_progress(sessions: async_sessionmaker, progress: Progress
     progress.update(task, completed=max(hours, 1))
 
 
+@asynccontextmanager
+async def rolled_up(settings: Settings) -> AsyncIterator[tuple[async_sessionmaker, Progress]]:
+    """The database's sessions with the history rolled up to now, and the progress display the
+    caller adds its own steps to; the engine is disposed after."""
+    engine = create_engine(settings.sqlalchemy_url())
+    sessions = session_factory(engine)
+    columns = (TextColumn("{task.description:<20}"), BarColumn(), TaskProgressColumn(),
+               TimeElapsedColumn())
+    try:
+        with Progress(*columns, console=console) as progress:
+            await roll_up_with_progress(sessions, progress)
+            yield sessions, progress
+    finally:
+        await engine.dispose()
+
+
 async def write_packet(quarter_text: str, tz: str, out: Path) -> int:
     """The quarter's packet; returns how many cells were suppressed."""
     settings = load_settings()
@@ -61,19 +79,11 @@ async def write_packet(quarter_text: str, tz: str, out: Path) -> int:
     now = utcnow()
     q = question(settings, now, quarter.first.isoformat(), quarter.last.isoformat(), [], None,
                  False, "week", tz)
-    engine = create_engine(settings.sqlalchemy_url())
-    sessions = session_factory(engine)
-    columns = (TextColumn("{task.description:<20}"), BarColumn(), TaskProgressColumn(),
-               TimeElapsedColumn())
-    try:
-        with Progress(*columns, console=console) as progress:
-            await roll_up_with_progress(sessions, progress)
-            task = progress.add_task("computing measures", total=1)
-            tables = await packet.gather(sessions, q)
-            progress.update(task, completed=1)
-            out.write_text(packet.render(quarter, q, tables, settings, now), encoding="utf-8")
-    finally:
-        await engine.dispose()
+    async with rolled_up(settings) as (sessions, progress):
+        task = progress.add_task("computing measures", total=1)
+        tables = await packet.gather(sessions, q)
+        progress.update(task, completed=1)
+        out.write_text(packet.render(quarter, q, tables, settings, now), encoding="utf-8")
     return tables["outcomes"].suppressed + tables["unmet_by_need"].suppressed
 
 
@@ -81,21 +91,13 @@ async def export(measure: str, start: str | None, end: str | None, levels: list[
                  area: str | None, bucket: str, tz: str, out: Path) -> int:
     settings = load_settings()
     q = question(settings, utcnow(), start, end, levels, area, False, bucket, tz)
-    engine = create_engine(settings.sqlalchemy_url())
-    sessions = session_factory(engine)
-    columns = (TextColumn("{task.description:<20}"), BarColumn(), TaskProgressColumn(),
-               TimeElapsedColumn())
-    try:
-        with Progress(*columns, console=console) as progress:
-            await roll_up_with_progress(sessions, progress)
-            task = progress.add_task(f"computing {measure}", total=1)
-            table = await answer(measure, sessions, q)
-            progress.update(task, completed=1)
-            write = progress.add_task("writing CSV", total=1)
-            out.write_text(to_csv(table), encoding="utf-8", newline="")  # CRLF as written
-            progress.update(write, completed=1)
-    finally:
-        await engine.dispose()
+    async with rolled_up(settings) as (sessions, progress):
+        task = progress.add_task(f"computing {measure}", total=1)
+        table = await answer(measure, sessions, q)
+        progress.update(task, completed=1)
+        write = progress.add_task("writing CSV", total=1)
+        out.write_text(to_csv(table), encoding="utf-8", newline="")  # CRLF as written
+        progress.update(write, completed=1)
     return len(table.rows)
 
 
