@@ -50,6 +50,16 @@ class World:
         assert reply.status_code == 201, reply.text
         return reply.json()
 
+    async def refer(self, transition_id: str, programs: list[str], who: str = "nav",
+                    client_ref: str = "dtx-0042") -> list[dict[str, Any]]:
+        """Referrals of the transition's client to `programs`, sent by `who`."""
+        async with self.client(who) as client:
+            sent = await client.post("/api/v1/referrals", json={
+                "client_ref": client_ref, "program_ids": programs,
+                "transition_id": transition_id})
+        assert sent.status_code == 201, sent.text
+        return sent.json()
+
     async def claimed(self, who: str = "nav", client_ref: str = "dtx-0042") -> dict[str, Any]:
         created = await self.discharge(client_ref)
         async with self.client(who) as client:

@@ -35,11 +35,7 @@ async def test_a_supervisor_reassigns_and_forces_past_the_caseload(server: Serve
 async def test_the_new_lead_takes_over_the_referrals(server: Server) -> None:
     world = await build_world(server)
     t = await world.claimed()
-    async with world.client("nav") as nav:
-        sent = await nav.post("/api/v1/referrals", json={
-            "client_ref": "dtx-0042", "program_ids": world.residential[:1],
-            "transition_id": t["id"]})
-        assert sent.status_code == 201, sent.text
+    sent = await world.refer(t["id"], world.residential[:1])
     async with world.client("supervisor") as sup:
         moved = await sup.post(f"/api/v1/transitions/{t['id']}/assign",
                                json={"navigator": world.ids["other_nav"]})
@@ -47,7 +43,7 @@ async def test_the_new_lead_takes_over_the_referrals(server: Server) -> None:
     async with world.client("nav") as nav:  # no longer the lead, no longer on the team
         assert (await nav.get(f"/api/v1/transitions/{t['id']}")).status_code == 404
     async with world.client("other_nav") as other:
-        withdrawn = await other.post(f"/api/v1/referrals/{sent.json()[0]['id']}/withdraw")
+        withdrawn = await other.post(f"/api/v1/referrals/{sent[0]['id']}/withdraw")
         assert withdrawn.status_code == 200, withdrawn.text
         seen = (await other.get(f"/api/v1/transitions/{t['id']}")).json()
     assert seen["navigator"] == world.ids["other_nav"]

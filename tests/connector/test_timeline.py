@@ -48,16 +48,12 @@ async def test_timeline_tells_the_whole_flow_in_order(server: Server) -> None:
 async def test_a_rolled_back_change_leaves_no_line(server: Server) -> None:
     world = await build_world(server)
     t = await world.claimed()
-    async with world.client("nav") as nav:
-        sent = await nav.post("/api/v1/referrals", json={
-            "client_ref": "dtx-0042", "program_ids": world.residential[:1],
-            "transition_id": t["id"]})
-        assert sent.status_code == 201, sent.text
+    sent = await world.refer(t["id"], world.residential[:1])
     async with world.client("oak_provider") as oak:
         full = await oak.put(f"/api/v1/units/{world.units[0]}/availability",
                              json={"available": 0})
         assert full.status_code == 200, full.text
-        refused = await oak.post(f"/api/v1/referrals/{sent.json()[0]['id']}/accept",
+        refused = await oak.post(f"/api/v1/referrals/{sent[0]['id']}/accept",
                                  json={"unit_id": world.units[0]})
     assert refused.status_code == 409, refused.text
     async with server.svc.sessions() as session:
