@@ -148,4 +148,4 @@ def profiler(pid: int, path: str, seconds: float) -> subprocess.Popen[bytes]:
     return subprocess.Popen([str(Path(sys.executable).with_name("py-spy")), "record",
                              "--pid", str(pid), "--format", "raw", "--output", path,
                              "--duration", str(int(seconds) + 1), "--rate", "200",
-                             "--nonblocking"])
+                             "--nonblocking", "--gil"])

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any, cast
 
-from sqlalchemy import Table, func, insert, select
+from sqlalchemy import Subquery, Table, func, insert, select
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlalchemy.orm import aliased
@@ -157,14 +157,18 @@ async def _commit(sessions: async_sessionmaker, rows: Sequence[Row]) -> None:
 FRESHENING = ("create", "set", "attest", "capacity")
 
 
-async def persisted_states(sessions: async_sessionmaker) -> tuple[list[UnitState], int]:
-    """Every unit's last recorded state, and the highest recorded seq. Counts come from the
-    unit's latest row; updated_at/by, source, note and expected discharges from its latest
-    provider update."""
-    latest = (select(AuditEntry.unit_id, func.max(AuditEntry.seq).label("seq"))
-              .group_by(AuditEntry.unit_id).subquery())
-    spoke = (select(AuditEntry.unit_id, func.max(AuditEntry.seq).label("seq"))
-             .where(AuditEntry.op.in_(FRESHENING)).group_by(AuditEntry.unit_id).subquery())
+async def persisted_states(sessions: async_sessionmaker, unit_ids: Sequence[str] | None = None
+                           ) -> tuple[list[UnitState], int]:
+    """Every unit's last recorded state (or only those of `unit_ids`), and the highest
+    recorded seq. Counts come from the unit's latest row; updated_at/by, source, note and
+    expected discharges from its latest provider update."""
+    def last_seq(*where: Any) -> Subquery:
+        if unit_ids is not None:
+            where = (*where, AuditEntry.unit_id.in_(unit_ids))
+        return (select(AuditEntry.unit_id, func.max(AuditEntry.seq).label("seq"))
+                .where(*where).group_by(AuditEntry.unit_id).subquery())
+
+    latest, spoke = last_seq(), last_seq(AuditEntry.op.in_(FRESHENING))
     last, said = aliased(AuditEntry), aliased(AuditEntry)
     query = (
         select(Unit, Program.organization_id, last, said)
@@ -174,6 +178,8 @@ async def persisted_states(sessions: async_sessionmaker) -> tuple[list[UnitState
         .outerjoin(spoke, spoke.c.unit_id == Unit.id)
         .outerjoin(said, said.seq == spoke.c.seq)
     )
+    if unit_ids is not None:
+        query = query.where(Unit.id.in_(unit_ids))
     async with sessions() as session:
         rows = (await session.execute(query)).all()
         max_seq = (await session.execute(select(func.max(AuditEntry.seq)))).scalar() or 0
@@ -198,7 +204,12 @@ def _state(unit: Unit, org_id: str, entry: AuditEntry | None, update: AuditEntry
     )
 
 
-async def active_holds(sessions: async_sessionmaker) -> list[ActiveHold]:
+async def active_holds(sessions: async_sessionmaker, unit_ids: Sequence[str] | None = None
+                       ) -> list[ActiveHold]:
+    """Every active hold (or only those on `unit_ids`)."""
+    query = select(Hold).where(Hold.status == "active")
+    if unit_ids is not None:
+        query = query.where(Hold.unit_id.in_(unit_ids))
     async with sessions() as session:
-        rows = (await session.execute(select(Hold).where(Hold.status == "active"))).scalars()
+        rows = (await session.execute(query)).scalars()
         return [ActiveHold(h.id, h.unit_id, h.expires_at) for h in rows]

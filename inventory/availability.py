@@ -2,7 +2,9 @@
 
 Order matters for "nothing acknowledged is lost": a change is applied in Redis (atomically,
 taking its seq), then written to the SQL audit log, and only then acknowledged. If SQL fails
-the caller gets an error, never a success for a change the records do not hold.
+the caller gets an error, never a success for a change the records do not hold. Should the
+live state be rebuilt between the first two steps, the change is put back before it is
+acknowledged (inventory/rebuild_fence.py).
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from inventory.live import Change, LiveStore
 from inventory.locks import Locks
 from inventory.model import UnitState, check_text
 from inventory.privacy import check_note
+from inventory.rebuild_fence import RebuildFence
+from inventory.scripts import Budget
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
@@ -55,20 +59,23 @@ class Availability:
         # The highest recorded seq seen (inventory/live_watch.py): Redis numbering a change
         # at or below it has lost acknowledged changes, so that change is not acknowledged.
         self.seq_floor = 0
+        self.fence = RebuildFence(live, sessions, self.ensure_ready)
 
     async def set_availability(
         self, unit_id: str, actor: Actor, source: str, *, available: int,
         capacity: int | None = None, waitlist: int | None = None,
         expected_discharges: list[dict[str, Any]] | None = None, note: str = "",
+        budget: Budget | None = None,
     ) -> UnitState:
         """A person's new counts (REST or the provider websocket); their note is checked for
-        identifiers first, so a refused note changes nothing."""
+        identifiers first, so a refused note changes nothing. `budget`, if given, is charged
+        in the same script (RateLimited when it is spent)."""
         check_note(check_text(note, "note"))
         return await self.apply(Change(
             op="set", unit_id=unit_id, at=self.clock(), by=actor.name, source=source,
             only_organization=actor.writable_organization(), available=available,
             capacity=capacity, waitlist=waitlist, expected_discharges=expected_discharges,
-            note=note,
+            note=note, budget=budget,
         ))
 
     async def set_many(self, updates: Sequence[CountsUpdate], actor: Actor, source: str
@@ -87,13 +94,14 @@ class Availability:
             capacity=u.capacity, waitlist=u.waitlist,
             expected_discharges=u.expected_discharges, note=u.note) for u in updates])
 
-    async def attest(self, unit_id: str, actor: Actor, source: str, note: str = "") -> UnitState:
+    async def attest(self, unit_id: str, actor: Actor, source: str, note: str = "",
+                     budget: Budget | None = None) -> UnitState:
         """"No change": the counts stand, and the freshness clock restarts. The note is
-        checked for identifiers first, like `set_availability`'s."""
+        checked for identifiers first, and `budget` charged, like `set_availability`'s."""
         check_note(check_text(note, "note"))
         return await self.apply(Change(
             op="attest", unit_id=unit_id, at=self.clock(), by=actor.name, source=source,
-            only_organization=actor.writable_organization(), note=note,
+            only_organization=actor.writable_organization(), note=note, budget=budget,
         ))
 
     async def apply(self, change: Change) -> UnitState:
@@ -115,6 +123,7 @@ class Availability:
             raise LiveStateUnavailable("live availability is behind the records and is being "
                                        "rebuilt; try again in a moment")
         await self.audit_log.record([audit.entry_for(change, state)])
+        await self.fence.settle([(state.id, state.seq)])
         return state
 
     async def apply_many(self, changes: Sequence[Change]) -> list[UnitState | InventoryError]:
@@ -145,6 +154,7 @@ class Availability:
             results.append(answer)
         if rows:
             await self.audit_log.record(rows)
+            await self.fence.settle((a.id, a.seq) for a in results if isinstance(a, UnitState))
         return results
 
     async def ensure_ready(self) -> str:

@@ -75,6 +75,9 @@ class EmbeddedRedis:
              "--unixsocketperm", "700", "--save", "", "--appendonly", "no",
              "--dir", str(self.data_dir), "--logfile", str(self.data_dir / "redis.log")],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            # Out of the terminal's process group: Ctrl-C stops the app, which then stops
+            # this server itself, after its tasks; not both at once (a noisy shutdown).
+            start_new_session=True,
         )
         deadline = time.monotonic() + STARTUP_SECONDS
         while not _answers(self.socket):

@@ -27,6 +27,14 @@ class NotYourUnit(InventoryError):
     """A provider tried to change a unit of another organization."""
 
 
+class RateLimited(InventoryError):
+    """The caller's write budget is spent; nothing was changed."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many updates; try again in {retry_after} s")
+        self.retry_after = retry_after
+
+
 class LiveStateUnavailable(InventoryError):
     """Redis is down or being rebuilt: refuse rather than accept what cannot be kept."""
 

@@ -39,6 +39,7 @@ from inventory.errors import (
 )
 from inventory.live import LiveStore
 from inventory.privacy import check_client_ref
+from inventory.rebuild_fence import RebuildFence
 from inventory.records import AuditEntry, Hold, Token, new_id
 from inventory.scripts import Counts, HoldEnd, HoldGrant
 
@@ -84,8 +85,9 @@ HoldFollower = Callable[[AsyncSession, HoldView, str], Awaitable[None]]
 class Holds:
     def __init__(self, live: LiveStore, sessions: async_sessionmaker, directory: Directory,
                  clock: Clock, default_minutes: int, max_minutes: int,
-                 audit_log: audit.AuditWriter) -> None:
+                 audit_log: audit.AuditWriter, fence: RebuildFence) -> None:
         self.live = live
+        self.fence = fence
         self.sessions = sessions
         self.audit_log = audit_log
         self.directory = directory
@@ -131,6 +133,7 @@ class Holds:
         except Exception as error:
             await self.ungrant(hold, error)
             raise
+        await self.fence.settle([(unit_id, counts.seq)])
         return HoldView.of(hold, program.id, counts.seq)
 
     async def grant_in(self, session: AsyncSession, hold: Hold, actor_name: str) -> Counts:
@@ -228,6 +231,7 @@ class Holds:
             if counts is None:
                 raise
             await self._record_end_again(view, op, counts, now, actor_name, error)
+        await self.fence.settle([(unit_id, counts.seq)])
         return replace(view, seq=counts.seq)
 
     async def _mark_ended(self, session: AsyncSession, hold_id: str, op: str,

@@ -59,6 +59,9 @@ class Keys:
         # string: the epoch of the rebuild the live state came from; while it is missing the
         # live state is not ready and every script refuses with NOTREADY.
         self.epoch = prefix + "ready"
+        # string: the seq the current live state was rebuilt at; every seq handed out before
+        # that rebuild is at or below it (inventory/rebuild_fence.py).
+        self.rebuild_floor = prefix + "rebuild_floor"
         self.units = prefix + "units"  # set: every unit id in the live state
         self.hold_expiry = prefix + "hold_expiry"  # zset: hold id -> expiry (ms since epoch)
         # Everything else in Redis.

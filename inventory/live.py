@@ -15,12 +15,14 @@ import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from inventory.change_queue import ChangeQueue
+from inventory.errors import LiveStateUnavailable
 from inventory.keys import Keys
 from inventory.model import UnitState
 from inventory.scripts import Change, Counts, HoldEnd, HoldGrant, Scripts
@@ -45,6 +47,9 @@ class Event:
     hold_id: str = ""
     actor: str = ""
     at: datetime | None = None
+    # The directory's version when the change was applied (`change.lua`); None for hold
+    # events, whose scripts do not read it.
+    directory_version: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,12 +83,21 @@ def state_from_hash(unit_id: str, h: dict[str, str]) -> UnitState:
     )
 
 
-def event_from_entry(entry_id: str, f: dict[str, str]) -> Event:
+def event_from_entry(entry_id: str, fields: dict[str, str]) -> Event:
+    """A stream entry as an Event. The scripts write an entry's fields as one JSON object
+    under `e` (one field to parse rather than sixteen); an entry with separate fields was
+    written before that and is read the same way."""
+    f: dict[str, Any] = orjson.loads(fields["e"]) if "e" in fields else fields
     seq = int(entry_id.split("-", 1)[0])
-    unit = state_from_hash(f["unit"], {**f, "seq": str(seq), "updated_at": f["at"],
-                                       "updated_by": f["by"]})
+    unit = UnitState(
+        id=f["unit"], program_id=f.get("program", ""), organization_id=f.get("org", ""),
+        available=int(f["available"]), held=int(f["held"]), waitlist=int(f["waitlist"]),
+        capacity=int(f["capacity"]), updated_at=_iso(f["at"]), updated_by=f["by"],
+        source=f.get("source", ""), seq=seq, note=f.get("note", ""),
+        expected_discharges=orjson.loads(f.get("discharges") or "[]"))
     return Event(seq=seq, op=f["op"], unit=unit, hold_id=f.get("hold", ""),
-                 actor=f.get("actor", ""), at=_iso(f.get("event_at")))
+                 actor=f.get("actor", ""), at=_iso(f.get("event_at")),
+                 directory_version=f.get("dir"))
 
 
 class LiveStore:
@@ -93,12 +107,14 @@ class LiveStore:
         self.redis = redis
         self.keys = keys
         self._scripts = Scripts(redis, keys, stream_max_events)
+        self._queue = ChangeQueue(self._scripts.changes)
 
-    # Writes: one script call each -----------------------------------------------------
+    # Writes: each atomic, in one script ----------------------------------------------
 
     async def apply(self, change: Change) -> UnitState:
-        """Apply `change` atomically; raises a domain error and changes nothing if refused."""
-        return await self._scripts.change(change)
+        """Apply `change` atomically; raises a domain error and changes nothing if refused.
+        Changes from concurrent callers share one script call (inventory/change_queue.py)."""
+        return await self._queue.apply(change)
 
     async def apply_many(self, changes: Sequence[Change]) -> list[UnitState | Exception]:
         """Apply each change atomically, all in one round trip; each answer is the unit's new
@@ -174,6 +190,31 @@ class LiveStore:
         """The id of the rebuild the live state came from; None while Redis is empty."""
         return cast(str | None, await self.redis.get(self.keys.epoch))
 
+    async def rebuild_floor(self) -> int | None:
+        """The seq the current live state was rebuilt at (every seq handed out before that
+        rebuild is at or below it); None while the live state is not ready."""
+        try:
+            epoch, floor = await self.redis.mget(self.keys.epoch, self.keys.rebuild_floor)
+        except RedisError as error:
+            raise LiveStateUnavailable(f"live store unreachable: {error}") from error
+        return None if epoch is None else int(floor or 0)
+
+    async def catch_up(self, state: UnitState, holds: Sequence[ActiveHold]) -> int:
+        """Make the recorded `state` and active `holds` the unit's live state unless the
+        live unit already has that change or a later one (`catch_up.lua`): the new seq, or
+        0 when nothing changed."""
+        key = self.keys.unit(state.id)
+        while True:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.hget(key, "seq")
+                pipe.smembers(self.keys.unit_holds(state.id))
+                live_seq, live_holds = await pipe.execute()
+            seq = await self._scripts.catch_up(
+                state, [(h.id, h.expires_at) for h in holds], int(live_seq or 0),
+                sorted(live_holds))
+            if seq is not None:
+                return seq
+
     async def restore(self, states: list[UnitState], holds: list[ActiveHold],
                       seq_floor: int) -> str:
         """Load `states` and active `holds` as the live state and mark it ready, in one
@@ -206,6 +247,7 @@ class LiveStore:
                 })
                 pipe.sadd(keys.units, s.id)
             pipe.set(keys.seq, seq_floor)
+            pipe.set(keys.rebuild_floor, seq_floor)
             pipe.set(keys.epoch, epoch)
             await pipe.execute()
         return epoch

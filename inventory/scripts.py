@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from importlib.resources import files
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from redis.asyncio import Redis
@@ -30,9 +30,22 @@ from inventory.errors import (
     NoCapacity,
     NotFound,
     NotYourUnit,
+    RateLimited,
 )
 from inventory.keys import Keys
 from inventory.model import UnitState, conflict_message
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """A write budget charged by `change.lua` with the change it pays for, in the same step:
+    the moving window the `limits` library keeps under `key` (web/rate_limits.py), so these
+    writes and the library's share one budget, and an update costs one round trip."""
+
+    key: str
+    limit: int  # hits per window
+    window_seconds: int
+    now: float  # Unix seconds, as the library stamps its hits
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +65,7 @@ class Change:
     note: str = ""
     program_id: str = ""  # create only
     organization_id: str = ""  # create only
+    budget: Budget | None = None  # charged first; over it, the change is refused (RateLimited)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +108,19 @@ def _ms(moment: datetime) -> int:
 
 def _blank(value: int | None) -> str | int:
     return "" if value is None else value
+
+
+def _change_args(change: Change) -> list[str | int]:
+    """One change as `change.lua` reads it, by position."""
+    discharges = ("" if change.expected_discharges is None
+                  else orjson.dumps(change.expected_discharges).decode())
+    budget = change.budget
+    return [change.op, change.at.isoformat(), change.by, change.source,
+            change.only_organization or "", _blank(change.available),
+            _blank(change.capacity), _blank(change.waitlist), discharges, change.note,
+            change.program_id, change.organization_id, change.unit_id,
+            *((budget.limit, budget.window_seconds, repr(budget.now)) if budget
+              else ("", "", ""))]
 
 
 def _iso(value: str) -> datetime | None:
@@ -142,6 +169,8 @@ def script_error(error: ResponseError, unit_id: str) -> Exception:
     if word == "CONFLICT":
         available, held, capacity = (int(x) for x in rest.split())
         return NoCapacity(conflict_message(available, held, capacity))
+    if word == "LIMITED":
+        return RateLimited(int(rest))
     return error
 
 
@@ -160,42 +189,26 @@ class Scripts:
         self._change = redis.register_script(_source("change"))
         self._hold = redis.register_script(_source("hold"))
         self._end_hold = redis.register_script(_source("end_hold"))
-
-    async def change(self, change: Change) -> UnitState:
-        """Apply `change` (see `change.lua`); returns the unit's state right after it."""
-        answer = (await self.changes([change]))[0]
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
+        self._catch_up = redis.register_script(_source("catch_up"))
 
     async def changes(self, changes: Sequence[Change]) -> list[UnitState | Exception]:
-        """Apply each of `changes` (distinct units; see `change.lua`) in one script call, each
-        atomic on its own, in order. Each answer is the unit's state right after its change
-        or the domain error that refused it (and changed nothing); the others are applied
-        regardless. Raises LiveStateUnavailable if Redis cannot be reached (when none or all
+        """Apply each of `changes` (see `change.lua`) in one script call, each atomic on its
+        own, in order (a unit named twice sees its first change before its second). Each
+        answer is the unit's state right after its change or the domain error that refused
+        it (and changed nothing); the others are applied regardless. Raises LiveStateUnavailable if Redis cannot be reached (when none or all
         may have been applied, as for any lost reply)."""
         if not changes:
             return []
         keys = self.keys
-        args: list[str | int] = [self.stream_max_events]
-        for change in changes:
-            args += self._change_args(change)
         replies = await self._call(
             self._change, changes[0].unit_id,
-            [keys.seq, keys.stream, keys.epoch, keys.units,
-             *(keys.unit(c.unit_id) for c in changes)], args)
+            [keys.seq, keys.stream, keys.epoch, keys.units, keys.directory_version,
+             *(key for c in changes for key in (keys.unit(c.unit_id),
+                                                c.budget.key if c.budget else keys.seq))],
+            [self.stream_max_events, orjson.dumps([_change_args(c) for c in changes])])
         return [script_error(ResponseError(reply), change.unit_id) if isinstance(reply, str)
                 else _unit_state(change.unit_id, reply)
                 for change, reply in zip(changes, replies)]
-
-    @staticmethod
-    def _change_args(change: Change) -> list[str | int]:
-        discharges = ("" if change.expected_discharges is None
-                      else orjson.dumps(change.expected_discharges).decode())
-        return [change.op, change.at.isoformat(), change.by, change.source,
-                change.only_organization or "", _blank(change.available),
-                _blank(change.capacity), _blank(change.waitlist), discharges, change.note,
-                change.program_id, change.organization_id, change.unit_id]
 
     async def grant_hold(self, grant: HoldGrant) -> Counts:
         """Take one free bed (see `hold.lua`); NoCapacity when none is free."""
@@ -213,6 +226,30 @@ class Scripts:
              self.stream_max_events, end.unit_id])
         return _counts(reply)
 
+    async def catch_up(self, state: UnitState, holds: Sequence[tuple[str, datetime]],
+                       live_seq: int, live_holds: Sequence[str]) -> int | None:
+        """Make `state` (a recorded seq) and `holds` (id, expiry) the unit's live state if the
+        live unit is older (see `catch_up.lua`), given the unit's `live_seq` and hold ids as
+        just read. The new seq; 0 when the unit already has this change or a later one;
+        None when it changed since it was read."""
+        keys = self.keys
+        recorded = orjson.dumps({
+            "available": state.available, "held": state.held, "waitlist": state.waitlist,
+            "capacity": state.capacity,
+            "discharges": orjson.dumps(state.expected_discharges).decode(),
+            "updated_at": state.updated_at.isoformat() if state.updated_at else "",
+            "updated_by": state.updated_by, "source": state.source, "note": state.note,
+            "program": state.program_id, "org": state.organization_id}).decode()
+        reply = await self._call(
+            self._catch_up, state.id,
+            [keys.unit(state.id), keys.seq, keys.stream, keys.epoch, keys.unit_holds(state.id),
+             keys.hold_expiry, keys.directory_version, keys.units,
+             *(keys.hold(h) for h in live_holds), *(keys.hold(h) for h, _ in holds)],
+            [state.seq, self.stream_max_events, state.id, recorded, live_seq, len(live_holds),
+             *(x for h, expires in holds for x in (h, _ms(expires)))])
+        seq = int(cast(int, reply))
+        return None if seq < 0 else seq
+
     def _hold_keys(self, unit_id: str, hold_id: str) -> list[str]:
         keys = self.keys
         return [keys.unit(unit_id), keys.seq, keys.stream, keys.epoch,
@@ -220,7 +257,7 @@ class Scripts:
 
     @staticmethod
     async def _call(script: AsyncScript, unit_id: str, keys: list[str],
-                    args: list[str | int]) -> list[Any]:
+                    args: list[str | int | bytes]) -> list[Any]:
         try:
             reply: list[Any] = await script(keys=keys, args=args)
         except ResponseError as error:

@@ -123,9 +123,12 @@ def connect_redis(redis_url: str) -> Redis:
                             socket_timeout=REDIS_WAIT_SECONDS,
                             socket_connect_timeout=SENTINEL_SECONDS)
         return sentinel.master_for(service, decode_responses=True, health_check_interval=10)
+    # No socket timeout (redis-py before 8 had none; 8 made it 5 s): with one, each command
+    # is sent inside `asyncio.wait_for`, and on Python 3.11 a task cancelled while sending
+    # could wait forever (tests/integration/test_redis_cancel.py), which hung shutdowns.
     return Redis.from_pool(BlockingConnectionPool.from_url(
         redis_url, decode_responses=True, health_check_interval=10,
-        max_connections=REDIS_CONNECTIONS, timeout=REDIS_WAIT_SECONDS))
+        max_connections=REDIS_CONNECTIONS, timeout=REDIS_WAIT_SECONDS, socket_timeout=None))
 
 
 async def build_system(settings: Settings, redis_url: str, clock: Clock = utcnow) -> System:
@@ -142,7 +145,7 @@ async def build_system(settings: Settings, redis_url: str, clock: Clock = utcnow
     availability = Availability(live, sessions, clock, settings.seq_rebuild_gap, audit, locks)
     directory = Directory(sessions, availability, redis, settings.redis_prefix, clock)
     holds = Holds(live, sessions, directory, clock, settings.hold_minutes,
-                  settings.hold_max_minutes, audit)
+                  settings.hold_max_minutes, audit, availability.fence)
     transitions = Transitions(sessions, directory, clock, Policy(
         settings.caseload_limit, settings.at_risk_hours, settings.lapse_grace_hours,
         settings.pathways), locks)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import secrets
@@ -88,18 +89,24 @@ def _aware(moment: datetime) -> datetime:
 
 
 class TokenVerifier:
-    """Looks tokens up by hash, caching answers briefly so a busy provider costs no SQL."""
+    """Looks tokens up by hash, caching answers for `cache_seconds` so a busy provider costs
+    no SQL. `recheck` (a task under the supervisor) confirms every token used lately in one
+    query, twice per cache period, so an active token is never looked up on its own request
+    and a revocation still takes effect within `cache_seconds` when its message is lost."""
 
     def __init__(self, sessions: async_sessionmaker, cache_seconds: float) -> None:
         self.sessions = sessions
         self.cache_seconds = cache_seconds
         self._cache: dict[str, tuple[float, Actor | None]] = {}
+        self._used: set[str] = set()  # hashes answered from the cache since the last recheck
 
     def known(self, token: str) -> Actor | None:
         """The token's actor if a lookup within the cache time found it valid, else None
         (unknown, refused, or not looked up lately): a hot path's answer without I/O."""
-        hit = self._cache.get(digest(token))
+        key = digest(token)
+        hit = self._cache.get(key)
         if hit and hit[1] is not None and hit[0] > time.monotonic():
+            self._used.add(key)
             return hit[1]
         return None
 
@@ -113,19 +120,54 @@ class TokenVerifier:
                 select(Token).where(Token.token_hash == key))).scalar_one_or_none()
         actor = None
         until = time.monotonic() + self.cache_seconds
-        if row is not None and row.revoked_at is None and hmac.compare_digest(row.token_hash, key):
-            left = (None if row.expires_at is None else
-                    (row.expires_at - datetime.now(UTC)).total_seconds())
-            if left is None or left > 0:
-                actor = Actor(token_id=row.id, role=row.role, organization_id=row.organization_id,
-                              label=row.label, expires_at=row.expires_at)
-                if left is not None:  # never cache a token past its expiry
-                    until = min(until, time.monotonic() + left)
+        if (row is not None and row.revoked_at is None
+                and hmac.compare_digest(row.token_hash, key)
+                and (row.expires_at is None or _aware(row.expires_at) > datetime.now(UTC))):
+            actor = Actor(token_id=row.id, role=row.role, organization_id=row.organization_id,
+                          label=row.label, expires_at=row.expires_at)
+            until = self._until(time.monotonic(), actor)
         if len(self._cache) > 10_000:
             self._cache.clear()
         self._cache[key] = (until, actor)
         return actor
 
+    async def recheck(self) -> None:
+        """Confirm the cached valid tokens used since the last recheck in one SQL query and
+        extend each by `cache_seconds` from the query's start; drop the rest. Unused answers
+        lapse on their own."""
+        used, self._used = self._used, set()
+        started = time.monotonic()
+        cached = {key: (hit[0], hit[1]) for key in used
+                  if (hit := self._cache.get(key)) is not None and hit[1] is not None
+                  and hit[0] > started}
+        if not cached:
+            return
+        ids = {actor.token_id for _, actor in cached.values()}
+        gone = await no_longer_valid(self.sessions, ids, datetime.now(UTC))
+        for key, (until, actor) in cached.items():
+            if actor.token_id in gone:
+                self._cache.pop(key, None)
+            elif self._cache.get(key) == (until, actor):  # not forgotten meanwhile
+                self._cache[key] = (max(until, self._until(started, actor)), actor)
+
+    def _until(self, start: float, actor: Actor) -> float:
+        """How long (monotonic) an answer confirmed at `start` may be cached: the cache time,
+        never past the token's expiry."""
+        until = start + self.cache_seconds
+        if actor.expires_at is not None:
+            left = (_aware(actor.expires_at) - datetime.now(UTC)).total_seconds()
+            until = min(until, time.monotonic() + left)
+        return until
+
+    async def keep_confirmed(self) -> None:
+        """Until cancelled: `recheck` twice per cache period. A failing recheck (SQL down)
+        raises; the supervisor restarts it, and meanwhile answers simply lapse. Not run when
+        `cache_seconds` is 0 (nothing is cached)."""
+        while True:
+            await asyncio.sleep(self.cache_seconds / 2)
+            await self.recheck()
+
     def forget(self, _token_id: str | None = None) -> None:
         """Drop cached answers (all of them: revocations are rare, lookups are cheap)."""
         self._cache.clear()
+        self._used.clear()

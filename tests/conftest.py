@@ -8,12 +8,15 @@ test then gets its own Redis key prefix and a cleared database.
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import secrets
 import shutil
 import socket
+import sys
+import threading
 import warnings
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,12 +42,77 @@ from web.services import Services
 REDIS_URL = os.environ.get("BEDFINDER_TEST_REDIS_URL")
 DATABASE_URL = os.environ.get("BEDFINDER_TEST_DATABASE_URL")
 SHUTDOWN_SECONDS = 20
+# A teardown running this long prints every task of the test's event loop (see below).
+TEARDOWN_WATCH_SECONDS = 60
+REAP_SECONDS = 15
+_loops: dict[str, asyncio.AbstractEventLoop] = {}
 
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@pytest.fixture(autouse=True)
+def _watched_loop(request: pytest.FixtureRequest) -> Iterator[None]:
+    """The test's own event loop (if it has one), watched at teardown: every task still
+    running is cancelled and given REAP_SECONDS to finish before pytest-asyncio closes the
+    loop, which would otherwise wait without a bound for a task that ignores being
+    cancelled. Such a task is shown with its stack and left behind, with a warning."""
+    if "_function_scoped_runner" not in request.fixturenames:
+        yield
+        return
+    loop = request.getfixturevalue("_function_scoped_runner").get_loop()
+    _loops[request.node.nodeid] = loop
+    yield
+    stuck = loop.run_until_complete(_cancel_all(REAP_SECONDS))
+    for task in stuck:  # so closing the loop does not wait for them forever
+        asyncio.tasks._unregister_task(task)
+    if stuck:
+        warnings.warn(f"{len(stuck)} task(s) still running {REAP_SECONDS}s after being "
+                      f"cancelled at teardown:\n{_stacks(stuck)}", stacklevel=1)
+
+
+async def _cancel_all(timeout: float) -> set[asyncio.Task[Any]]:
+    """Cancel every other task of this loop; those not finished within `timeout`."""
+    others = asyncio.all_tasks() - {asyncio.current_task()}
+    for task in others:
+        task.cancel()
+    if not others:
+        return set()
+    _, stuck = await asyncio.wait(others, timeout=timeout)
+    return stuck
+
+
+def _stacks(tasks: Iterable[asyncio.Task[Any]]) -> str:
+    text = io.StringIO()
+    for task in tasks:
+        print(f"--- {task!r}\n    waiting on {getattr(task, '_fut_waiter', None)!r}", file=text)
+        task.print_stack(file=text)
+    return text.getvalue()
+
+
+def _print_tasks(nodeid: str) -> None:
+    loop = _loops.get(nodeid)
+    if loop is not None:
+        print(f"\n+++ teardown of {nodeid} still running after {TEARDOWN_WATCH_SECONDS}s; "
+              f"its event loop's tasks:\n{_stacks(asyncio.all_tasks(loop))}", file=sys.stderr,
+              flush=True)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
+    """A teardown that hangs (a task that ignores being cancelled when the loop closes)
+    would otherwise only show threads' stacks at the timeout; this shows the tasks."""
+    watch = threading.Timer(TEARDOWN_WATCH_SECONDS, _print_tasks, (item.nodeid,))
+    watch.daemon = True
+    watch.start()
+    try:
+        yield
+    finally:
+        watch.cancel()
+        _loops.pop(item.nodeid, None)
 
 
 @pytest.fixture(scope="session")

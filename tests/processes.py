@@ -41,18 +41,23 @@ def app_env(settings: Settings, data_dir: Path) -> dict[str, str]:
 @contextmanager
 def app_process(settings: Settings, data_dir: Path, port: int,
                 timeout: float = 30.0) -> Iterator[subprocess.Popen[bytes]]:
-    """Run `uvicorn web.app:app_factory` on `port` until the block ends (then kill it)."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "web.app:app_factory",
-         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-        env=app_env(settings, data_dir), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
+    """Run `uvicorn web.app:app_factory` on `port` until the block ends (then kill it). Its
+    log goes to `data_dir/app.log`, never a pipe: a pipe nobody reads fills up during a
+    fault test's retries and would freeze the app at its next log line. The log's end is
+    printed if the block fails."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log_path = data_dir / "app.log"
+    with log_path.open("wb") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "--factory", "web.app:app_factory",
+             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+            env=app_env(settings, data_dir), stdout=subprocess.DEVNULL, stderr=log_file,
+        )
     try:
         deadline = time.monotonic() + timeout
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"app process exited: {process.stderr.read().decode()[-2000:]}"
-                                   if process.stderr else "app process exited")
+                raise RuntimeError(f"app process exited: {_tail(log_path)}")
             try:
                 if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
                     break
@@ -62,9 +67,17 @@ def app_process(settings: Settings, data_dir: Path, port: int,
                 raise TimeoutError(f"app process on port {port} not ready in {timeout} s")
             time.sleep(0.1)
         yield process
+    except BaseException:
+        print(f"--- end of the log of the app on port {port}:\n{_tail(log_path)}",
+              file=sys.stderr)
+        raise
     finally:
         process.kill()
         process.wait(10)
+
+
+def _tail(path: Path, size: int = 4000) -> str:
+    return path.read_bytes()[-size:].decode(errors="replace")
 
 
 class RedisServer:

@@ -124,6 +124,8 @@ def start_tasks(svc: Services, people: People) -> None:
     supervisor.start("notifications", svc.notifications.run)
     supervisor.start("token_sweep", lambda: svc.token_sessions.sweep(
         lambda ids: no_longer_allowed(svc, people, ids), svc.settings.token_sweep_seconds))
+    if svc.settings.token_cache_seconds > 0:
+        supervisor.start("token_recheck", svc.tokens.keep_confirmed)
     supervisor.start("live_state_watch", lambda: watch_live_state(
         svc.live, svc.availability, svc.reader))
     supervisor.start("alert_nudges", svc.alert_delivery.listen)

@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from web.limits import BodySizeLimit
 from web.logs import REQUEST_ID
 from web.metrics import record_request
-from web.rate_limits import LIMITED, refuse, retry_after
+from web.rate_limits import CHARGED, LIMITED, counted_in_script, refuse, retry_after
 from web.request_context import decorated, request_id
 
 access = logging.getLogger("web.access")
@@ -51,11 +51,15 @@ class Edge:
             await send(message)
 
         try:
-            wait = await retry_after(scope) if scope["path"].startswith(LIMITED) else None
+            limited = scope["path"].startswith(LIMITED)
+            later = limited and counted_in_script(scope)  # the change script counts it
+            wait = await retry_after(scope) if limited and not later else None
             if wait is None:
                 await self.bounded(scope, receive, decorate)
             else:
                 await refuse(decorate, wait)
+            if later and not scope.get(CHARGED):  # refused before the script: count it now
+                await retry_after(scope)
         finally:
             seconds = time.perf_counter() - start
             record_request(scope, status or 500, seconds)

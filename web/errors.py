@@ -13,6 +13,7 @@ from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeout
 from starlette.websockets import WebSocketState
 
 from inventory import errors
+from web.rate_limits import too_many
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +23,7 @@ STATUS = {
     errors.NoCapacity: 409,
     errors.Conflict: 409,
     errors.NotYourUnit: 403,
+    errors.RateLimited: 429,
     errors.LiveStateUnavailable: 503,
     errors.RecordsUnavailable: 503,
 }
@@ -64,6 +66,9 @@ def install(app: FastAPI) -> None:
     async def domain_error(_request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, errors.InventoryError)
         status = status_for(error)
+        if isinstance(error, errors.RateLimited):  # as the edge's own 429 says it
+            return JSONResponse({"detail": too_many(error.retry_after)}, status_code=status,
+                                headers={"Retry-After": str(error.retry_after)})
         headers = {"Retry-After": "1"} if status == 503 else None
         return JSONResponse({"detail": str(error)}, status_code=status, headers=headers)
 

@@ -5,6 +5,12 @@ Retry-After and changes nothing.
 - A token's requests are counted by its hash: one read budget, and one write budget shared
   by HTTP writes and `/ws/provider` messages (`token_key` names both).
 - Requests without a token are counted per client address.
+- A count update (`PUT /api/v1/units/{id}/availability`, `POST .../attest`, and `set` and
+  `attest` on `/ws/provider`) is counted by the script that applies it (`change.lua`, the
+  library's moving window on the library's key), so an update costs one Redis round trip.
+  The edge does not count those requests before they reach it; one refused before it (an
+  invalid body, a wrong token) is counted by the edge after its answer, so every request
+  still spends budget.
 - Tokens that turn out unknown, revoked or expired are counted per client address too, and
   once an address is over that budget its tokens are refused before the SQL lookup
   (`web/auth.py`): sending a new random `Bearer bf_...` each time buys nothing.
@@ -20,9 +26,11 @@ import contextlib
 import hashlib
 import ipaddress
 import math
+import re
 import time
 from collections import Counter
 from collections.abc import Iterable
+from typing import cast
 
 import orjson
 from limits import RateLimitItem, parse
@@ -31,9 +39,14 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from starlette.types import Scope, Send
 
 from inventory.keys import Keys
+from inventory.scripts import Budget
 
 READS = frozenset({"GET", "HEAD", "OPTIONS"})
 LIMITED = ("/api/", "/fhir/", "/hsds/")
+# Requests whose write budget the change script charges (see the module docstring), and the
+# scope key their route sets once it has handed the budget to the script.
+COUNTED_IN_SCRIPT = re.compile(r"^/api/v1/units/[^/]+/(availability|attest)$")
+CHARGED = "bedfinder.write_budget_charged"
 
 
 def limits_uri(redis_url: str) -> str:
@@ -114,6 +127,17 @@ class RateLimits:
             with contextlib.suppress(Exception):  # Redis down: as above
                 await self.limiter.hit(self.invalid, "bad", address)
 
+    def write_budget(self, who: str) -> Budget | None:
+        """`who`'s write budget for `change.lua` to charge: the moving window on the very key
+        `limits` keeps it under (its storage's prefix and the item's key), so writes counted
+        there and here share one budget (tests/integration/test_budget_in_script.py)."""
+        item = self.writes
+        if item is None:
+            return None
+        key = self.storage.bridge.prefixed_key(item.key_for("w", who))
+        return Budget(key=key, limit=item.amount, window_seconds=item.get_expiry(),
+                      now=time.time())
+
     async def retry_after(self, who: str, write: bool) -> int | None:
         """Seconds to wait when `who` is over its limit, else None (and the hit counts)."""
         item = self.writes if write else self.reads
@@ -165,12 +189,17 @@ class OpenSockets:
                 del counter[key]
 
 
+def limits_of(scope: Scope) -> RateLimits | None:
+    """The app's rate limits (None when they are off, or before the services are built)."""
+    services = getattr(scope["app"].state, "services", None)
+    return cast(RateLimits | None, getattr(services, "rate_limits", None))
+
+
 async def retry_after(scope: Scope) -> int | None:
     """Seconds the request must wait, or None when it may go on. A Redis outage never blocks
     requests on the limiter's account (the request goes on and meets the outage where it
     matters, with a clear 503)."""
-    services = getattr(scope["app"].state, "services", None)
-    limits = getattr(services, "rate_limits", None)
+    limits = limits_of(scope)
     if limits is None:
         return None
     try:
@@ -181,10 +210,27 @@ async def retry_after(scope: Scope) -> int | None:
     return wait
 
 
+def counted_in_script(scope: Scope) -> bool:
+    return scope["method"] in ("PUT", "POST") and COUNTED_IN_SCRIPT.match(scope["path"]) is not None
+
+
+def budget_for(scope: Scope) -> Budget | None:
+    """The write budget of this request's caller, for the change script to charge; marks
+    the request as charged, so the edge does not count it again."""
+    limits = limits_of(scope)
+    if limits is None:
+        return None
+    scope[CHARGED] = True
+    return limits.write_budget(caller(scope, limits.trusted))
+
+
+def too_many(wait: int) -> str:
+    return f"too many requests for this token; try again in {wait} s"
+
+
 async def refuse(send: Send, wait: int) -> None:
     """The 429 answer, naming when to try again."""
-    body = orjson.dumps({"detail": f"too many requests for this token; try again in "
-                                   f"{wait} s"})
+    body = orjson.dumps({"detail": too_many(wait)})
     await send({"type": "http.response.start", "status": 429,
                 "headers": [(b"content-type", b"application/json"),
                             (b"retry-after", str(wait).encode()),

@@ -21,6 +21,7 @@ from pydantic import Field, ValidationError
 from inventory.actors import ADMIN, PROVIDER, Actor
 from inventory.errors import InventoryError
 from inventory.live import MAX_SEQ, Event
+from inventory.scripts import Budget
 from web.api.events import encode
 from web.audiences import PUBLIC, audience_of, message_for
 from web.auth import actor_for
@@ -250,33 +251,37 @@ def error_reply(ref: Any, error: str) -> str:
     return orjson.dumps({"type": "error", "ref": ref, "error": error}).decode()
 
 
-async def provider_op(svc: Services, actor: Actor, raw: str) -> str:
-    """Apply one provider message; the reply is an ack with the seq, or an error."""
+async def provider_op(svc: Services, actor: Actor, raw: str, budget: Budget | None = None
+                      ) -> tuple[str, bool]:
+    """Apply one provider message; the reply is an ack with the seq, or an error, and whether
+    `budget` was handed to the change script (which charges it; False when the message was
+    refused before it, and its caller counts it instead)."""
     if len(raw) > MAX_MESSAGE:
-        return error_reply(None, f"message larger than {MAX_MESSAGE} bytes")
+        return error_reply(None, f"message larger than {MAX_MESSAGE} bytes"), False
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError:
-        return error_reply(None, "message is not JSON")
+        return error_reply(None, "message is not JSON"), False
     ref = data.get("ref") if isinstance(data, dict) else None
     try:
         op = ProviderOp.model_validate(data)
     except ValidationError as error:
         detail = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'message'}: {e['msg']}"
                            for e in error.errors())
-        return error_reply(ref if isinstance(ref, str | int) else None, detail)
+        return error_reply(ref if isinstance(ref, str | int) else None, detail), False
+    if op.op == "set" and op.available is None:
+        return error_reply(op.ref, "available: required for op set"), False
     try:
         if op.op == "set":
-            if op.available is None:
-                return error_reply(op.ref, "available: required for op set")
             state = await svc.availability.set_availability(
-                op.unit_id, actor, "ws", available=op.available, capacity=op.capacity,
-                waitlist=op.waitlist, note=op.note)
+                op.unit_id, actor, "ws", available=op.available or 0, capacity=op.capacity,
+                waitlist=op.waitlist, note=op.note, budget=budget)
         else:
-            state = await svc.availability.attest(op.unit_id, actor, "ws", note=op.note)
+            state = await svc.availability.attest(op.unit_id, actor, "ws", note=op.note,
+                                                  budget=budget)
     except InventoryError as error:
-        return error_reply(op.ref, str(error))
-    return orjson.dumps({"type": "ack", "ref": op.ref, "seq": state.seq}).decode()
+        return error_reply(op.ref, str(error)), True
+    return orjson.dumps({"type": "ack", "ref": op.ref, "seq": state.seq}).decode(), True
 
 
 @router.websocket("/ws/provider")
@@ -303,8 +308,10 @@ async def provider_feed(ws: WebSocket) -> None:
 async def answer_provider(ws: WebSocket, svc: Services, actor: Actor, budget: str,
                           names: tuple[str, ...] = ()) -> None:
     """Apply each message in turn, counting it against the token's one write budget (the
-    same as its HTTP writes), until the client leaves or its token is revoked."""
+    same as its HTTP writes: charged by the change script with the change, or here for a
+    message refused before it), until the client leaves or its token is revoked."""
     await ws.accept()
+    limits = svc.rate_limits
 
     async def answer() -> None:
         while True:
@@ -312,10 +319,11 @@ async def answer_provider(ws: WebSocket, svc: Services, actor: Actor, budget: st
             if message["type"] == "websocket.disconnect":
                 return
             raw = message.get("text") or (message.get("bytes") or b"").decode("utf-8", "replace")
-            wait = (await svc.rate_limits.retry_after(budget, True)
-                    if svc.rate_limits else None)
-            await ws.send_text(error_reply(None, f"too many updates; try again in {wait} s")
-                               if wait else await provider_op(svc, actor, raw))
+            reply, charged = await provider_op(
+                svc, actor, raw, limits.write_budget(budget) if limits else None)
+            if not charged and limits and (wait := await limits.retry_after(budget, True)):
+                reply = error_reply(None, f"too many updates; try again in {wait} s")
+            await ws.send_text(reply)
 
     tasks = [await until_revoked(svc, actor, names), asyncio.create_task(answer())]
     try:

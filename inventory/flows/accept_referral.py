@@ -51,9 +51,10 @@ async def accept_referral(referrals: Referrals, holds: Holds, transitions: Trans
                     await transitions.link_in(session, row.transition_id,
                                               HoldView.of(hold, program.id), actor.name)
                 reached_redis = True
-                await holds.grant_in(session, hold, actor.name)
+                counts = await holds.grant_in(session, hold, actor.name)
         except Exception as error:
             if reached_redis:
                 await holds.ungrant(hold, error)
             raise
+        await holds.fence.settle([(unit_id, counts.seq)])
     return await referrals.tell_accepted(row.id, withdrawn)

@@ -30,9 +30,8 @@ redis.call('HSET', KEYS[1], 'available', available, 'held', held, 'seq', seq)
 redis.call('SREM', KEYS[5], hold_id)
 redis.call('ZREM', KEYS[6], hold_id)
 redis.call('DEL', KEYS[7])
-redis.call('XADD', KEYS[3], 'MAXLEN', '~', max_events, seq .. '-0',
-           'op', op, 'unit', unit_id, 'program', u[10], 'available', available,
-           'held', held, 'waitlist', u[3], 'capacity', u[4], 'discharges', u[5],
-           'at', u[6], 'by', u[7], 'source', u[8], 'note', u[9], 'hold', hold_id,
-           'actor', actor, 'event_at', at)
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', max_events, seq .. '-0', 'e', cjson.encode({
+  op = op, unit = unit_id, program = u[10], available = available, held = held,
+  waitlist = u[3], capacity = u[4], discharges = u[5], at = u[6], by = u[7],
+  source = u[8], note = u[9], hold = hold_id, actor = actor, event_at = at}))
 return {seq, available, held, tonumber(u[3]), tonumber(u[4])}

@@ -29,9 +29,8 @@ redis.call('HSET', KEYS[1], 'available', available, 'held', held, 'seq', seq)
 redis.call('SADD', KEYS[5], hold_id)
 redis.call('ZADD', KEYS[6], expires_ms, hold_id)
 redis.call('HSET', KEYS[7], 'unit', unit_id, 'expires', expires_ms)
-redis.call('XADD', KEYS[3], 'MAXLEN', '~', max_events, seq .. '-0',
-           'op', 'hold', 'unit', unit_id, 'program', u[10], 'available', available,
-           'held', held, 'waitlist', u[3], 'capacity', u[4], 'discharges', u[5],
-           'at', u[6], 'by', u[7], 'source', u[8], 'note', u[9], 'hold', hold_id,
-           'actor', actor, 'event_at', at)
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', max_events, seq .. '-0', 'e', cjson.encode({
+  op = 'hold', unit = unit_id, program = u[10], available = available, held = held,
+  waitlist = u[3], capacity = u[4], discharges = u[5], at = u[6], by = u[7],
+  source = u[8], note = u[9], hold = hold_id, actor = actor, event_at = at}))
 return {seq, available, held, tonumber(u[3]), tonumber(u[4])}

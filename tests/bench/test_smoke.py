@@ -51,3 +51,8 @@ def test_search_benchmark_runs(module: str) -> None:
 def test_search_cpu_benchmark_runs() -> None:
     out = smoke("bench.search_cpu")
     assert "search + views + JSON (20)" in out and "matcher ranking (10)" in out
+
+
+def test_write_cpu_benchmark_runs() -> None:
+    out = smoke("bench.write_cpu")
+    assert "Bedfinder, one unit per PUT, 200 requests x 1: CPU per request" in out

@@ -28,7 +28,7 @@ SECONDS = float(os.environ.get("BEDFINDER_CHURN_SECONDS", "60"))
 MEMORY_SLACK_MB = 25.0
 WARMUP_SECONDS = 10.0
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(SECONDS + 90)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(SECONDS + 120)]
 
 
 async def churner(url: str, until: float, counts: dict[str, int]) -> None:
@@ -92,7 +92,10 @@ async def test_churning_clients_leave_no_memory_connection_or_task_behind(
             await updates
             # Let aborted connections time out on the server, and periodic jobs (alert
             # delivery, the scheduler) finish the pass they may be in: a leaked task stays.
-            for _ in range(40):
+            # Up to 40 s: on a machine saturated by the rest of the suite, a handshake whose
+            # client gave up took longer than 20 s to end (tasks 15 -> 17 in a CI rehearsal;
+            # 15 -> 15 within seconds on an idle machine, twice).
+            for _ in range(80):
                 after = await server_state(client, process, port)
                 if (after[1] == 0 and after[3] == 0 and after[2] <= baseline[2]
                         and after[0] - baseline[0] < MEMORY_SLACK_MB):

@@ -31,11 +31,12 @@ async def test_every_key_the_app_writes_is_named_by_keys_and_shares_one_slot(
 
     found = {key async for key in redis.scan_iter(match=keys.every_key, count=1000)}
     hold_id = hold.json()["id"]
-    assert {keys.seq, keys.stream, keys.epoch, keys.units, keys.hold_expiry, keys.demand,
-            keys.directory_version, keys.unit(unit), keys.unit_holds(unit),
-            keys.hold(hold_id)} <= found
-    fixed = {keys.seq, keys.stream, keys.epoch, keys.units, keys.hold_expiry, keys.demand,
-             keys.directory_version, keys.feed_stale, keys.feed_webhook}
+    assert {keys.seq, keys.stream, keys.epoch, keys.rebuild_floor, keys.units,
+            keys.hold_expiry, keys.demand, keys.directory_version, keys.unit(unit),
+            keys.unit_holds(unit), keys.hold(hold_id)} <= found
+    fixed = {keys.seq, keys.stream, keys.epoch, keys.rebuild_floor, keys.units,
+             keys.hold_expiry, keys.demand, keys.directory_version, keys.feed_stale,
+             keys.feed_webhook}
     families = tuple(name("") for name in (keys.unit, keys.unit_holds, keys.hold, keys.lock,
                                            keys.watch, keys.feed_status, keys.feed_due))
     unnamed = {k for k in found if k not in fixed and not k.startswith(families)

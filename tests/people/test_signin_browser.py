@@ -109,6 +109,9 @@ async def test_person_disabled_at_the_provider_is_signed_out_of_the_page(
     # bound: one recheck period plus one sweep (plus room for a loaded machine).
     bound = server.settings.session_recheck_minutes * 60 + server.settings.token_sweep_seconds
     await page.wait_for_selector("#conn[data-state='denied']", timeout=(bound + 5) * 1000)
+    # It stays said: the feed's once-a-second watchdog once turned it into "stale" at once.
+    await page.wait_for_timeout(2500)
+    assert await page.locator("#conn").get_attribute("data-state") == "denied"
     await page.reload()
     await page.get_by_role("link", name="Sign in with your organization account").wait_for()
     assert await page.locator("#app").is_hidden()

@@ -34,7 +34,11 @@ async def events(svc: Annotated[Services, Depends(services)],
 
 
 async def encode(system: System, events: list[Event]) -> list[dict[str, Any]]:
-    """Stream events as the messages clients get (REST, websockets, the fan-out)."""
-    programs = await system.directory.programs()
+    """Stream events as the messages clients get (REST, websockets, the fan-out), labelled
+    from the directory as of the newest event when every event says which version that was
+    (a hold's event does not: then the directory is checked as for any read)."""
+    newest = events[-1].directory_version if events else None
+    as_of = newest if all(e.directory_version is not None for e in events) else None
+    programs = await system.directory.programs(as_of)
     return event_messages(events, programs, system.settings.default_cadence_minutes,
                           system.clock())

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Body, Depends, Response
+from fastapi import APIRouter, Body, Depends, Request, Response
 
 from inventory.actors import Actor
 from inventory.availability import CountsUpdate
@@ -19,6 +19,7 @@ from web.api.deps import services
 from web.api.programs import unit_response
 from web.auth import writers
 from web.errors import status_for
+from web.rate_limits import budget_for
 from web.schemas import (
     AttestIn,
     AvailabilityBatchIn,
@@ -45,14 +46,15 @@ def discharges(given: list[ExpectedDischarge] | None) -> list[dict[str, Any]] | 
 
 
 @router.put("/units/{unit_id}/availability", response_model=UnitLive)
-async def set_availability(unit_id: str, body: AvailabilityIn, svc: Svc, actor: Writer
-                           ) -> Response:
+async def set_availability(unit_id: str, body: AvailabilityIn, svc: Svc, actor: Writer,
+                           request: Request) -> Response:
     """Set the unit's counts. `available` excludes beds held for clients on the way: it may be
-    at most `capacity - held`, and a larger value is refused (409), never taken out of holds."""
+    at most `capacity - held`, and a larger value is refused (409), never taken out of holds.
+    Counts against the token's write budget (429 with Retry-After when it is spent)."""
     state = await svc.availability.set_availability(
         unit_id, actor, "api", available=body.available, capacity=body.capacity,
         waitlist=body.waitlist, expected_discharges=discharges(body.expected_discharges),
-        note=body.note)
+        note=body.note, budget=budget_for(request.scope))
     return json_response(await unit_response(svc, state, actor, acknowledgement=True))
 
 
@@ -84,8 +86,9 @@ def _result(unit_id: str, result: UnitState | InventoryError) -> dict[str, Any]:
 
 
 @router.post("/units/{unit_id}/attest", response_model=UnitLive)
-async def attest(unit_id: str, svc: Svc, actor: Writer,
+async def attest(unit_id: str, svc: Svc, actor: Writer, request: Request,
                  body: Annotated[AttestIn | None, Body()] = None) -> Response:
     """"No change": confirms the current counts and restarts the freshness clock."""
-    state = await svc.availability.attest(unit_id, actor, "api", note=body.note if body else "")
+    state = await svc.availability.attest(unit_id, actor, "api", note=body.note if body else "",
+                                          budget=budget_for(request.scope))
     return json_response(await unit_response(svc, state, actor, acknowledgement=True))

@@ -230,7 +230,10 @@ export class LiveFeed {
     socket.addEventListener("close", (event) => {
       if (this.socket !== socket || this.stopped) return;
       if (event.code === 1008) {
+        // Final: no reconnecting, and the watchdog must not turn this into "stale".
         this.live = false;
+        this.stopped = true;
+        clearInterval(this.watchdog);
         this.onState("denied", event.reason);
         return;
       }
