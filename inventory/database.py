@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import orjson
 from alembic import command
@@ -32,6 +33,7 @@ def create_engine(url: str) -> AsyncEngine:
 
         @event.listens_for(engine.sync_engine, "connect")
         def _pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+            stop_once(dbapi_conn.driver_connection)
             cursor = dbapi_conn.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
@@ -41,6 +43,26 @@ def create_engine(url: str) -> AsyncEngine:
         return engine
     return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True,
                                json_serializer=json_text, json_deserializer=orjson.loads)
+
+
+def stop_once(connection: Any) -> None:
+    """Make an aiosqlite connection's `stop()` act once. aiosqlite 0.22.1's `close()` ends by
+    calling `stop()` and awaiting it; if `stop()` was already called, the worker thread has
+    left at the first stop and the second is never answered, so `close()` waits forever.
+    SQLAlchemy does exactly that when a task is cancelled while it closes a connection it
+    invalidated (the graceful close goes on under `asyncio.shield`, the force close calls
+    `stop()`): the task that hung test teardowns (tests/unit/test_sqlite_close.py)."""
+    stop = connection.stop
+    stopped = False
+
+    def once() -> Any:
+        nonlocal stopped
+        if stopped:
+            return None  # close() then has nothing to await: the thread stops anyway
+        stopped = True
+        return stop()
+
+    connection.stop = once
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker:
