@@ -121,8 +121,10 @@ class Settings(BaseSettings):
     seq_rebuild_gap: int = Field(default=1_000_000, ge=0, le=10**12)
     subscriber_queue: int = Field(default=2000, ge=1, le=1_000_000)
     heartbeat_seconds: float = Field(default=15.0, gt=0, le=3600)
-    # /readyz fails once the stream reader has been behind the event stream this long.
-    stream_stall_seconds: float = Field(default=5.0, gt=0, le=3600)
+    # /readyz fails once the stream reader has been behind the event stream this long. An
+    # idle reader is renewed by its blocking read, every second plus Redis's timer step (up to
+    # about 0.1 s), so a bound under 2 s would fail a healthy, idle process now and then.
+    stream_stall_seconds: float = Field(default=5.0, ge=2, le=3600)
     max_body_bytes: int = Field(default=262_144, ge=1024, le=100_000_000)
     # JSON bodies nested deeper than this are refused (422) before anything reads them.
     max_json_depth: int = Field(default=64, ge=4, le=500)

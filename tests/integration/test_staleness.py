@@ -16,12 +16,13 @@ from inventory.live import Event
 from tests.conftest import Server, serve
 from tests.integration.live_helpers import inventory_url, provider_units, recv_json
 
-STALL_SECONDS = 1.0
+STALL_SECONDS = 2.0
 
 
 @pytest.fixture
 async def quick_stall(settings: Settings) -> AsyncIterator[Server]:
-    """The app with /readyz failing after one second behind (the default is five)."""
+    """The app with /readyz failing after two seconds behind (the least allowed; the
+    default is five)."""
     async for running in serve(settings.model_copy(
             update={"stream_stall_seconds": STALL_SECONDS})):
         yield running

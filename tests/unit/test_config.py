@@ -67,6 +67,12 @@ def test_out_of_range_value_is_refused(monkeypatch: pytest.MonkeyPatch, tmp_path
     assert "hold_minutes: Input should be greater than or equal to 1, got -5" in message
 
 
+def test_a_stall_bound_an_idle_reader_can_exceed_is_refused(monkeypatch: pytest.MonkeyPatch,
+                                                           tmp_path: Path) -> None:
+    message = refusal(monkeypatch, tmp_path, "stream_stall_seconds: 1\n")
+    assert "stream_stall_seconds: Input should be greater than or equal to 2, got 1" in message
+
+
 def test_hold_longer_than_the_maximum_is_refused(monkeypatch: pytest.MonkeyPatch,
                                                 tmp_path: Path) -> None:
     message = refusal(monkeypatch, tmp_path, "hold_minutes: 600\nhold_max_minutes: 480\n")
