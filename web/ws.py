@@ -19,7 +19,7 @@ from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect
 from pydantic import Field, ValidationError
 
 from inventory.actors import ADMIN, PROVIDER, Actor
-from inventory.errors import InventoryError
+from inventory.errors import InventoryError, RateLimited
 from inventory.live import MAX_SEQ, Event
 from inventory.scripts import Budget
 from web.api.events import encode
@@ -322,7 +322,7 @@ async def answer_provider(ws: WebSocket, svc: Services, actor: Actor, budget: st
             reply, charged = await provider_op(
                 svc, actor, raw, limits.write_budget(budget) if limits else None)
             if not charged and limits and (wait := await limits.retry_after(budget, True)):
-                reply = error_reply(None, f"too many updates; try again in {wait} s")
+                reply = error_reply(None, str(RateLimited(wait)))
             await ws.send_text(reply)
 
     tasks = [await until_revoked(svc, actor, names), asyncio.create_task(answer())]

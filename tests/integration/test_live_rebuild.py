@@ -208,6 +208,15 @@ async def test_a_hold_recorded_after_a_rebuild_read_sql_is_put_back_before_it_is
     assert (live.available, live.held) == (1, 0)
 
 
+async def rebuilt(server: Server) -> int:
+    """Wipe the live state, rebuild it from SQL, and return the rebuild's seq floor."""
+    await wipe_prefix(server)
+    await server.svc.availability.rebuild()
+    floor = await server.svc.live.rebuild_floor()
+    assert floor is not None
+    return floor
+
+
 async def test_changes_put_back_in_either_order_leave_the_latest_recorded_one(
         server: Server) -> None:
     """Two changes to one unit applied before a rebuild and recorded after it are put back
@@ -215,10 +224,7 @@ async def test_changes_put_back_in_either_order_leave_the_latest_recorded_one(
     a change made after the rebuild is never overwritten by either."""
     _, provider, units = await provider_units(server, 1, capacity=20, available=1)
     live = server.svc.live
-    await wipe_prefix(server)
-    await server.svc.availability.rebuild()
-    floor = await live.rebuild_floor()
-    assert floor is not None
+    floor = await rebuilt(server)
     before = (await live.units(units))[units[0]]
     earlier = replace(before, seq=floor - 5, available=5)
     later = replace(before, seq=floor - 3, available=7)
@@ -227,10 +233,7 @@ async def test_changes_put_back_in_either_order_leave_the_latest_recorded_one(
     assert await live.catch_up(earlier, []) == 0, "an older recorded change came back"
     assert (await live.units(units))[units[0]].available == 7
 
-    await wipe_prefix(server)
-    await server.svc.availability.rebuild()
-    floor = await live.rebuild_floor()
-    assert floor is not None
+    floor = await rebuilt(server)
     earlier, later = replace(earlier, seq=floor - 5), replace(later, seq=floor - 3)
     assert await live.catch_up(earlier, []) > floor
     assert await live.catch_up(later, []) > floor, "the later recorded change was not put back"
