@@ -128,6 +128,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=262_144, ge=1024, le=100_000_000)
     # JSON bodies nested deeper than this are refused (422) before anything reads them.
     max_json_depth: int = Field(default=64, ge=4, le=500)
+    write_shortcut: bool = True
     # Connections (web/connection_guard.py): a connection that has not sent a complete
     # request within header_timeout_seconds is closed; one client address may hold at most
     # max_connections_per_address (0: no cap); all addresses together max_connections

@@ -188,7 +188,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.simulation_mode:  # never in production: no such route exists otherwise
         app.include_router(simulation_api.router)
     app.include_router(api_docs.router)  # /docs from the package, no CDN
-    app.add_middleware(Edge, max_bytes=settings.max_body_bytes)
+    app.add_middleware(Edge, max_bytes=settings.max_body_bytes,
+                       write_shortcut=settings.write_shortcut)
     return app
 
 

@@ -96,6 +96,7 @@ async def reader(request: Request, credentials: Credentials = Depends(bearer)) -
     raise unauthorized("a token is required to read availability")
 
 
+WRITER_ROLES = (ADMIN, PROVIDER)
 admin_only = require(ADMIN)
-writers = require(ADMIN, PROVIDER)
+writers = require(*WRITER_ROLES)
 navigators = require(ADMIN, NAVIGATOR)

@@ -1,6 +1,7 @@
 """The app's one middleware, a plain ASGI callable: the request context (id, security and
 caching headers, access log; web/request_context.py), request metrics (web/metrics.py),
-the rate limit (web/rate_limits.py) and the body limits (web/limits.py), in that order.
+the rate limit (web/rate_limits.py) and the body limits (web/limits.py), in that order,
+then the single count update's shortcut past FastAPI's routing (web/write_shortcut.py).
 One layer instead of four: each layer cost a coroutine frame and a `send` wrapper on every
 request, a measurable share of a single update's CPU (docs/benchmarks.md)."""
 
@@ -16,14 +17,16 @@ from web.logs import REQUEST_ID
 from web.metrics import record_request
 from web.rate_limits import CHARGED, LIMITED, counted_in_script, refuse, retry_after
 from web.request_context import decorated, request_id
+from web.write_shortcut import WriteShortcut
 
 access = logging.getLogger("web.access")
 
 
 class Edge:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, write_shortcut: bool = True) -> None:
         self.app = app
-        self.bounded = BodySizeLimit(app, max_bytes=max_bytes)
+        self.bounded = BodySizeLimit(WriteShortcut(app) if write_shortcut else app,
+                                     max_bytes=max_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]

@@ -28,6 +28,10 @@ class Metrics:
         self.request_seconds = Histogram("bedfinder_http_request_seconds",
                                          "Time to answer an HTTP request", ["method", "route"],
                                          buckets=LATENCY_BUCKETS, registry=r)
+        self.shortcut_writes = Counter(
+            "bedfinder_write_shortcut_requests",
+            "Count updates answered past FastAPI's routing (web/write_shortcut.py); the rest "
+            "of that route's requests took the general path", registry=r)
         self.events = Counter("bedfinder_stream_events",
                               "Changes read from the event stream, by operation (updates, "
                               "holds, admits, releases, expiries); every process sees all",
