@@ -110,7 +110,9 @@ IDENTIFIERS: tuple[Identifier, ...] = (
 def identifiers_in(text: str) -> list[str]:
     """What `text` looks like it holds, in words ("a social security number", ...); empty
     when nothing identifying was found."""
-    found = []
+    found: list[str] = []
+    if not text:  # most notes: a census row or a count without one
+        return found
     for kind in IDENTIFIERS:
         spans = kind.spans(text)
         if spans:

@@ -4,6 +4,7 @@ collide, and how a request is counted. Each process reports its own at `/metrics
 
 from __future__ import annotations
 
+import collections
 import time
 
 from prometheus_client import (
@@ -80,8 +81,11 @@ class Metrics:
         self.listener_errors.labels(name).inc()
 
     def count_events(self, events: list[Event]) -> None:
+        """One increment per operation in the batch, not per event: looking up a labelled
+        counter per event was a few percent of a census batch's CPU."""
+        for op, count in collections.Counter(event.op for event in events).items():
+            self.events.labels(op).inc(count)
         for event in events:
-            self.events.labels(event.op).inc()
             if event.at is not None:
                 self.observe_delivery(event.at.timestamp())
 

@@ -4,9 +4,11 @@ its own rows are in; a bad row fails its own caller, never the others in its bat
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, insert, select
 
+from inventory.audit import AUDIT_COLUMNS
 from inventory.clock import utcnow
 from inventory.errors import RecordsUnavailable
 from inventory.records import AuditEntry
@@ -65,3 +67,27 @@ async def test_a_caller_that_goes_away_does_not_break_the_writer(server: Server)
         seqs = set((await session.execute(select(AuditEntry.seq).where(
             AuditEntry.seq >= 30_001))).scalars())
     assert {30_001, 30_002, 30_003, 30_004, 30_005, 30_100} <= seqs
+
+
+async def test_rows_are_stored_exactly_as_a_core_insert_stores_them(server: Server) -> None:
+    """On SQLite the writer hands rows to the driver itself (inventory/audit.py); what lands
+    must be byte for byte what SQLAlchemy's own insert writes, or reading it back breaks."""
+    at = datetime(2026, 12, 3, 9, 30, 15, 123456, tzinfo=UTC)
+    values = {"unit_id": "u-same", "op": "set", "at": at, "actor": "provider:tok-1",
+              "source": "api", "available": 3, "held": 1, "waitlist": 0, "capacity": 5,
+              "hold_id": None, "note": "caf\u00e9 'quoted'",
+              "detail": {"expected_discharges": [{"at": at.isoformat(), "count": 2}]}}
+    await server.svc.audit.record([{**values, "seq": 40_001}])
+    async with server.svc.sessions() as session, session.begin():
+        await session.execute(insert(AuditEntry), [{**values, "seq": 40_002}])
+    columns = [c for c in AUDIT_COLUMNS if c != "seq"]
+    async with server.svc.engine.connect() as conn:
+        stored = (await conn.exec_driver_sql(
+            f"SELECT {', '.join(columns)} FROM audit_log WHERE seq IN (40001, 40002) "
+            "ORDER BY seq")).all()
+    assert len(stored) == 2 and stored[0] == stored[1], stored
+    async with server.svc.sessions() as session:
+        read = (await session.execute(select(AuditEntry).where(AuditEntry.seq == 40_001))
+                ).scalar_one()
+    assert (read.at, read.detail, read.note, read.hold_id) == (
+        at, values["detail"], values["note"], None)
