@@ -32,31 +32,40 @@ T = TypeVar("T")
 
 class FreshRead(Generic[T]):
     """A value read after the caller asked: callers that ask while no read has started yet
-    share the next one; a caller never gets a read that started before it asked."""
+    share the next one; a caller never gets a read that started before it asked. Each caller
+    waits on a future of its own, so one that goes away (cancelled) takes no read from the
+    others, with no shield (and its extra future and callbacks) per caller."""
 
     def __init__(self, read: Callable[[], Awaitable[T]]) -> None:
         self._read = read
-        self._next: asyncio.Future[T] | None = None
+        self._waiting: list[asyncio.Future[T]] = []
         self._reader: asyncio.Task[None] | None = None
 
     async def get(self) -> T:
-        if self._next is None:
-            self._next = asyncio.get_running_loop().create_future()
-        waiting = self._next
+        answer: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._waiting.append(answer)
         if self._reader is None or self._reader.done():
             self._reader = asyncio.create_task(self._read_all())
-        return await asyncio.shield(waiting)
+        return await answer
 
     async def _read_all(self) -> None:
-        while self._next is not None:
-            answer, self._next = self._next, None
+        while self._waiting:
+            waiting, self._waiting = self._waiting, []  # later callers wait for the next read
             try:
-                answer.set_result(await self._read())
+                value = await self._read()
             except Exception as error:  # noqa: BLE001 - handed to every waiting caller
-                answer.set_exception(error)
+                for answer in waiting:
+                    if not answer.done():
+                        answer.set_exception(error)
             except BaseException:  # cancelled: so are the waiting callers
-                answer.cancel()
+                for answer in waiting + self._waiting:
+                    answer.cancel()
+                self._waiting = []
                 raise
+            else:
+                for answer in waiting:
+                    if not answer.done():
+                        answer.set_result(value)
 
 
 class RebuildFence:

@@ -83,3 +83,14 @@ async def test_every_script_refuses_while_the_live_state_is_being_rebuilt(
     await server.svc.locks.release("rebuild", token)
     await server.svc.availability.rebuild()
     assert (await live.units([unit]))[unit].available == 1
+
+
+async def test_a_server_that_lost_the_scripts_is_given_them_again(server: Server) -> None:
+    """After a Redis restart or SCRIPT FLUSH the next change loads its script again."""
+    org = await server.org()
+    unit = await server.unit(await server.program(org), capacity=8, available=1)
+    live = server.svc.live
+    await live.redis.script_flush()
+    state = await live.apply(Change(op="set", unit_id=unit, at=server.svc.clock(), by="test",
+                                    source="api", available=4))
+    assert state.available == 4 and (await live.units([unit]))[unit].available == 4

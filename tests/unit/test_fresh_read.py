@@ -63,3 +63,16 @@ async def test_a_failed_read_fails_its_callers_and_the_next_read_is_tried_afresh
     with pytest.raises(ConnectionError):
         await fresh.get()
     assert await fresh.get() == 2
+
+
+async def test_a_caller_that_goes_away_takes_no_read_from_the_others() -> None:
+    counter = Counter()
+    fresh = FreshRead(counter.read)
+    leaving = asyncio.create_task(fresh.get())
+    staying = [asyncio.create_task(fresh.get()) for _ in range(3)]
+    await asyncio.sleep(0.01)
+    leaving.cancel()
+    await asyncio.sleep(0.01)
+    counter.release.set()
+    assert await asyncio.gather(*staying) == [1] * 3
+    assert leaving.cancelled() and counter.started == 1
