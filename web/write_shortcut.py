@@ -79,10 +79,10 @@ class WriteShortcut:
 def _writer(scope: Scope) -> Actor | None:
     """The caller's actor if its bearer token is known valid and may write, else None."""
     authorization = content_type = None
-    for name, value in scope["headers"]:
-        if name == b"authorization":
+    for name, value in scope["headers"]:  # the first of each, as Starlette's headers give
+        if name == b"authorization" and authorization is None:
             authorization = value
-        elif name == b"content-type":
+        elif name == b"content-type" and content_type is None:
             content_type = value
     if authorization is None or content_type is None:
         return None
