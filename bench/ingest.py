@@ -20,6 +20,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
 import psutil
@@ -53,6 +54,7 @@ class Run:
     app_cpu: float = 0.0  # share of one core
     redis_cpu: float = 0.0
     idle_cpu: float = 0.0  # the app's share of a core with nothing sent (its own jobs)
+    steal: float = 0.0  # the machine's CPU time taken by its hypervisor during the run
 
     @property
     def rate(self) -> float:
@@ -69,7 +71,8 @@ class Run:
                 f"CPU per update: app {self.cpu_ms(self.app_cpu):.3f} ms "
                 f"({self.cpu_ms(max(self.app_cpu - self.idle_cpu, 0)):.3f} ms net of its "
                 f"{100 * self.idle_cpu:.0f}% idle load)"
-                + (f", redis {self.cpu_ms(self.redis_cpu):.3f} ms" if self.redis_cpu else ""))
+                + (f", redis {self.cpu_ms(self.redis_cpu):.3f} ms" if self.redis_cpu else "")
+                + f"; steal {100 * self.steal:.0f}% of the machine's CPU")
 
 
 def singles(units: list[str], tokens: list[str]) -> Request:
@@ -129,14 +132,24 @@ def measure(name: str, base: str, pid: int, request: Request, connections: int,
     spy = profiler(pid, profile, seconds) if profile else None
     run = Run(name, idle_cpu=idle_cpu)
     app, redis = CpuMeter(pid), CpuMeter(redis_pid) if redis_pid else None
-    started = time.monotonic()
+    started, machine = time.monotonic(), psutil.cpu_times()
     asyncio.run(drive(base, request, connections, seconds, run))
     run.seconds = time.monotonic() - started
+    run.steal = steal_share(machine, psutil.cpu_times())
     run.app_cpu = app.percent() / 100
     run.redis_cpu = redis.percent() / 100 if redis else 0.0
     if spy is not None:
         spy.wait(60)
     return run
+
+
+def steal_share(before: Any, after: Any) -> float:
+    """The share of the machine's CPU time its hypervisor gave to others between two
+    `psutil.cpu_times()` (0 where the kernel does not report steal). A run with much of it
+    is slower for reasons of the host's, not of the code's: compare ratios within a run."""
+    total = sum(after) - sum(before)
+    stolen = getattr(after, "steal", 0.0) - getattr(before, "steal", 0.0)
+    return stolen / total if total > 0 else 0.0
 
 
 def embedded_redis_pid() -> int | None:

@@ -1,9 +1,9 @@
 """A unit's count update (`PUT /api/v1/units/{id}/availability`) by a token already known
 valid, answered without FastAPI's routing, dependency solving and exception middleware.
 
-Those cost about a quarter of the CPU of the busiest request (docs/benchmarks.md), most
-of it for the general case that this request does not need: the route's own handler, the
-same body model, the same domain call and the same answer do the work here. Only requests
+Over HTTP those cost as much CPU as the update itself (docs/benchmarks.md), nearly all of
+it for generality this request does not need. The route's own work (`counts_set`), with the
+same body model, does the update here. Only requests
 that can be answered exactly as the route would answer them are taken: a bearer token the
 token cache knows (`TokenVerifier.known`, so no lookup and no invalid-token budget is
 involved) of a role that may write, a JSON body that parses and validates. Anything else,
@@ -27,11 +27,9 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from inventory.actors import Actor
-from web.api.programs import unit_response
-from web.api.units import discharges, set_availability
+from web.api.units import counts_set, set_availability
 from web.api.units import router as units_router
 from web.auth import WRITER_ROLES
-from web.rate_limits import budget_for
 from web.schemas import AvailabilityIn
 
 PATH = re.compile(r"/api/v1/units/([^/]+)/availability")
@@ -60,7 +58,7 @@ class WriteShortcut:
             await self.app(scope, receive, send)
             return
         body, replay = await _body(receive)
-        update = _update(scope, body)
+        update = _update(body)
         if update is None:
             await self.app(scope, replay, send)
             return
@@ -118,7 +116,7 @@ async def _body(receive: Receive) -> tuple[bytes, Receive]:
     return body, replay
 
 
-def _update(scope: Scope, body: bytes) -> AvailabilityIn | None:
+def _update(body: bytes) -> AvailabilityIn | None:
     """The body as the route's model, or None for the route to refuse it in its words."""
     if not body:
         return None
@@ -131,11 +129,7 @@ def _update(scope: Scope, body: bytes) -> AvailabilityIn | None:
 async def _apply(scope: Scope, unit_id: str, body: AvailabilityIn, actor: Actor) -> bytes:
     svc = scope["app"].state.services
     svc.metrics.shortcut_writes.inc()
-    state = await svc.availability.set_availability(
-        unit_id, actor, "api", available=body.available, capacity=body.capacity,
-        waitlist=body.waitlist, expected_discharges=discharges(body.expected_discharges),
-        note=body.note, budget=budget_for(scope))
-    return orjson.dumps(await unit_response(svc, state, actor, acknowledgement=True))
+    return await counts_set(svc, unit_id, body, actor, scope)
 
 
 async def _handled(scope: Scope, receive: Receive, send: Send, error: Exception) -> None:

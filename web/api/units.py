@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Body, Depends, Request, Response
+from starlette.types import Scope
 
 from inventory.actors import Actor
 from inventory.availability import CountsUpdate
@@ -51,11 +52,19 @@ async def set_availability(unit_id: str, body: AvailabilityIn, svc: Svc, actor: 
     """Set the unit's counts. `available` excludes beds held for clients on the way: it may be
     at most `capacity - held`, and a larger value is refused (409), never taken out of holds.
     Counts against the token's write budget (429 with Retry-After when it is spent)."""
+    return Response(await counts_set(svc, unit_id, body, actor, request.scope),
+                    media_type="application/json")
+
+
+async def counts_set(svc: Services, unit_id: str, body: AvailabilityIn, actor: Actor,
+                     scope: Scope) -> bytes:
+    """The route's work, shared with its shortcut (web/write_shortcut.py): apply the counts,
+    charging the caller's write budget, and return the acknowledgement as JSON."""
     state = await svc.availability.set_availability(
         unit_id, actor, "api", available=body.available, capacity=body.capacity,
         waitlist=body.waitlist, expected_discharges=discharges(body.expected_discharges),
-        note=body.note, budget=budget_for(request.scope))
-    return json_response(await unit_response(svc, state, actor, acknowledgement=True))
+        note=body.note, budget=budget_for(scope))
+    return orjson.dumps(await unit_response(svc, state, actor, acknowledgement=True))
 
 
 @router.put("/availability", response_model=AvailabilityBatchOut)
