@@ -3,12 +3,12 @@ valid, answered without FastAPI's routing, dependency solving and exception midd
 
 Over HTTP those cost as much CPU as the update itself (docs/benchmarks.md), nearly all of
 it for generality this request does not need. The route's own work (`counts_set`), with the
-same body model, does the update here. Only requests
-that can be answered exactly as the route would answer them are taken: a bearer token the
-token cache knows (`TokenVerifier.known`, so no lookup and no invalid-token budget is
-involved) of a role that may write, a JSON body that parses and validates. Anything else,
-invalid bodies included, goes on to FastAPI untouched, so every refusal keeps its one
-wording. An error raised while answering is answered by the app's own exception handlers.
+same body model, does the update here. Only requests that can be answered exactly as the
+route would answer them are taken: a bearer token the token cache knows valid
+(`TokenVerifier.known`: no lookup, no invalid-token budget involved) with a role that may
+write, and a JSON body that parses and validates. Anything else, invalid bodies included,
+goes on to FastAPI untouched, so every refusal keeps its one wording. An error raised while
+answering is answered by the app's own exception handlers.
 
 tests/integration/test_write_shortcut.py sends the same requests with the shortcut on and
 off and compares the answers.
