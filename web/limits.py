@@ -204,7 +204,7 @@ class BodySizeLimit:
         while True:
             message = await receive()
             if message["type"] != "http.request":
-                await self.app(scope, _replay([message], receive), send)
+                await self.app(scope, replayed([message], receive), send)
                 return
             chunk = message.get("body", b"")
             seen += len(chunk)
@@ -224,7 +224,7 @@ class BodySizeLimit:
             await _respond(send, 422, orjson.dumps({"detail": problem.as_detail()}))
             return
         replay = [{"type": "http.request", "body": body, "more_body": False}]
-        await self.app(scope, _replay(replay, receive), send)
+        await self.app(scope, replayed(replay, receive), send)
 
     async def _streamed(self, scope: Scope, receive: Receive, send: Send) -> None:
         seen = 0
@@ -256,16 +256,16 @@ class BodySizeLimit:
         await _respond(send, 413, body)
 
 
-def _replay(messages: list[Any], receive: Receive) -> Receive:
+def replayed(messages: list[Any], receive: Receive) -> Receive:
     """`receive` that first hands back the messages already read."""
     pending = list(messages)
 
-    async def replayed() -> Message:
+    async def replay() -> Message:
         if pending:
             return pending.pop(0)
         return await receive()
 
-    return replayed
+    return replay
 
 
 async def _respond(send: Send, status: int, body: bytes) -> None:

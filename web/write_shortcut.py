@@ -30,6 +30,7 @@ from inventory.actors import Actor
 from web.api.units import counts_set, set_availability
 from web.api.units import router as units_router
 from web.auth import WRITER_ROLES
+from web.limits import replayed
 from web.schemas import AvailabilityIn
 
 PATH = re.compile(r"/api/v1/units/([^/]+)/availability")
@@ -104,23 +105,13 @@ async def _body(receive: Receive) -> tuple[bytes, Receive]:
             break
         chunks.append(message.get("body", b""))
     body = b"".join(chunks)
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if sent:
-            return await receive()
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return body, replay
+    return body, replayed([{"type": "http.request", "body": body, "more_body": False}],
+                          receive)
 
 
 def _update(body: bytes) -> AvailabilityIn | None:
     """The body as the route's model, or None for the route to refuse it in its words."""
-    if not body:
-        return None
-    try:
+    try:  # an empty body does not parse either
         return AvailabilityIn.model_validate(orjson.loads(body))
     except (orjson.JSONDecodeError, ValidationError):
         return None

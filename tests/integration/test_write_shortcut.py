@@ -50,6 +50,15 @@ def shortcut_answers(server: Server) -> float:
     return registry.get_sample_value("bedfinder_write_shortcut_requests_total") or 0.0
 
 
+def counted_by_route(server: Server) -> dict[str, float]:
+    """The route's request counts by status, as /metrics labels them."""
+    return {sample.labels["status"]: sample.value
+            for metric in server.svc.metrics.registry.collect()
+            for sample in metric.samples
+            if sample.name == "bedfinder_http_requests_total"
+            and sample.labels["route"] == "/api/v1/units/{unit_id}/availability"}
+
+
 def comparable(reply: httpx.Response) -> tuple[int, Any, dict[str, str]]:
     body = reply.json()
     if isinstance(body, dict):
@@ -104,6 +113,8 @@ async def test_both_paths_give_the_same_answers(servers: tuple[Server, Server]) 
         assert answered == (6 if server is fast else 0), answered
     for case, with_shortcut, without in zip(cases, *answers):
         assert with_shortcut == without, case
+    # The requests the shortcut answered are counted under the route, as the others are.
+    assert counted_by_route(fast) == counted_by_route(servers[1]), counted_by_route(fast)
     statuses = [status for status, _, _ in answers[0]]
     assert statuses[:3] == [200, 200, 409], answers[0][:3]
     assert all(400 <= s < 500 for s in statuses[3:]), statuses
